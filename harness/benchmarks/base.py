@@ -1,0 +1,208 @@
+"""The benchmark interface, and the dense-array table every tabular benchmark uses.
+
+A benchmark answers ``query(arch, fidelity, rng=...)`` with an
+:class:`~harness.types.Evaluation`. Tables hold dense arrays indexed
+``[cell, seed, fidelity]`` so a query is three integer look-ups: this is what
+keeps the harness's per-evaluation overhead in microseconds.
+
+Regret is measured against the *truth* of a cell: its seed-averaged value at
+the reporting fidelity (``truth``). The incumbent is chosen on what the
+strategy saw, and its truth is what the results report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.errors import UserError
+from harness.spaces.base import SearchSpace
+from harness.types import Arch, Evaluation
+
+
+class Benchmark:
+    """Base class: set the attributes, implement ``query`` and ``truth``."""
+
+    name: str = "benchmark"
+    space: SearchSpace
+    #: Whether larger values are better (accuracy) or smaller (error, loss).
+    maximize: bool = True
+    #: Available fidelities (e.g. epochs), ascending; ``None`` for single-fidelity tables.
+    fidelities: tuple[int, ...] | None = None
+    #: Metric names, e.g. "validation accuracy (%)".
+    value_label: str = "value"
+    test_label: str = "test value"
+    #: What one unit of ``Evaluation.cost`` is, and whether it is measured or modelled.
+    cost_label: str = "cost"
+    #: Free-text notes that ``tabnas info`` prints (splits, caveats).
+    notes: tuple[str, ...] = ()
+    #: Checksums of the data behind this benchmark, for the manifest.
+    checksums: dict[str, str] = {}
+
+    def query(
+        self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
+    ) -> Evaluation:
+        raise NotImplementedError
+
+    def truth(self, arch: Arch) -> tuple[float, float]:
+        """Seed-averaged (value, test value) of ``arch`` at the reporting fidelity."""
+        raise NotImplementedError
+
+    def optimum(self) -> Evaluation | None:
+        """Best seed-averaged value and test value in the table; ``None`` where unknown."""
+        return None
+
+    def extras(self, arch: Arch) -> dict[str, Any]:
+        """Every further metric the benchmark has for ``arch``."""
+        return {}
+
+    def info(self) -> dict[str, Any]:
+        opt = self.optimum()
+        out: dict[str, Any] = {
+            "name": self.name,
+            "space": self.space.name,
+            "size": self.space.size,
+            "objective": self.value_label,
+            "reported": self.test_label,
+            "direction": "maximise" if self.maximize else "minimise",
+            "fidelities": list(self.fidelities) if self.fidelities else "none (single fidelity)",
+            "cost": self.cost_label,
+        }
+        if opt is not None and opt.extras:
+            out["optimum (value)"] = f"{opt.value:.4f} at {opt.extras['value_arch']}"
+            out["optimum (test)"] = f"{opt.test_value:.4f} at {opt.extras['test_arch']}"
+        return out
+
+    def fidelity_index(self, fidelity: int | None) -> int:
+        if self.fidelities is None:
+            if fidelity is not None:
+                raise UserError(f"{self.name} has no fidelities; query it without one")
+            return 0
+        if fidelity is None:
+            return len(self.fidelities) - 1
+        try:
+            return self.fidelities.index(fidelity)
+        except ValueError:
+            raise UserError(
+                f"fidelity {fidelity} not in {self.name}'s fidelities {list(self.fidelities)}"
+            ) from None
+
+
+@dataclass(kw_only=True, eq=False)
+class TableBenchmark(Benchmark):
+    """A benchmark answered from dense arrays of shape ``(cells, seeds, fidelities)``.
+
+    ``seed_mode="sample"`` answers each cell with one recorded training seed,
+    picked from the run's benchmark stream and fixed per cell within a run (as
+    a real search would see one training run per architecture);
+    ``seed_mode="mean"`` answers with the seed average. Missing (cell, seed)
+    records are NaN and are never picked.
+    """
+
+    name: str
+    space: SearchSpace
+    values: np.ndarray
+    tests: np.ndarray
+    costs: np.ndarray
+    fidelities: tuple[int, ...] | None = None
+    maximize: bool = True
+    value_label: str = "value"
+    test_label: str = "test value"
+    cost_label: str = "cost"
+    notes: tuple[str, ...] = ()
+    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+    checksums: dict[str, str] = field(default_factory=dict)
+    seed_mode: str = "sample"
+
+    def __post_init__(self) -> None:
+        for label, arr in (("values", self.values), ("tests", self.tests), ("costs", self.costs)):
+            if arr.ndim != 3 or arr.shape[0] != self.space.size:
+                raise ValueError(f"{label} must have shape (cells, seeds, fidelities)")
+        if self.seed_mode not in ("sample", "mean"):
+            raise UserError(f"seed mode {self.seed_mode!r} unknown; use 'sample' or 'mean'")
+        n_seeds = self.values.shape[1]
+        present = ~np.isnan(self.values[:, :, -1])
+        self._present = present
+        if self.seed_mode == "mean" or n_seeds == 1:
+            with np.errstate(all="ignore"):
+                self._v = np.nanmean(self.values, axis=1)
+                self._t = np.nanmean(self.tests, axis=1)
+                self._c = np.nanmean(self.costs, axis=1)
+            self._single = True
+        else:
+            self._single = False
+        with np.errstate(all="ignore"):
+            self._true_v = np.nanmean(self.values[:, :, -1], axis=1)
+            self._true_t = np.nanmean(self.tests[:, :, -1], axis=1)
+        self._rng_ref: np.random.Generator | None = None
+        self._rng_key = 0
+        self._n_fid = self.values.shape[2]
+
+    def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
+        """A recorded seed for ``cell``, fixed for the run that owns ``rng``.
+
+        Derived by hashing the run's seed sequence with the cell index, so it is
+        the same whenever the cell is queried again and does not consume the
+        stream (the order of queries cannot change which seed answers).
+        """
+        if rng is not self._rng_ref:
+            ss = rng.bit_generator.seed_seq
+            self._rng_key = int(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)
+                                .generate_state(1, np.uint64)[0])
+            self._rng_ref = rng
+        options = np.flatnonzero(self._present[cell])
+        h = (self._rng_key ^ (cell * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF
+        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        h ^= h >> 31
+        return int(options[h % len(options)])
+
+    def query(
+        self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
+    ) -> Evaluation:
+        cell = self.space.index(arch)
+        f = self._n_fid - 1 if fidelity is None else self.fidelity_index(fidelity)
+        if self._single:
+            return Evaluation(float(self._v[cell, f]), float(self._t[cell, f]),
+                              float(self._c[cell, f]))
+        s = self._seed_for(cell, rng)
+        return Evaluation(float(self.values[cell, s, f]), float(self.tests[cell, s, f]),
+                          float(self.costs[cell, s, f]))
+
+    def truth(self, arch: Arch) -> tuple[float, float]:
+        cell = self.space.index(arch)
+        return float(self._true_v[cell]), float(self._true_t[cell])
+
+    def optimum(self) -> Evaluation:
+        pick = np.nanargmax if self.maximize else np.nanargmin
+        iv, it = int(pick(self._true_v)), int(pick(self._true_t))
+        return Evaluation(
+            float(self._true_v[iv]), float(self._true_t[it]), float("nan"),
+            {"value_arch": self.space.to_string(self.space.arch_at(iv)),
+             "test_arch": self.space.to_string(self.space.arch_at(it))},
+        )
+
+    def extras(self, arch: Arch) -> dict[str, Any]:
+        cell = self.space.index(arch)
+        return {k: v[cell].tolist() if v.ndim > 1 else v[cell].item()
+                for k, v in self.extra_arrays.items()}
+
+
+@dataclass(frozen=True)
+class BenchmarkEntry:
+    """A registered benchmark: how to load it and how to tell whether its data is here."""
+
+    name: str
+    summary: str
+    loader: Any  # Callable[..., Benchmark]: loader(data=None, **options)
+    #: Returns (present, how-to-get-it) without loading anything heavy.
+    data_status: Any = None
+
+    def load(self, data: str | None = None, **options: Any) -> Benchmark:
+        return self.loader(data=data, **options)
+
+    def status(self) -> tuple[bool, str]:
+        if self.data_status is None:
+            return True, "shipped"
+        return self.data_status()

@@ -1,0 +1,266 @@
+"""The ``tabnas`` command line.
+
+Heavy libraries are imported inside the command functions, so ``tabnas --help``
+answers in a fraction of a second. A :class:`~harness.errors.UserError`
+becomes one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.errors import UserError
+
+DEFAULT_BENCHMARK = "nb201-analog"
+DEFAULT_STRATEGIES = "random,rea"
+DEFAULT_SEEDS = 20
+DEFAULT_EVALS = 200
+DEFAULT_EXPERIMENT = "default"
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be > 0, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors exit 2 with one line (no usage dump)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="tabnas",
+        description="Compare NAS search strategies on tabular NAS benchmarks.",
+    )
+    from harness import __version__
+
+    parser.add_argument("--version", action="version", version=f"tabnas {__version__}")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    def results_arg(p):
+        p.add_argument("--results-dir", type=Path, default=Path("results"),
+                       help="folder holding experiments (default: ./results)")
+
+    p = sub.add_parser("run", help="run a strategy comparison (default: random vs rea on "
+                                   "nb201-analog, 20 seeds x 200 evaluations)")
+    p.add_argument("--benchmark", default=DEFAULT_BENCHMARK,
+                   help=f"benchmark name(s), comma-separated (default: {DEFAULT_BENCHMARK})")
+    p.add_argument("--strategy", default=DEFAULT_STRATEGIES,
+                   help=f"strategy names, comma-separated (default: {DEFAULT_STRATEGIES})")
+    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS,
+                   help=f"number of seeds, 0..N-1 (default: {DEFAULT_SEEDS})")
+    p.add_argument("--budget-evals", type=_positive_int, default=None,
+                   help=f"evaluations per run (default: {DEFAULT_EVALS} unless "
+                        "--budget-cost is given)")
+    p.add_argument("--budget-cost", type=_positive_float, default=None,
+                   help="cumulative simulated cost per run, in the benchmark's cost unit")
+    p.add_argument("--experiment", default=DEFAULT_EXPERIMENT,
+                   help=f"experiment name (default: {DEFAULT_EXPERIMENT})")
+    p.add_argument("--hp", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
+                   help="strategy hyperparameter, e.g. --hp rea.population=50 (repeatable)")
+    p.add_argument("--objective", default=None, help="benchmark metric to search on")
+    p.add_argument("--seed-mode", choices=("sample", "mean"), default=None,
+                   help="multi-seed tables: answer with one recorded seed per cell "
+                        "(sample, default) or the seed mean")
+    p.add_argument("--data", default=None, help="path to the benchmark's data file or folder")
+    p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
+    results_arg(p)
+
+    sub.add_parser("list", help="list benchmarks and strategies")
+
+    p = sub.add_parser("info", help="describe a benchmark")
+    p.add_argument("benchmark")
+    p.add_argument("--data", default=None, help="path to the benchmark's data")
+
+    for name, help_text in (("plot", "plot regret curves of an experiment"),
+                            ("stats", "final-regret statistics of an experiment")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("experiment")
+        results_arg(p)
+
+    p = sub.add_parser("export", help="export an experiment's per-evaluation rows")
+    p.add_argument("experiment")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output file, .csv or .parquet")
+    results_arg(p)
+    return parser
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from harness.runner import Budget
+    from harness.strategy import parse_hyperparameters
+    from harness.study import Study, run_study
+
+    evals = args.budget_evals
+    if evals is None and args.budget_cost is None:
+        evals = DEFAULT_EVALS
+    strategies = [s.strip() for s in args.strategy.split(",") if s.strip()]
+    hps: dict[str, dict[str, str]] = {}
+    for key, value in parse_hyperparameters(args.hp).items():
+        strat, dot, name = key.rpartition(".")
+        if not dot or strat not in strategies:
+            raise UserError(f"--hp {key}={value}: write STRATEGY.NAME=VALUE with STRATEGY one "
+                            f"of {', '.join(strategies)}")
+        hps.setdefault(strat, {})[name] = value
+    options = {}
+    if args.objective is not None:
+        options["objective"] = args.objective
+    if args.seed_mode is not None:
+        options["seed_mode"] = args.seed_mode
+    study = Study(
+        experiment=args.experiment,
+        benchmarks=[b.strip() for b in args.benchmark.split(",") if b.strip()],
+        strategies=strategies,
+        seeds=list(range(args.seeds)),
+        budget=Budget(evals=evals, cost=args.budget_cost),
+        results_dir=args.results_dir,
+        hyperparameters=hps,
+        benchmark_options=options,
+        data=args.data,
+    )
+    counts = run_study(study)
+    print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
+          f"{counts['skipped']} already complete; results in {study.exp_dir}")
+    if not args.no_report:
+        _stats(study.exp_dir)
+        _plot(study.exp_dir)
+    return 0
+
+
+def _stats(exp_dir: Path) -> None:
+    from harness.results import load_results, write_json_atomic  # noqa: F401
+    from harness.statistics import final_table, format_table
+
+    df = load_results(exp_dir)
+    table = final_table(df)
+    text = format_table(table)
+    print("final test regret of the incumbent (chosen on the searched value), over seeds:")
+    print(text)
+    from harness.cache import atomic_write_bytes
+
+    atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write_bytes(exp_dir / "stats.md", lambda tmp: tmp.write_text(text + "\n"))
+    print(f"saved {exp_dir / 'stats.csv'} and {exp_dir / 'stats.md'}")
+
+
+def _plot(exp_dir: Path) -> None:
+    from harness.plots import plot_experiment
+    from harness.results import load_results, read_manifest
+
+    manifest = read_manifest(exp_dir) or {}
+    paths = plot_experiment(load_results(exp_dir), exp_dir,
+                            cost_label=manifest.get("cost_labels"))
+    print("plots: " + ", ".join(str(p) for p in paths))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from harness.benchmarks import BENCHMARKS
+    from harness.strategy import STRATEGIES
+
+    print("benchmarks:")
+    for name in BENCHMARKS.names():
+        entry = BENCHMARKS.get(name)
+        present, how = entry.status()
+        mark = "ready" if present else "missing data"
+        print(f"  {name:<24} {entry.summary}")
+        print(f"  {'':<24} [{mark}] {how}")
+    print("strategies:")
+    for name in STRATEGIES.names():
+        cls = STRATEGIES.get(name)
+        doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
+        print(f"  {name:<24} {doc[0] if doc else ''}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from harness.benchmarks import load_benchmark
+
+    bench = load_benchmark(args.benchmark, data=args.data)
+    for key, value in bench.info().items():
+        print(f"{key:>16}: {value}")
+    for note in bench.notes:
+        print(f"{'note':>16}: {note}")
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from harness.results import experiment_dir
+
+    _plot(experiment_dir(args.results_dir, args.experiment))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from harness.results import experiment_dir
+
+    _stats(experiment_dir(args.results_dir, args.experiment))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from harness.cache import atomic_write_bytes
+    from harness.results import experiment_dir, load_results
+
+    suffix = args.output.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise UserError(f"cannot export to {args.output}: use a .csv or .parquet file name")
+    df = load_results(experiment_dir(args.results_dir, args.experiment))
+    try:
+        if suffix == ".csv":
+            atomic_write_bytes(args.output, lambda tmp: df.to_csv(tmp, index=False))
+        else:
+            atomic_write_bytes(args.output, lambda tmp: df.to_parquet(tmp, index=False))
+    except OSError as exc:
+        raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    print(f"wrote {len(df)} rows to {args.output}")
+    return 0
+
+
+COMMANDS = {
+    "run": cmd_run,
+    "list": cmd_list,
+    "info": cmd_info,
+    "plot": cmd_plot,
+    "stats": cmd_stats,
+    "export": cmd_export,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:
+            args = parser.parse_args(["run", *(argv or [])])
+        return COMMANDS[args.command](args)
+    except UserError as exc:
+        print(f"tabnas: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("tabnas: interrupted; finished runs are saved, rerun the command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""Named registries of strategies and benchmarks.
+
+A registry refuses a duplicate name (two plugins silently shadowing each other
+is a classic source of wrong comparisons) and lists the valid names when asked
+for an unknown one. Entries from outside this repository come in through
+entry-point groups (``tabnas.strategies``, ``tabnas.benchmarks``), loaded on
+first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
+
+from harness.errors import UserError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """A name -> object mapping that refuses duplicates."""
+
+    def __init__(self, kind: str, entry_point_group: str, builtin_package: str) -> None:
+        self.kind = kind
+        self.entry_point_group = entry_point_group
+        self.builtin_package = builtin_package
+        self._items: dict[str, T] = {}
+        self._loaded = False
+
+    def register(self, name: str) -> Callable[[T], T]:
+        """Decorator: register ``obj`` under ``name``; a second use of a name raises."""
+
+        def decorate(obj: T) -> T:
+            self.add(name, obj)
+            return obj
+
+        return decorate
+
+    def add(self, name: str, obj: T) -> None:
+        if not name or any(c.isspace() for c in name) or "," in name:
+            raise ValueError(f"invalid {self.kind} name {name!r}: no spaces or commas")
+        existing = self._items.get(name)
+        if existing is not None and existing is not obj:
+            raise ValueError(f"duplicate {self.kind} name {name!r}: already registered")
+        self._items[name] = obj
+
+    def _load(self) -> None:
+        if self._loaded:
+            return
+        self._loaded = True
+        import importlib
+        import pkgutil
+
+        package = importlib.import_module(self.builtin_package)
+        for module in pkgutil.iter_modules(package.__path__):
+            if not module.name.startswith("_"):
+                importlib.import_module(f"{self.builtin_package}.{module.name}")
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=self.entry_point_group):
+            loaded = ep.load()
+            # An entry point may name the object itself or a module that registers.
+            if not isinstance(loaded, type(importlib)) and ep.name not in self._items:
+                self.add(ep.name, loaded)
+
+    def names(self) -> list[str]:
+        self._load()
+        return sorted(self._items)
+
+    def get(self, name: str) -> T:
+        self._load()
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UserError(
+                f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names())}"
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return name in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())

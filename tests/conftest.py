@@ -1,0 +1,37 @@
+"""Shared fixtures. Every test gets its own cache and results folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    """A session-wide cache folder (conversion happens once) outside the user's home."""
+    cache = tmp_path_factory.getbasetemp() / "tabnas-cache"
+    monkeypatch.setenv("TABNAS_CACHE", str(cache))
+
+
+@pytest.fixture(scope="session")
+def analog():
+    from harness.benchmarks import load_benchmark
+
+    return load_benchmark("nb201-analog")
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m harness ARGS`` in a fresh process, as a user would run ``tabnas``."""
+    full_env = dict(os.environ)
+    full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
+    if env:
+        full_env.update(env)
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=full_env,
+                          capture_output=True, text=True, timeout=600)
