@@ -174,8 +174,8 @@ def _status(dataset: str) -> tuple[bool, str]:
 
 
 def _register(dataset: str) -> None:
-    def loader(data: str | None = None, **options):
-        return load_dataset(dataset, data=data, **options)
+    def loader(data: str | None = None, seed_mode: str = "sample") -> TableBenchmark:
+        return load_dataset(dataset, data=data, seed_mode=seed_mode)
 
     BENCHMARKS.add(f"nbgraph-{dataset}", BenchmarkEntry(
         name=f"nbgraph-{dataset}",

@@ -205,8 +205,13 @@ class _Records:
         return out
 
 
-def _record(records: _Records, cell: int, seed: int, rc: Any, dataset: str) -> None:
-    """Copy one ResultsCount (one training run) into a row."""
+def _record(records: _Records, cell: int, seed: int, rc: Any, dataset: str,
+            compute: dict[str, Any]) -> None:
+    """Copy one ResultsCount (one training run) into a row.
+
+    ``compute`` is the API's ``get_compute_costs`` for the cell (FLOPs, params and
+    latency, with NATS-Bench's fix for inconsistent legacy values applied).
+    """
     row = records.add(cell, seed)
     epochs = min(int(rc.epochs), records.epochs)
     train_times = rc.train_times if isinstance(rc.train_times, dict) else {}
@@ -227,10 +232,8 @@ def _record(records: _Records, cell: int, seed: int, rc: Any, dataset: str) -> N
         key = f"{test_set}@{e}"
         row["test_acc"][e] = rc.eval_acc1es.get(key, np.nan)
         row["test_loss"][e] = rc.eval_losses.get(key, np.nan)
-    latency = rc.get_latency()
-    records.scalars["flops"].append(float(rc.flop))
-    records.scalars["params"].append(float(rc.params))
-    records.scalars["latency"].append(float(latency) if latency > 0 else np.nan)
+    for f in CELL_FIELDS:
+        records.scalars[f].append(np.nan if compute.get(f) is None else float(compute[f]))
 
 
 def _dense(arrays: dict[str, np.ndarray], prefix: str, fields: tuple[str, ...], size: int,
@@ -275,12 +278,13 @@ def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
             for dataset, seeds in results.dataset_seed.items():
                 if dataset not in TEST_SET:
                     continue
+                compute = results.get_compute_costs(dataset)
                 for seed in seeds:
                     key = (dataset, hp)
                     if key not in slots:
                         slots[key] = _Records(int(hp))
                     _record(slots[key], cell, int(seed), results.all_results[(dataset, seed)],
-                            dataset)
+                            dataset, compute)
     if not slots:
         raise UserError(f"{path} holds no evaluated architectures; download {fam.files} again")
     arrays: dict[str, np.ndarray] = {}
@@ -397,8 +401,9 @@ def prepare(family: str, data: str | None) -> tuple[Path, dict]:
 def _register(family: str, dataset: str) -> None:
     fam = FAMILIES[family]
 
-    def loader(data: str | None = None, **options: Any) -> TableBenchmark:
-        return load(family, dataset, data=data, **options)
+    def loader(data: str | None = None, schedule: str | None = None,
+               seed_mode: str = "sample") -> TableBenchmark:
+        return load(family, dataset, data=data, schedule=schedule, seed_mode=seed_mode)
 
     BENCHMARKS.add(f"{family}/{dataset}", BenchmarkEntry(
         name=f"{family}/{dataset}",
