@@ -13,8 +13,8 @@ present in the table; the enumeration is cached with the metrics as arrays.
 Searched value: ``valid_perf``; reported: ``perf`` (test). Both are accuracy
 except on proteins (ogbn-proteins), where the metric is ROC-AUC. The table has
 no training time: the cost is the recorded inference ``latency`` in seconds
-(measured by the benchmark's authors, one forward pass over the dataset), so a
-cost budget on it is a budget of inference time, not of search time.
+(measured by the benchmark's authors), so a cost budget on it is a budget of
+inference time, not of search time.
 """
 
 from __future__ import annotations
