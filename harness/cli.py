@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="multi-seed tables: answer with one recorded seed per cell "
                         "(sample, default) or the seed mean")
     p.add_argument("--data", default=None, help="path to the benchmark's data file or folder")
+    p.add_argument("--schedule", default=None,
+                   help="training schedule of NAS-Bench-201/NATS-Bench tables, in epochs "
+                        "(nb201, nats-tss: 12 or 200; nats-sss: 01, 12 or 90; default longest)")
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
     results_arg(p)
 
@@ -91,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("info", help="describe a benchmark")
     p.add_argument("benchmark")
     p.add_argument("--data", default=None, help="path to the benchmark's data")
+    p.add_argument("--schedule", default=None, help="training schedule (see run --schedule)")
+    p.add_argument("--seed-mode", choices=("sample", "mean"), default=None,
+                   help="answer with one recorded seed per cell or the seed mean")
+
+    p = sub.add_parser("prepare", help="convert a benchmark's official data into the cache")
+    p.add_argument("benchmark", help="e.g. nb201/cifar10 (converts every dataset of the file)")
+    p.add_argument("--data", default=None, help="path to the official file or folder")
 
     for name, help_text in (("plot", "plot regret curves of an experiment"),
                             ("stats", "final-regret statistics of an experiment")):
@@ -127,6 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         options["objective"] = args.objective
     if args.seed_mode is not None:
         options["seed_mode"] = args.seed_mode
+    if args.schedule is not None:
+        options["schedule"] = args.schedule
     study = Study(
         experiment=args.experiment,
         benchmarks=[b.strip() for b in args.benchmark.split(",") if b.strip()],
@@ -195,11 +207,34 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from harness.benchmarks import load_benchmark
 
-    bench = load_benchmark(args.benchmark, data=args.data)
+    options = {k: v for k, v in (("schedule", args.schedule), ("seed_mode", args.seed_mode))
+               if v is not None}
+    bench = load_benchmark(args.benchmark, data=args.data, **options)
     for key, value in bench.info().items():
         print(f"{key:>16}: {value}")
     for note in bench.notes:
         print(f"{'note':>16}: {note}")
+    return 0
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from harness.benchmarks import resolve_benchmark
+
+    entry = resolve_benchmark(args.benchmark)
+    family = args.benchmark.split("/", 1)[0]
+    from harness.benchmarks.tables.official import FAMILIES, prepare
+
+    if family not in FAMILIES:
+        bench = entry.load(data=args.data)  # shipped tables: loading fills the cache
+        print(f"{args.benchmark}: ready ({bench.space.size} architectures)")
+        return 0
+    path, meta = prepare(family, args.data)
+    print(f"{family}: cache ready from {path}")
+    print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
+    for source in meta["sources"][:3]:
+        print(f"  sha256 {source['sha256']}  {source['path']}")
+    if len(meta["sources"]) > 3:
+        print(f"  ... and {len(meta['sources']) - 3} more files")
     return 0
 
 
@@ -240,6 +275,7 @@ COMMANDS = {
     "run": cmd_run,
     "list": cmd_list,
     "info": cmd_info,
+    "prepare": cmd_prepare,
     "plot": cmd_plot,
     "stats": cmd_stats,
     "export": cmd_export,

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks import BENCHMARKS, Benchmark
+from harness.benchmarks import Benchmark, resolve_benchmark
 from harness.errors import UserError
 from harness.results import ensure_writable, experiment_dir, open_experiment, run_path, write_run
 from harness.runner import Budget, run_search
@@ -40,7 +40,7 @@ class Study:
         if not self.seeds:
             raise UserError("--seeds must be a positive integer")
         for name in self.benchmarks:
-            BENCHMARKS.get(name)
+            resolve_benchmark(name)
         for name in self.strategies:
             STRATEGIES.get(name)
         self.exp_dir = experiment_dir(self.results_dir, self.experiment)
@@ -59,7 +59,7 @@ class Study:
 
 
 def load_benchmarks(study: Study) -> dict[str, Benchmark]:
-    return {name: BENCHMARKS.get(name).load(data=study.data, **study.benchmark_options)
+    return {name: resolve_benchmark(name).load(data=study.data, **study.benchmark_options)
             for name in study.benchmarks}
 
 

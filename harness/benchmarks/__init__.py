@@ -1,4 +1,9 @@
-"""Benchmark registry. Every module in this package registers its benchmarks on import."""
+"""Benchmark registry. Every module in this package registers its benchmarks on import.
+
+Names starting with ``table:`` are user tables (``table:PATH``, PATH a TOML
+spec or a folder holding ``spec.toml``); they are resolved on demand by
+:func:`resolve_benchmark` and never registered.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +16,23 @@ BENCHMARKS: Registry[BenchmarkEntry] = Registry(
     "benchmark", "tabnas.benchmarks", "harness.benchmarks.tables"
 )
 
+#: Prefix of user-table benchmark names.
+TABLE_PREFIX = "table:"
+
+
+def resolve_benchmark(name: str) -> BenchmarkEntry:
+    """The entry for a registered name or a ``table:PATH`` user table."""
+    if name.startswith(TABLE_PREFIX):
+        from harness.benchmarks.tables.custom import table_entry
+
+        return table_entry(name[len(TABLE_PREFIX):])
+    return BENCHMARKS.get(name)
+
 
 def load_benchmark(name: str, data: str | None = None, **options: Any) -> Benchmark:
-    """Load a registered benchmark by name (``tabnas list`` shows the names)."""
-    return BENCHMARKS.get(name).load(data=data, **options)
+    """Load a benchmark by name (``tabnas list`` shows the names; ``table:PATH`` for own tables)."""
+    return resolve_benchmark(name).load(data=data, **options)
 
 
-__all__ = ["BENCHMARKS", "Benchmark", "BenchmarkEntry", "TableBenchmark", "load_benchmark"]
+__all__ = ["BENCHMARKS", "TABLE_PREFIX", "Benchmark", "BenchmarkEntry", "TableBenchmark",
+           "load_benchmark", "resolve_benchmark"]

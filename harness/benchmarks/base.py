@@ -67,12 +67,15 @@ class Benchmark:
             "objective": self.value_label,
             "reported": self.test_label,
             "direction": "maximise" if self.maximize else "minimise",
-            "fidelities": list(self.fidelities) if self.fidelities else "none (single fidelity)",
+            "fidelities": _describe_fidelities(self.fidelities),
             "cost": self.cost_label,
         }
         if opt is not None and opt.extras:
-            out["optimum (value)"] = f"{opt.value:.4f} at {opt.extras['value_arch']}"
-            out["optimum (test)"] = f"{opt.test_value:.4f} at {opt.extras['test_arch']}"
+            at = f"last fidelity {self.fidelities[-1]}" if self.fidelities else "the table"
+            out["optimum (value)"] = (f"{opt.value:.4f} at {opt.extras['value_arch']} "
+                                      f"(seed-averaged searched value, {at})")
+            out["optimum (test)"] = (f"{opt.test_value:.4f} at {opt.extras['test_arch']} "
+                                     f"(seed-averaged reported value, {at})")
         return out
 
     def fidelity_index(self, fidelity: int | None) -> int:
@@ -88,6 +91,16 @@ class Benchmark:
             raise UserError(
                 f"fidelity {fidelity} not in {self.name}'s fidelities {list(self.fidelities)}"
             ) from None
+
+
+def _describe_fidelities(fidelities: tuple[int, ...] | None) -> str:
+    """``"1..200 (200 values)"`` for a contiguous range, else the list."""
+    if not fidelities:
+        return "none (single fidelity)"
+    lo, hi = fidelities[0], fidelities[-1]
+    if len(fidelities) > 3 and list(fidelities) == list(range(lo, hi + 1)):
+        return f"{lo}..{hi} ({len(fidelities)} values)"
+    return ", ".join(map(str, fidelities))
 
 
 @dataclass(kw_only=True, eq=False)
@@ -200,6 +213,15 @@ class BenchmarkEntry:
     data_status: Any = None
 
     def load(self, data: str | None = None, **options: Any) -> Benchmark:
+        import inspect
+
+        params = inspect.signature(self.loader).parameters
+        if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            unknown = sorted(set(options) - set(params))
+            if unknown:
+                valid = sorted(set(params) - {"data"})
+                raise UserError(f"benchmark {self.name} has no option {', '.join(unknown)}; "
+                                f"its options: {', '.join(valid) or 'none'}")
         return self.loader(data=data, **options)
 
     def status(self) -> tuple[bool, str]:

@@ -1,0 +1,419 @@
+"""NAS-Bench-201 (``nb201/<dataset>``), NATS-Bench (``nats-tss/<dataset>``, ``nats-sss/<dataset>``).
+
+The official files are multi-GB pickles that take minutes and many GB of RAM to
+load. They are read once through the official APIs (``nas_201_api``,
+``nats_bench``; single file or NATS fast-mode folder) and converted into one
+cache file per family holding dense float64 arrays ``(cells, seeds, epochs)``
+per dataset and schedule: validation/test accuracy and loss, and the cost.
+Every later load reads only its own dataset's arrays from the cache.
+
+Semantics (NAS-Bench-201 paper, and the official ``simulate_train_eval``):
+
+- searched value: ``x-valid`` accuracy. ``cifar10`` was trained on train+valid
+  and has no validation set, so its searched value is ``cifar10-valid``'s
+  ``x-valid`` (same architecture, same seed), as the paper does;
+- reported value: ``ori-test`` for ``cifar10-valid`` and ``cifar10``,
+  ``x-test`` for ``cifar100`` and ``ImageNet16-120``;
+- fidelity: epoch ``1..E`` of the chosen schedule (``schedule`` option: 12 or
+  200 for nb201/nats-tss, 01/12/90 for nats-sss; the default is the longest);
+- cost: recorded training seconds up to that epoch plus the mean per-epoch
+  evaluation seconds of the searched set (``train-all-time + valid-per-time``),
+  which at the last epoch is exactly the official simulated time;
+- which recorded seed answers is picked by the run's benchmark stream and fixed
+  per architecture (``TableBenchmark`` ``seed_mode="sample"``), or the seed
+  mean with ``seed_mode="mean"``. For ``cifar10`` only seeds recorded in both
+  ``cifar10-valid`` and ``cifar10`` are used.
+
+Under torch >= 2.6 ``torch.load`` only unpickles plain types by default; the
+NAS-Bench-201 file is loaded with exactly numpy's scalar and dtype globals
+allowed in addition (never ``weights_only=False``), so no code can run.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.benchmarks import BENCHMARKS
+from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
+from harness.cache import cached_convert, cached_meta
+from harness.errors import UserError
+from harness.spaces.nb201 import NB201Space
+from harness.spaces.product import ProductSpace
+
+DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
+TEST_SET = {"cifar10-valid": "ori-test", "cifar10": "ori-test", "cifar100": "x-test",
+            "ImageNet16-120": "x-test"}
+CHANNELS = (8, 16, 24, 32, 40, 48, 56, 64)
+FIELDS = ("valid_acc", "valid_loss", "test_acc", "test_loss", "cost")
+CELL_FIELDS = ("flops", "params", "latency")
+
+
+@dataclass(frozen=True)
+class Family:
+    name: str
+    title: str
+    env: str
+    files: str
+    schedules: tuple[str, ...]
+    url: str
+
+    @property
+    def default_schedule(self) -> str:
+        return self.schedules[-1]
+
+
+FAMILIES = {
+    "nb201": Family("nb201", "NAS-Bench-201", "TABNAS_NB201",
+                    "NAS-Bench-201-v1_1-096897.pth (or v1_0-e61699.pth)", ("12", "200"),
+                    "https://github.com/D-X-Y/NAS-Bench-201"),
+    "nats-tss": Family("nats-tss", "NATS-Bench topology", "TABNAS_NATS_TSS",
+                       "NATS-tss-v1_0-3ffb9-simple (fast-mode folder) or "
+                       "NATS-tss-v1_0-3ffb9-full.pickle.pbz2", ("12", "200"),
+                       "https://github.com/D-X-Y/NATS-Bench"),
+    "nats-sss": Family("nats-sss", "NATS-Bench size", "TABNAS_NATS_SSS",
+                       "NATS-sss-v1_0-50262-simple (fast-mode folder) or "
+                       "NATS-sss-v1_0-50262-full.pickle.pbz2", ("01", "12", "90"),
+                       "https://github.com/D-X-Y/NATS-Bench"),
+}
+
+
+class ChannelSpace(ProductSpace):
+    """NATS-Bench size space: 5 layers x 8 channel counts, official ``"8:16:..."`` strings."""
+
+    def __init__(self) -> None:
+        super().__init__("nats-sss", [(f"layer{i}", CHANNELS) for i in range(5)])
+
+    def to_string(self, arch: tuple[int, ...]) -> str:
+        self.index(arch)
+        return ":".join(str(CHANNELS[c]) for c in arch)
+
+    def from_string(self, text: str) -> tuple[int, ...]:
+        try:
+            arch = tuple(CHANNELS.index(int(x)) for x in text.split(":"))
+        except ValueError:
+            raise ValueError(f"not a NATS-Bench size string: {text!r}") from None
+        self.index(arch)
+        return arch
+
+
+def space_for(family: str):
+    return ChannelSpace() if family == "nats-sss" else NB201Space()
+
+
+# ---------------------------------------------------------------- source files
+
+
+def _how_to_get(fam: Family) -> str:
+    return (f"get {fam.files} from {fam.url}, then pass --data PATH or set {fam.env}=PATH "
+            f"(or run 'tabnas prepare {fam.name}/cifar10 --data PATH' once)")
+
+
+def source_path(family: str, data: str | None) -> Path:
+    """``--data``, else ``$TABNAS_...``, else the source the cache was built from."""
+    fam = FAMILIES[family]
+    given = data or os.environ.get(fam.env)
+    if given:
+        path = Path(given).expanduser()
+        if not path.exists():
+            raise UserError(f"{fam.title} data {path} does not exist; {_how_to_get(fam)}")
+        return path
+    meta = cached_meta(family)
+    if meta and meta.get("root") and Path(meta["root"]).exists():
+        return Path(meta["root"])
+    raise UserError(f"{fam.title} data not found; {_how_to_get(fam)}")
+
+
+def _source_files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file())
+    return [path]
+
+
+def data_status(family: str) -> tuple[bool, str]:
+    fam = FAMILIES[family]
+    try:
+        path = source_path(family, None)
+    except UserError:
+        return False, _how_to_get(fam)
+    return True, f"{fam.files.split(' ')[0]} at {path}"
+
+
+# ---------------------------------------------------------------- conversion
+
+
+def open_api(family: str, path: Path):
+    """The official API object for ``path``; a damaged file is a one-line error."""
+    fam = FAMILIES[family]
+    try:
+        if family == "nb201":
+            import torch
+            from nas_201_api import NASBench201API
+            from numpy._core.multiarray import scalar
+
+            allowed = [scalar, np.dtype, *(getattr(np.dtypes, n) for n in
+                                           ("Float64DType", "Float32DType", "Int64DType"))]
+            if path.is_dir():
+                raise UserError(f"{path} is a folder; NAS-Bench-201 is one .pth file")
+            with torch.serialization.safe_globals(allowed):
+                return NASBench201API(str(path), verbose=False)
+        import nats_bench
+
+        return nats_bench.create(str(path), family.split("-")[1], fast_mode=path.is_dir(),
+                                 verbose=False)
+    except UserError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise UserError(f"cannot read {fam.title} data {path} ({type(exc).__name__}: {first}); "
+                        f"the file is truncated or not {fam.files}: download it again") from None
+
+
+class _Records:
+    """One row per recorded training run (cell, seed) of one dataset and schedule.
+
+    Stored as records, not as a dense (all cells) array, so a partial file (or a
+    test fixture) costs only what it holds; :func:`_dense` expands on load.
+    """
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+        self.cells: list[int] = []
+        self.seeds: list[int] = []
+        self.rows: dict[str, list[np.ndarray]] = {f: [] for f in FIELDS}
+        self.scalars: dict[str, list[float]] = {f: [] for f in CELL_FIELDS}
+
+    def add(self, cell: int, seed: int) -> dict[str, np.ndarray]:
+        self.cells.append(cell)
+        self.seeds.append(seed)
+        row = {f: np.full(self.epochs, np.nan) for f in FIELDS}
+        for f, r in row.items():
+            self.rows[f].append(r)
+        return row
+
+    def finish(self, prefix: str) -> dict[str, np.ndarray]:
+        out = {f"{prefix}/{f}": np.stack(r) for f, r in self.rows.items()}
+        out.update({f"{prefix}/{f}": np.array(v, dtype=float) for f, v in self.scalars.items()})
+        out[f"{prefix}/cell"] = np.array(self.cells, dtype=np.int64)
+        out[f"{prefix}/seed"] = np.array(self.seeds, dtype=np.int64)
+        return out
+
+
+def _record(records: _Records, cell: int, seed: int, rc: Any, dataset: str,
+            compute: dict[str, Any]) -> None:
+    """Copy one ResultsCount (one training run) into a row.
+
+    ``compute`` is the API's ``get_compute_costs`` for the cell (FLOPs, params and
+    latency, with NATS-Bench's fix for inconsistent legacy values applied).
+    """
+    row = records.add(cell, seed)
+    epochs = min(int(rc.epochs), records.epochs)
+    train_times = rc.train_times if isinstance(rc.train_times, dict) else {}
+    test_set = TEST_SET[dataset]
+    has_valid = "x-valid" in rc.eval_names
+    train_all = 0.0
+    valid_all = 0.0
+    for e in range(epochs):
+        train_all += float(train_times.get(e, np.nan))
+        if has_valid:
+            key = f"x-valid@{e}"
+            row["valid_acc"][e] = rc.eval_acc1es.get(key, np.nan)
+            row["valid_loss"][e] = rc.eval_losses.get(key, np.nan)
+            valid_all += float(rc.eval_times.get(key, 0.0) or 0.0)
+            row["cost"][e] = train_all + valid_all / (e + 1)
+        else:
+            row["cost"][e] = train_all
+        key = f"{test_set}@{e}"
+        row["test_acc"][e] = rc.eval_acc1es.get(key, np.nan)
+        row["test_loss"][e] = rc.eval_losses.get(key, np.nan)
+    for f in CELL_FIELDS:
+        records.scalars[f].append(np.nan if compute.get(f) is None else float(compute[f]))
+
+
+def _dense(arrays: dict[str, np.ndarray], prefix: str, fields: tuple[str, ...], size: int,
+           seeds: list[int]) -> dict[str, np.ndarray]:
+    """Records -> ``(cells, seeds, epochs)`` arrays (NaN where a run is missing)."""
+    cell, seed = arrays[f"{prefix}/cell"], arrays[f"{prefix}/seed"]
+    keep = np.isin(seed, seeds)
+    slot = np.searchsorted(np.asarray(seeds), seed[keep])
+    out = {}
+    for f in fields:
+        rec = arrays[f"{prefix}/{f}"][keep]
+        dense = np.full((size, len(seeds), *rec.shape[1:]), np.nan)
+        dense[cell[keep], slot] = rec
+        out[f] = dense
+    return out
+
+
+def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    """Read every record through the official API into dense arrays (with a progress bar)."""
+    from tqdm import tqdm
+
+    fam = FAMILIES[family]
+    api = open_api(family, path)
+    space = space_for(family)
+    slots: dict[tuple[str, str], _Records] = {}
+    n = len(api.meta_archs)
+    for idx in tqdm(range(n), desc=f"converting {fam.title}", unit="arch", file=sys.stderr,
+                    disable=None, mininterval=1.0):
+        try:
+            cell = space.index(space.from_string(api.meta_archs[idx]))
+        except ValueError:
+            raise UserError(f"{path} lists {api.meta_archs[idx]!r}, not a {fam.title} "
+                            "architecture: is this the right file for this benchmark?") from None
+        for hp in fam.schedules:
+            try:
+                results = api.query_meta_info_by_index(idx, hp)
+            except (ValueError, KeyError, AssertionError):
+                continue  # not evaluated (or not under this schedule): stays NaN
+            except Exception as exc:  # noqa: BLE001 - a damaged fast-mode file
+                raise UserError(f"cannot read record {idx} of {path} ({type(exc).__name__}); "
+                                f"download {fam.files} again") from None
+            for dataset, seeds in results.dataset_seed.items():
+                if dataset not in TEST_SET:
+                    continue
+                compute = results.get_compute_costs(dataset)
+                for seed in seeds:
+                    key = (dataset, hp)
+                    if key not in slots:
+                        slots[key] = _Records(int(hp))
+                    _record(slots[key], cell, int(seed), results.all_results[(dataset, seed)],
+                            dataset, compute)
+    if not slots:
+        raise UserError(f"{path} holds no evaluated architectures; download {fam.files} again")
+    arrays: dict[str, np.ndarray] = {}
+    for (dataset, hp), s in slots.items():
+        arrays.update(s.finish(f"{dataset}/{hp}"))
+    return arrays, {"root": str(path.resolve()), "family": family,
+                    "available": sorted(f"{d}/{h}" for d, h in slots)}
+
+
+def load_arrays_for(family: str, path: Path, keys: list[str]) -> tuple[dict, dict]:
+    """The cached arrays ``keys`` of ``family`` (converting on first use)."""
+    arrays, meta = cached_convert(family, _source_files(path), lambda: convert(family, path),
+                                  keys=keys)
+    missing = [k for k in keys if k not in arrays]
+    if missing:
+        raise UserError(f"{path} has no {missing[0].rsplit('/', 1)[0]} records "
+                        f"(available: {', '.join(meta.get('available', [])) or 'none'})")
+    return {k: arrays[k] for k in keys}, meta
+
+
+# ---------------------------------------------------------------- the benchmark
+
+
+def _align(a_seeds: np.ndarray, b_seeds: np.ndarray) -> tuple[list[int], list[int]]:
+    common = sorted(set(a_seeds.tolist()) & set(b_seeds.tolist()))
+    return ([a_seeds.tolist().index(s) for s in common],
+            [b_seeds.tolist().index(s) for s in common])
+
+
+def load(family: str, dataset: str, data: str | None = None, schedule: str | int | None = None,
+         seed_mode: str = "sample") -> TableBenchmark:
+    fam = FAMILIES[family]
+    name = f"{family}/{dataset}"
+    hp = fam.default_schedule if schedule is None else str(schedule)
+    if hp not in fam.schedules and hp.zfill(2) in fam.schedules:
+        hp = hp.zfill(2)  # "1" -> "01"
+    if hp not in fam.schedules:
+        raise UserError(f"schedule {schedule!r} unknown for {name}; choose one of "
+                        f"{', '.join(fam.schedules)} (epochs of the training schedule)")
+    path = source_path(family, data)
+    value_ds = "cifar10-valid" if dataset == "cifar10" else dataset
+    record_fields = ("cell", "seed")
+    keys = [f"{value_ds}/{hp}/{f}" for f in ("valid_acc", "valid_loss", "cost", *CELL_FIELDS,
+                                             *record_fields)]
+    keys += [f"{dataset}/{hp}/{f}" for f in ("test_acc", "test_loss", *record_fields)]
+    arrays, meta = load_arrays_for(family, path, sorted(set(keys)))
+    seeds = sorted(set(arrays[f"{value_ds}/{hp}/seed"].tolist())
+                   & set(arrays[f"{dataset}/{hp}/seed"].tolist()))
+    size = space_for(family).size
+    v = _dense(arrays, f"{value_ds}/{hp}", ("valid_acc", "valid_loss", "cost", *CELL_FIELDS),
+               size, seeds)
+    t = _dense(arrays, f"{dataset}/{hp}", ("test_acc", "test_loss"), size, seeds)
+    if dataset == "cifar10":  # value and test come from two runs: keep seeds that have both
+        missing = np.isnan(v["valid_acc"]) | np.isnan(t["test_acc"])
+        for f in ("valid_acc", "valid_loss", "cost", "test_acc", "test_loss"):
+            (v if f in v else t)[f][missing] = np.nan
+    searched = ("cifar10-valid x-valid (cifar10 has no validation set; as in the "
+                "NAS-Bench-201 paper)" if dataset == "cifar10" else f"{dataset} x-valid")
+    with warnings.catch_warnings():  # cells without records average to NaN, silently
+        warnings.simplefilter("ignore", RuntimeWarning)
+        extras = {f: np.nanmean(v[f], axis=1) for f in CELL_FIELDS}
+    extras["valid_loss"] = v["valid_loss"]
+    extras["test_loss"] = t["test_loss"]
+    with warnings.catch_warnings():  # a partial file: cells without records are NaN
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return _table(name, family, dataset, hp, fam, searched, v, t, extras, meta, path,
+                      seed_mode)
+
+
+def _table(name, family, dataset, hp, fam, searched, v, t, extras, meta, path, seed_mode):
+    epochs = v["valid_acc"].shape[2]
+    return TableBenchmark(
+        name=name,
+        space=space_for(family),
+        values=v["valid_acc"],
+        tests=t["test_acc"],
+        costs=v["cost"],
+        fidelities=tuple(range(1, epochs + 1)),
+        maximize=True,
+        value_label=f"validation accuracy (%): {searched}",
+        test_label=f"test accuracy (%): {dataset} {TEST_SET[dataset]}",
+        cost_label="seconds (recorded training time to that epoch + per-epoch evaluation "
+                   "time, as the official simulate_train_eval)",
+        notes=(f"Schedule: {int(hp)} epochs (option schedule={'|'.join(fam.schedules)}); "
+               f"fidelity = epoch 1..{epochs}.",
+               "Seed: one recorded training seed per architecture, picked by the run's "
+               "benchmark stream (seed_mode=mean averages them).",
+               "Extras: flops (M), params (MB), latency (s), valid_loss, test_loss."),
+        extra_arrays=extras,
+        checksums={s["path"]: s["sha256"] for s in meta["sources"]} if len(
+            meta["sources"]) <= 4 else {meta.get("root", str(path)): _digest(meta["sources"])},
+        seed_mode=seed_mode,
+    )
+
+
+def _digest(sources: list[dict]) -> str:
+    """One SHA-256 over a fast-mode folder's per-file hashes."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for s in sources:
+        h.update(f"{Path(s['path']).name}:{s['sha256']}\n".encode())
+    return h.hexdigest()
+
+
+def prepare(family: str, data: str | None) -> tuple[Path, dict]:
+    """Convert (or validate the cache of) a family's source; returns the path and cache meta."""
+    path = source_path(family, data)
+    _, meta = cached_convert(family, _source_files(path), lambda: convert(family, path),
+                             keys=[])
+    return path, meta
+
+
+def _register(family: str, dataset: str) -> None:
+    fam = FAMILIES[family]
+
+    def loader(data: str | None = None, schedule: str | None = None,
+               seed_mode: str = "sample") -> TableBenchmark:
+        return load(family, dataset, data=data, schedule=schedule, seed_mode=seed_mode)
+
+    BENCHMARKS.add(f"{family}/{dataset}", BenchmarkEntry(
+        name=f"{family}/{dataset}",
+        summary=f"{fam.title} {dataset}: official file via the official API "
+                f"(schedules {'/'.join(fam.schedules)} epochs)",
+        loader=loader,
+        data_status=lambda: data_status(family),
+    ))
+
+
+for _family in FAMILIES:
+    for _dataset in DATASETS:
+        _register(_family, _dataset)

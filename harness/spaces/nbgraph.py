@@ -1,0 +1,131 @@
+"""The NAS-Bench-Graph space: a link pattern plus one GNN op per node, canonical only.
+
+An architecture is ``(link, op0, op1, op2, op3)``: ``link`` indexes the package's
+nine ``link_list`` patterns (node i takes its input from node ``link[i]``, 0 is
+the input), each op indexes the dataset's op list (``gnn_list``, or the shorter
+``gnn_list_proteins`` for proteins).
+
+Many (link, ops) combinations are the same graph. The table stores one entry
+per isomorphism class, keyed by the package's ``Arch.valid_hash``; the space
+keeps exactly the canonical representatives that are present in the table, so
+``sample``, ``mutate`` and ``neighbours`` can only yield architectures the table
+can answer. ``canon`` maps every raw combination to its canonical cell (or -1
+when the class is absent, e.g. all-skip), which turns a move into one array
+look-up instead of re-running the package's canonicalisation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.spaces.base import SearchSpace
+from harness.types import Arch
+
+#: ``nas_bench_graph.architecture.link_list``, copied so the space needs no import.
+LINKS: tuple[tuple[int, int, int, int], ...] = (
+    (0, 0, 0, 0), (0, 0, 0, 1), (0, 0, 1, 1), (0, 0, 1, 2), (0, 0, 1, 3),
+    (0, 1, 1, 1), (0, 1, 1, 2), (0, 1, 2, 2), (0, 1, 2, 3),
+)
+N_NODES = 4
+
+
+def raw_index(arch: Arch, n_ops: int) -> int:
+    """Mixed-radix position of a raw (link, 4 ops) tuple in ``canon``."""
+    i = arch[0]
+    for op in arch[1:]:
+        i = i * n_ops + op
+    return i
+
+
+class NBGraphSpace(SearchSpace):
+    """Canonical NAS-Bench-Graph architectures present in one dataset's table.
+
+    ``archs`` has one row per cell (link, op0..op3), ``canon`` one entry per raw
+    combination (``len(LINKS) * n_ops**4``) holding its cell or -1.
+    """
+
+    def __init__(self, name: str, ops: tuple[str, ...], archs: np.ndarray,
+                 canon: np.ndarray) -> None:
+        self.name = name
+        self.ops = tuple(ops)
+        self.n_ops = len(self.ops)
+        self._archs = [tuple(int(x) for x in row) for row in archs]
+        self._cell = {a: i for i, a in enumerate(self._archs)}
+        self._canon = canon
+        self._op_index = {op: i for i, op in enumerate(self.ops)}
+        self.size = len(self._archs)
+        if canon.shape != (len(LINKS) * self.n_ops**N_NODES,):
+            raise ValueError("canon must have one entry per raw (link, ops) combination")
+
+    def index(self, arch: Arch) -> int:
+        cell = self._cell.get(tuple(arch))
+        if cell is None:
+            raise ValueError(f"{arch!r} is not a canonical architecture of {self.name}")
+        return cell
+
+    def arch_at(self, index: int) -> Arch:
+        if not 0 <= index < self.size:
+            raise ValueError(f"cell index {index} out of range 0..{self.size - 1}")
+        return self._archs[index]
+
+    def canonical(self, raw: Arch) -> Arch | None:
+        """The canonical architecture of any (link, ops) tuple; ``None`` if not in the table."""
+        if len(raw) != 1 + N_NODES or not 0 <= raw[0] < len(LINKS) or any(
+                not 0 <= o < self.n_ops for o in raw[1:]):
+            raise ValueError(f"not a (link, 4 ops) tuple for {self.name}: {raw!r}")
+        cell = int(self._canon[raw_index(raw, self.n_ops)])
+        return None if cell < 0 else self._archs[cell]
+
+    def neighbours(self, arch: Arch) -> list[Arch]:
+        """Canonical cells reached by changing the link pattern or one node's op."""
+        self.index(arch)
+        seen = {arch}
+        out = []
+        choices = [len(LINKS)] + [self.n_ops] * N_NODES
+        for pos, n in enumerate(choices):
+            for v in range(n):
+                if v == arch[pos]:
+                    continue
+                raw = arch[:pos] + (v,) + arch[pos + 1:]
+                cell = int(self._canon[raw_index(raw, self.n_ops)])
+                if cell >= 0:
+                    nb = self._archs[cell]
+                    if nb not in seen:
+                        seen.add(nb)
+                        out.append(nb)
+        return out
+
+    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
+        """A uniformly chosen neighbour (moves are counted after canonicalisation)."""
+        nbrs = self.neighbours(arch)
+        return nbrs[int(rng.integers(len(nbrs)))]
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        """One-hot link pattern (9) then one-hot op per node (4 x ops)."""
+        x = np.zeros(len(LINKS) + N_NODES * self.n_ops)
+        x[arch[0]] = 1.0
+        for node, op in enumerate(arch[1:]):
+            x[len(LINKS) + node * self.n_ops + op] = 1.0
+        return x
+
+    def to_string(self, arch: Arch) -> str:
+        """``"0,1,2,3|gcn,gat,skip,fc"``: the link pattern, then the op of each node."""
+        self.index(arch)
+        return (",".join(map(str, LINKS[arch[0]])) + "|"
+                + ",".join(self.ops[o] for o in arch[1:]))
+
+    def from_string(self, text: str) -> Arch:
+        """Parse :meth:`to_string`'s form; an isomorphic variant maps to its canonical cell."""
+        link_text, sep, ops_text = text.strip().partition("|")
+        try:
+            link = tuple(int(x) for x in link_text.split(","))
+            raw = (LINKS.index(link),) + tuple(self._op_index[o] for o in ops_text.split(","))
+        except (ValueError, KeyError):
+            raise ValueError(f"not a {self.name} architecture: {text!r} (write e.g. "
+                             f"'0,1,2,3|{','.join(self.ops[:1] * N_NODES)}')") from None
+        if not sep or len(raw) != 1 + N_NODES:
+            raise ValueError(f"not a {self.name} architecture: {text!r}")
+        arch = self.canonical(raw)
+        if arch is None:
+            raise ValueError(f"{text!r} is not in the {self.name} table")
+        return arch
