@@ -278,8 +278,9 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     try:
         for fmt in formats:
             path = out_dir / f"{stem}.{fmt}"
-            atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
-                tmp, format=fmt, dpi=150, metadata=_metadata(fmt)))
+            with plt.rc_context({"svg.hashsalt": "tabnas"}):  # stable SVG element ids
+                atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
+                    tmp, format=fmt, dpi=150, metadata=_metadata(fmt)))
             out[fmt] = path
     finally:
         plt.close(fig)
