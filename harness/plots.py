@@ -110,9 +110,30 @@ def _style(colours: dict[str, str], name: str) -> dict:
     return {"color": colours.get(name, "#000000"), "linestyle": LINESTYLES[i % len(LINESTYLES)]}
 
 
+def log_axis(ax, which: str) -> None:
+    """Log scale with plain tick labels (0.5, 2, 300; not 5x10^-1); minor ticks are
+    labelled only where the axis spans two decades or less (otherwise they overlap)."""
+    from matplotlib import ticker
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log", nonpositive="mask")
+    def minor(v: float, _pos) -> str:
+        lo, hi = axis.get_view_interval()
+        if v <= 0 or lo <= 0 or hi / lo > 100:
+            return ""
+        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
+        return f"{v:g}" if mantissa in ((2, 3, 5) if hi / lo <= 10 else (2, 5)) else ""
+
+    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(ticker.FuncFormatter(minor))
+    axis.set_tick_params(which="minor", labelsize="x-small")
+
+
 def panel_grid(n: int, *, width: float = 4.2, height: float = 3.2, max_cols: int = 3):
     """A figure with ``n`` panels in rows of at most ``max_cols`` (extra axes hidden)."""
     plt = _pyplot()
+    if n == 1:
+        width, height = 6.0, 3.8
     cols = min(n, max_cols)
     rows = math.ceil(n / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
@@ -153,9 +174,9 @@ def curves_figure(curves: pd.DataFrame, colours: dict[str, str], *, xlabel: str 
         ax.set_ylabel(ylabel)
         ax.set_title(bench)
         if log_x:
-            ax.set_xscale("log")
+            log_axis(ax, "x")
         if log_y:
-            ax.set_yscale("log", nonpositive="mask")
+            log_axis(ax, "y")
         ax.grid(True, which="both", alpha=0.3)
     what = "mean ± s.e." if band == "se" else "median, IQR"
     axes[0].legend(title=f"{what} over seeds", fontsize="small", title_fontsize="small")
@@ -181,7 +202,7 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
         ax.set(xlabel=xlabel, ylabel="average rank (1 = best)", title=bench,
                ylim=(k + 0.2, 0.8))
         if log_x:
-            ax.set_xscale("log")
+            log_axis(ax, "x")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize="small")
     fig.tight_layout()
@@ -207,7 +228,7 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
         ax.set(xlabel=xlabel + (" (0 drawn at the left edge)" if (vb["value"] <= 0).any()
                                 else ""),
                ylabel="fraction of seeds ≤ x", title=bench, ylim=(0, 1.02))
-        ax.set_xscale("log")
+        log_axis(ax, "x")
         ax.xaxis.label.set_fontsize("small")
         ax.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize="small")

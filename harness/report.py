@@ -41,6 +41,8 @@ class Report:
     html_tables: dict[str, str] = field(default_factory=dict)
     tests_html: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: (heading, HTML) sections a caller adds, e.g. a comparison with published numbers.
+    extra_sections: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _load(exp_dir: Path) -> tuple[pd.DataFrame, dict]:
@@ -260,6 +262,7 @@ def render_html(rep: Report, pngs: dict[str, bytes]) -> str:
             f'src="data:image/png;base64,{b64}"><figcaption>{html.escape(rep.captions[stem])}'
             f" (files: figures/{stem}.png, .pdf, .svg)</figcaption></figure>")
     notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in rep.notes)
+    extra = "".join(f"<h2>{html.escape(h)}</h2>{body}" for h, body in rep.extra_sections)
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -283,6 +286,7 @@ git revision <code>{html.escape(str(m.get('git_revision')))}</code>.</p>
 <p>Files: tables/anytime.md, tables/anytime.csv, tables/anytime.tex.</p>
 <h2>Statistical tests</h2>
 {''.join(rep.tests_html)}{notes}
+{extra}
 <h2>Configuration</h2>
 <pre>{html.escape(json.dumps(m.get('config', {}), indent=2, sort_keys=True))}</pre>
 <h3>Cost units</h3>{_kv_html(m.get('cost_labels', {}))}
