@@ -252,9 +252,9 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     left, right = order[:half], order[half:]
     cliques = result.cliques()
     height = 1.6 + 0.32 * max(len(left), len(right)) + 0.2 * len(cliques)
-    fig, ax = plt.subplots(figsize=(7, height))
-    ax.set_xlim(0.5, k + 0.5)
-    ax.set_ylim(-(max(len(left), len(right)) + 1.2 + 0.25 * len(cliques)), 1.6)
+    fig, ax = plt.subplots(figsize=(3.5 + 0.9 * k, height))
+    lowest = -0.45 - 0.25 * len(cliques) - 0.45 * (max(len(left), len(right)) - 1)
+    ax.set_ylim(lowest - 0.3, 1.6)
     ax.axis("off")
     ax.hlines(0, 1, k, color="black", lw=1)
     for r in range(1, k + 1):
@@ -281,7 +281,7 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
         ax.plot([ranks[s], ranks[s], k + 0.1], [0, y, y], color=c, lw=1.2)
         ax.text(k + 0.15, y, f"({ranks[s]:.2f}) {s}", ha="left", va="center", color=c,
                 fontsize="small")
-    ax.set_xlim(-1.5, k + 2.5)
+    ax.set_xlim(-1.2, k + 2.2)
     sub = (f"Friedman p = {result.p:.3g}, N = {result.n_blocks} blocks, "
            f"Nemenyi alpha = {result.alpha:g}")
     ax.set_title((title + "\n" if title else "") + sub, fontsize="small")

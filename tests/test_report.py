@@ -157,3 +157,39 @@ def test_unpaired_seed_sets(tmp_path):
     assert "strategies ran different seeds (rea lacks 1 run(s), e.g. nb201-analog seed 2)" in line
     exp = tmp_path / "results" / "unpaired"
     assert not (exp / "figures").exists() and not (exp / "report.html").exists()
+
+
+def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
+    """Three strategies on four benchmarks, stored in the results format: CD diagram, Friedman."""
+    import pyarrow as pa
+
+    from harness.report import build_report
+    from harness.results import run_path, write_json_atomic, write_run
+    from harness.runner import COLUMNS
+    from tests.test_figures_tables import synthetic
+
+    df = synthetic(seeds=6, steps=15)
+    exp = tmp_path / "multi"
+    for (bench, strat, seed), g in df.groupby(["benchmark", "strategy", "seed"]):
+        n = len(g)
+        cols = {"experiment": ["multi"] * n, "benchmark": [bench] * n, "strategy": [strat] * n,
+                "seed": [seed] * n, "step": g["step"].tolist(), "arch": ["a"] * n,
+                "fidelity": [None] * n, "value": (-g["regret_test"]).tolist(),
+                "test_value": (-g["regret_test"]).tolist(), "cost": [2.0] * n,
+                "cum_cost": g["cum_cost"].tolist(), "incumbent_arch": ["a"] * n,
+                "incumbent_value": (-g["regret_test"]).tolist(),
+                "incumbent_test": (-g["regret_test"]).tolist(),
+                "regret_value": g["regret_test"].tolist(), "regret_test": g["regret_test"].tolist(),
+                "overhead_s": [0.0] * n}
+        types = {"seed": pa.int64(), "step": pa.int64(), "fidelity": pa.int64()}
+        table = pa.table({c: pa.array(cols[c], types.get(c)) for c in COLUMNS})
+        write_run(run_path(exp, bench, strat, seed), table)
+    write_json_atomic(exp / "manifest.json", {"format": __import__("harness").RESULTS_FORMAT,
+                                              "config": {"benchmarks": ["b1"]},
+                                              "cost_labels": {"b1": "GPU-hours"}})
+    page = build_report(exp).read_text()
+    assert 'id="fig-cd"' in page and "Friedman test over 24 blocks" in page
+    assert (exp / "figures" / "cd.svg").stat().st_size > 5_000
+    assert "cumulative cost: GPU-hours" in (exp / "figures" / "regret_cost.svg").read_text()
+    md = (exp / "tables" / "final.md").read_text()
+    assert md.splitlines()[0] == "| strategy | b1 | b2 | b3 | b4 |"
