@@ -108,6 +108,19 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("experiment")
         results_arg(p)
 
+    p = sub.add_parser("report", help="write one self-contained HTML report of an experiment "
+                                      "(figures, tables, statistical tests, configuration)")
+    p.add_argument("experiment")
+    p.add_argument("--at-evals", type=_positive_int, default=None,
+                   help="compare strategies after N evaluations (default: end of each run)")
+    p.add_argument("--at-cost", type=_positive_float, default=None,
+                   help="compare strategies at this cumulative simulated cost")
+    p.add_argument("--alpha", type=_positive_float, default=0.05,
+                   help="significance level of the tests (default: 0.05)")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="HTML file to write (default: results/EXPERIMENT/report.html)")
+    results_arg(p)
+
     p = sub.add_parser("export", help="export an experiment's per-evaluation rows")
     p.add_argument("experiment")
     p.add_argument("-o", "--output", required=True, type=Path,
@@ -252,6 +265,17 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.report import build_report
+    from harness.results import experiment_dir
+
+    exp_dir = experiment_dir(args.results_dir, args.experiment)
+    path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
+                        output=args.output)
+    print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from harness.cache import atomic_write_bytes
     from harness.results import experiment_dir, load_results
@@ -278,6 +302,7 @@ COMMANDS = {
     "prepare": cmd_prepare,
     "plot": cmd_plot,
     "stats": cmd_stats,
+    "report": cmd_report,
     "export": cmd_export,
 }
 

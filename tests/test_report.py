@@ -1,0 +1,195 @@
+"""``tabnas report`` end to end: the default experiment, a real headless browser, bad input."""
+
+import html
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from tests.conftest import run_cli
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync"]
+FIGURES = ("regret_evals", "regret_evals_median", "regret_cost", "rank_evals", "ecdf")
+
+#: Marks every image's decoded size on <body> once the page has loaded.
+PROBE = """<script>
+window.addEventListener('load', () => {
+  const imgs = Array.from(document.images);
+  document.body.setAttribute('data-figs', JSON.stringify(
+    imgs.map(i => [i.alt, i.complete, i.naturalWidth, i.naturalHeight, i.width, i.height])));
+});
+</script></body>"""
+
+
+@pytest.fixture(scope="module")
+def default_report(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("report")
+    env = {"TABNAS_CACHE": str(tmp_path_factory.getbasetemp() / "tabnas-cache")}
+    proc = run_cli("run", "--no-report", cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("report", "default", cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return cwd, cwd / "results" / "default", env
+
+
+def chromium(*args, tmp_path):
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert exe, "Debian's chromium is needed for this test: apt-get install -y chromium"
+    profile = tmp_path / "chromium-profile"
+    return subprocess.run([exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_report_files(default_report):
+    _, exp, _ = default_report
+    page = (exp / "report.html").read_text()
+    for stem in FIGURES:
+        for fmt in ("png", "pdf", "svg"):
+            assert (exp / "figures" / f"{stem}.{fmt}").stat().st_size > 5_000, (stem, fmt)
+        assert f'id="fig-{stem}"' in page
+    # Self-contained: every image is inline, nothing is fetched.
+    assert page.count('src="data:image/png;base64,') == len(FIGURES)
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    manifest = json.loads((exp / "manifest.json").read_text())
+    for sha in manifest["checksums"].values():
+        assert sha in page
+    assert "analog-nasbench" in page and manifest["packages"]["scipy"] in page
+    assert "paired Wilcoxon signed-rank, Holm-corrected (20 seeds" in page
+    assert "need at least 3 strategies; this experiment has 2" in page
+    md = (exp / "tables" / "final.md").read_text()
+    assert md.startswith("| strategy | nb201-analog |") and md.count("**") == 2
+    tex = (exp / "tables" / "final.tex").read_text()
+    assert r"\toprule" in tex and r"\bottomrule" in tex and r"\textbf{" in tex
+    csv = (exp / "tables" / "final.csv").read_text().splitlines()
+    assert csv[0].startswith("benchmark,strategy,runs,mean,se,median,q25,q75,ci_lo,ci_hi")
+    assert len(csv) == 3
+    anytime = (exp / "tables" / "anytime.md").read_text()
+    assert "| strategy | 20 | 50 | 100 | 200 |" in anytime
+
+
+def test_report_renders_in_headless_chromium(default_report, tmp_path):
+    _, exp, _ = default_report
+    probe = tmp_path / "probe.html"
+    probe.write_text((exp / "report.html").read_text().replace("</body>", PROBE))
+    proc = chromium("--virtual-time-budget=10000", "--dump-dom", probe.as_uri(),
+                    tmp_path=tmp_path)
+    match = re.search(r'data-figs="([^"]*)"', proc.stdout)
+    assert match, proc.stderr[-2000:]
+    figs = json.loads(html.unescape(match.group(1)))
+    assert [f[0] for f in figs] == list(FIGURES)
+    for alt, complete, nat_w, nat_h, w, h in figs:
+        assert complete and nat_w > 300 and nat_h > 200 and w > 300 and h > 150, alt
+
+    shot = tmp_path / "report.png"
+    proc = chromium("--window-size=1200,5200", "--hide-scrollbars", f"--screenshot={shot}",
+                    (exp / "report.html").as_uri(), tmp_path=tmp_path)
+    assert shot.exists(), proc.stderr[-2000:]
+    import matplotlib.image
+
+    pixels = (matplotlib.image.imread(shot)[..., :3] * 255).round().astype(int)
+    def count(rgb):
+        return int(np.all(np.abs(pixels - np.array(rgb)) <= 12, axis=-1).sum())
+    # Both strategies' Okabe-Ito colours are drawn in the rendered page: the figures show.
+    assert count((0x00, 0x72, 0xB2)) > 2_000  # random, blue
+    assert count((0xE6, 0x9F, 0x00)) > 2_000  # rea, orange
+    # Each figure occupies its own band of the page: the rows holding blue or orange
+    # pixels form as many separate runs as there are figures with curves.
+    rows = np.any(np.all(np.abs(pixels - np.array((0x00, 0x72, 0xB2))) <= 12, axis=-1), axis=1)
+    starts = np.flatnonzero(rows[1:] & ~rows[:-1])
+    bands = [s for i, s in enumerate(starts) if i == 0 or s - starts[i - 1] > 120]
+    assert len(bands) >= len(FIGURES), bands
+
+
+def test_report_at_budget_and_output_path(default_report, tmp_path):
+    cwd, exp, env = default_report
+    out = tmp_path / "r50.html"
+    proc = run_cli("report", "default", "--at-evals", "50", "-o", str(out), cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    page = out.read_text()
+    assert "after 50 evaluations" in page
+
+
+def _bad(cwd, env, *args):
+    proc = run_cli(*args, cwd=cwd, env=env)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def test_budget_beyond_the_runs(default_report):
+    cwd, exp, env = default_report
+    before = sorted(p.name for p in (exp / "figures").iterdir())
+    assert "outside nb201-analog's runs (1..200)" in _bad(cwd, env, "report", "default",
+                                                          "--at-evals", "500")
+    assert "--at-cost between" in _bad(cwd, env, "report", "default", "--at-cost", "1e12")
+    assert "one budget" in _bad(cwd, env, "report", "default", "--at-evals", "5",
+                                "--at-cost", "9")
+    assert sorted(p.name for p in (exp / "figures").iterdir()) == before
+
+
+def test_experiment_without_finished_runs(tmp_path):
+    env = {"TABNAS_CACHE": str(tmp_path / "cache")}
+    assert "no experiment" in _bad(tmp_path, env, "report", "nothing")
+    (tmp_path / "results" / "bare" / "runs").mkdir(parents=True)
+    assert "no finished runs" in _bad(tmp_path, env, "report", "bare")
+    # Runs that ended before their first evaluation (cost budget below one evaluation).
+    proc = run_cli("run", "--experiment", "tiny", "--seeds", "2", "--budget-cost", "1e-6",
+                   "--no-report", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "ended before its first evaluation" in _bad(tmp_path, env, "report", "tiny")
+    exp = tmp_path / "results" / "tiny"
+    assert not (exp / "figures").exists() and not (exp / "report.html").exists()
+
+
+def test_unpaired_seed_sets(tmp_path):
+    env = {"TABNAS_CACHE": str(tmp_path / "cache")}
+    for strat, seeds in (("random", "3"), ("rea", "2")):
+        proc = run_cli("run", "--experiment", "unpaired", "--strategy", strat, "--seeds", seeds,
+                       "--budget-evals", "10", "--no-report", cwd=tmp_path, env=env)
+        assert proc.returncode == 0, proc.stderr
+    line = _bad(tmp_path, env, "report", "unpaired")
+    assert "strategies ran different seeds (rea lacks 1 run(s), e.g. nb201-analog seed 2)" in line
+    exp = tmp_path / "results" / "unpaired"
+    assert not (exp / "figures").exists() and not (exp / "report.html").exists()
+
+
+def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
+    """Three strategies on four benchmarks, stored in the results format: CD diagram, Friedman."""
+    import pyarrow as pa
+
+    from harness.report import build_report
+    from harness.results import run_path, write_json_atomic, write_run
+    from harness.runner import COLUMNS
+    from tests.test_figures_tables import synthetic
+
+    df = synthetic(seeds=6, steps=15)
+    exp = tmp_path / "multi"
+    for (bench, strat, seed), g in df.groupby(["benchmark", "strategy", "seed"]):
+        n = len(g)
+        cols = {"experiment": ["multi"] * n, "benchmark": [bench] * n, "strategy": [strat] * n,
+                "seed": [seed] * n, "step": g["step"].tolist(), "arch": ["a"] * n,
+                "fidelity": [None] * n, "value": (-g["regret_test"]).tolist(),
+                "test_value": (-g["regret_test"]).tolist(), "cost": [2.0] * n,
+                "cum_cost": g["cum_cost"].tolist(), "incumbent_arch": ["a"] * n,
+                "incumbent_value": (-g["regret_test"]).tolist(),
+                "incumbent_test": (-g["regret_test"]).tolist(),
+                "regret_value": g["regret_test"].tolist(), "regret_test": g["regret_test"].tolist(),
+                "overhead_s": [0.0] * n}
+        types = {"seed": pa.int64(), "step": pa.int64(), "fidelity": pa.int64()}
+        table = pa.table({c: pa.array(cols[c], types.get(c)) for c in COLUMNS})
+        write_run(run_path(exp, bench, strat, seed), table)
+    write_json_atomic(exp / "manifest.json", {"format": __import__("harness").RESULTS_FORMAT,
+                                              "config": {"benchmarks": ["b1"]},
+                                              "cost_labels": {"b1": "GPU-hours"}})
+    page = build_report(exp).read_text()
+    assert 'id="fig-cd"' in page and "Friedman test over 24 blocks" in page
+    assert (exp / "figures" / "cd.svg").stat().st_size > 5_000
+    assert "cumulative cost: GPU-hours" in (exp / "figures" / "regret_cost.svg").read_text()
+    md = (exp / "tables" / "final.md").read_text()
+    assert md.splitlines()[0] == "| strategy | b1 | b2 | b3 | b4 |"

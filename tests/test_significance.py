@@ -1,0 +1,141 @@
+"""Tests of differences, checked against scipy on fixed data and Demšar (2006)'s worked example."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from harness.errors import UserError
+from harness.significance import (
+    critical_difference,
+    friedman_nemenyi,
+    holm,
+    nemenyi_q,
+    pairwise_wilcoxon,
+    rank_biserial,
+    tied_with_best,
+    vargha_delaney_a,
+)
+
+# Demšar, "Statistical Comparisons of Classifiers over Multiple Data Sets", JMLR 7 (2006),
+# Table 6: AUC of C4.5 with default settings, with m tuned, with cf tuned, and both, on 14
+# UCI data sets. In the "voting" row the two rounded 0.975 values are not tied in the
+# paper's ranks (its average ranks need C4.5+cf ahead there), so that cell carries the
+# tie-break the unrounded data had.
+DEMSAR_NAMES = ["C4.5", "C4.5+m", "C4.5+cf", "C4.5+m+cf"]
+DEMSAR_AUC = np.array([
+    [0.763, 0.768, 0.771, 0.798], [0.599, 0.591, 0.590, 0.569], [0.954, 0.971, 0.968, 0.967],
+    [0.628, 0.661, 0.654, 0.657], [0.882, 0.888, 0.886, 0.898], [0.936, 0.931, 0.916, 0.931],
+    [0.661, 0.668, 0.609, 0.685], [0.583, 0.583, 0.563, 0.625], [0.775, 0.838, 0.866, 0.875],
+    [1.000, 1.000, 1.000, 1.000], [0.940, 0.962, 0.965, 0.962], [0.619, 0.666, 0.614, 0.669],
+    [0.972, 0.981, 0.97501, 0.975], [0.957, 0.978, 0.946, 0.970],
+])
+
+
+def demsar_wide():
+    # Higher AUC is better; the functions take lower-is-better values.
+    return pd.DataFrame(-DEMSAR_AUC, columns=DEMSAR_NAMES)
+
+
+def test_demsar_friedman_ranks_and_statistics():
+    r = friedman_nemenyi(demsar_wide())
+    # Section 3.2.2: average ranks 3.143, 2.000, 2.893, 1.964; chi2_F = 9.28; F_F = 3.69.
+    assert np.round(r.avg_ranks, 3).tolist() == [3.143, 2.0, 2.893, 1.964]
+    ranks, n, k = np.array(r.avg_ranks), 14, 4
+    chi2_f = 12 * n / (k * (k + 1)) * (np.sum(ranks**2) - k * (k + 1) ** 2 / 4)
+    assert round(chi2_f, 2) == 9.28
+    assert round((n - 1) * chi2_f / (n * (k - 1) - chi2_f), 2) == 3.69
+    # The statistic itself is scipy's (tie-corrected: the mushroom row is a 4-way tie).
+    from scipy.stats import friedmanchisquare
+
+    ref = friedmanchisquare(*(-DEMSAR_AUC).T)
+    assert r.chi2 == pytest.approx(ref.statistic) and r.p == pytest.approx(ref.pvalue)
+
+
+def test_demsar_nemenyi_critical_difference():
+    # Section 3.2.2: q_0.05 = 2.569 for k = 4, CD = 2.569 sqrt(4*5 / (6*14)) = 1.25.
+    assert round(nemenyi_q(4, 0.05), 3) == 2.569
+    assert round(critical_difference(4, 14, 0.05), 2) == 1.25
+    # Demšar's Table 5(a): q_0.05 and q_0.10 for k = 2..10 (printed to 3 decimals; two of
+    # them differ from the exact quantile in the last digit).
+    q05 = [1.960, 2.343, 2.569, 2.728, 2.850, 2.949, 3.031, 3.102, 3.164]
+    q10 = [1.645, 2.052, 2.291, 2.459, 2.589, 2.693, 2.780, 2.855, 2.920]
+    assert [nemenyi_q(k, 0.05) for k in range(2, 11)] == pytest.approx(q05, abs=1e-3)
+    assert [nemenyi_q(k, 0.10) for k in range(2, 11)] == pytest.approx(q10, abs=1e-3)
+    r = friedman_nemenyi(demsar_wide())
+    assert r.cd == pytest.approx(1.2536, abs=1e-4)
+    # "C4.5+m+cf vs C4.5: 3.143 - 1.964 = 1.179 < 1.25": Nemenyi cannot separate any pair,
+    # so every strategy is in one clique and every Nemenyi p exceeds 0.05.
+    assert r.cliques() == [("C4.5+m+cf", "C4.5+m", "C4.5+cf", "C4.5")]
+    off_diag = r.nemenyi_p.to_numpy()[~np.eye(4, dtype=bool)]
+    assert (off_diag > 0.05).all() and off_diag.min() < 0.1
+
+
+def test_cliques_split_when_ranks_are_far_apart():
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(40, 1))
+    wide = pd.DataFrame(base + np.array([0.0, 0.001, 3.0]) + rng.normal(0, 0.01, (40, 3)),
+                        columns=["a", "b", "c"])
+    r = friedman_nemenyi(wide)
+    assert r.p < 1e-6
+    assert r.cliques() == [("a", "b")]
+    assert r.nemenyi_p.loc["a", "c"] < 0.001 and r.nemenyi_p.loc["a", "b"] > 0.01
+
+
+def test_friedman_needs_three_strategies_and_two_blocks():
+    with pytest.raises(UserError, match="at least 3 strategies"):
+        friedman_nemenyi(demsar_wide().iloc[:, :2])
+    with pytest.raises(UserError, match="at least 2 complete blocks"):
+        friedman_nemenyi(demsar_wide().iloc[:1])
+
+
+def test_holm_matches_hand_computation():
+    # p sorted: 0.01*4=0.04, 0.02*3=0.06, 0.03*2=0.06 (monotone), 0.5*1=0.5.
+    np.testing.assert_allclose(holm([0.03, 0.5, 0.01, 0.02]), [0.06, 0.5, 0.04, 0.06])
+    np.testing.assert_allclose(holm([0.9, 0.8]), [1.0, 1.0])
+
+
+def test_pairwise_wilcoxon_matches_scipy_and_holm():
+    from scipy.stats import wilcoxon
+
+    w = demsar_wide()
+    res = pairwise_wilcoxon(w, alpha=0.05)
+    assert len(res) == 6
+    for row in res.itertuples():
+        ref = wilcoxon(w[row.a], w[row.b], zero_method="wilcox")
+        assert row.p == pytest.approx(ref.pvalue) and row.statistic == pytest.approx(ref.statistic)
+    np.testing.assert_allclose(res["p_holm"], holm(res["p"]))
+    # Demšar section 3.1.3: C4.5+m beats C4.5 at alpha 0.05 (uncorrected).
+    first = res.iloc[0]
+    assert (first.a, first.b) == ("C4.5", "C4.5+m") and first.p < 0.05
+
+
+def test_identical_strategies_are_not_different():
+    x = np.arange(10.0)
+    res = pairwise_wilcoxon(pd.DataFrame({"a": x, "b": x}))
+    assert res.loc[0, "p"] == 1.0 and not res.loc[0, "significant"]
+    assert res.loc[0, "better"] == ""
+
+
+def test_effect_sizes():
+    x, y = np.array([1.0, 2, 3, 4]), np.array([5.0, 6, 7, 8])
+    assert vargha_delaney_a(x, y) == 0.0 and vargha_delaney_a(y, x) == 1.0
+    assert vargha_delaney_a(x, x) == 0.5
+    # A by hand: pairs (1,1) tie, (2,1) win, (1,3) loss, (2,3) loss -> (1 + 0.5) / 4.
+    assert vargha_delaney_a([1, 2], [1, 3]) == 0.375
+    assert rank_biserial(x, y) == -1.0 and rank_biserial(y, x) == 1.0
+    # Differences +1, -2, +3: ranks 1, 2, 3 -> (1 + 3 - 2) / 6.
+    assert rank_biserial([1, 0, 3], [0, 2, 0]) == pytest.approx(1 / 3)
+    assert rank_biserial(x, x) == 0.0
+
+
+def test_tied_with_best():
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=30)
+    wide = pd.DataFrame({"best": base, "close": base + rng.normal(0, 0.01, 30),
+                         "bad": base + 1.0})
+    best, tied = tied_with_best(wide)
+    assert best in ("best", "close") and tied == ({"best", "close"} - {best})
+    res = pairwise_wilcoxon(wide)
+    bad = res[(res["a"] == "best") & (res["b"] == "bad")].iloc[0]
+    assert bad.significant and bad.better == "best" and bad.rank_biserial == -1.0
+    assert bad.A > 0.71  # unpaired: seeds differ in difficulty, so not 1
