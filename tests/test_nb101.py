@@ -8,7 +8,7 @@ import pytest
 
 from harness.benchmarks import load_benchmark
 from harness.errors import UserError
-from harness.formats.protowire import decode_model_metrics
+from harness.formats.model_metrics import decode_model_metrics
 from harness.formats.tfrecord import frame, masked_crc, read_records
 from harness.runner import Budget, run_search
 from harness.strategy import STRATEGIES

@@ -64,19 +64,18 @@ def hash_module(matrix: np.ndarray, labels: Sequence[int]) -> str:
     MD5 of ``str(sorted(hashes))``. Every string is built exactly as the
     official code builds it, so the keys are equal, not merely equivalent.
     """
-    m = np.asarray(matrix)
-    n = m.shape[0]
+    rows = np.asarray(matrix).tolist()  # plain lists: ~10x faster to index than numpy
+    n = len(rows)
     if len(labels) != n:
         raise ValueError(f"{len(labels)} labels for a {n}x{n} matrix")
-    ins = m.sum(axis=0).tolist()
-    outs = m.sum(axis=1).tolist()
-    preds = [[w for w in range(n) if m[w, v]] for v in range(n)]
-    succs = [[w for w in range(n) if m[v, w]] for v in range(n)]
-    hashes = [_md5(str((int(outs[v]), int(ins[v]), int(labels[v])))) for v in range(n)]
+    preds = [[w for w in range(n) if rows[w][v]] for v in range(n)]
+    succs = [[w for w in range(n) if rows[v][w]] for v in range(n)]
+    hashes = [_md5(str((sum(rows[v]), sum(r[v] for r in rows), int(labels[v]))))
+              for v in range(n)]
     for _ in range(n):
         hashes = [
-            _md5("".join(sorted(hashes[w] for w in preds[v])) + "|"
-                 + "".join(sorted(hashes[w] for w in succs[v])) + "|" + hashes[v])
+            _md5("".join(sorted([hashes[w] for w in preds[v]])) + "|"
+                 + "".join(sorted([hashes[w] for w in succs[v]])) + "|" + hashes[v])
             for v in range(n)
         ]
     return _md5(str(sorted(hashes)))

@@ -44,7 +44,7 @@ from harness.benchmarks import BENCHMARKS
 from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
 from harness.cache import cached_convert
 from harness.errors import UserError
-from harness.formats.protowire import DecodeError, decode_model_metrics
+from harness.formats.model_metrics import DecodeError, decode_model_metrics
 from harness.formats.tfrecord import read_records
 from harness.spaces.nb101 import N_VERTICES, NO_OP, NB101Space, cell_hash, check_cell
 
