@@ -2,8 +2,9 @@
 
 Records are framed with real masked CRC-32C checksums, and each metrics blob is
 a real ``nasbench.ModelMetrics`` protobuf serialized by the ``protobuf`` package
-from the official ``model_metrics.proto`` (built as a descriptor at run time),
-so the reader is checked against an independent encoder.
+from a descriptor of the official ``model_metrics.proto`` written here, apart
+from the reader's, so a wrong field number or type on either side fails the
+golden-value tests.
 """
 
 from __future__ import annotations

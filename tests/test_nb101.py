@@ -45,7 +45,7 @@ def test_crc32c_and_mask():
     assert masked_crc(b"123456789") == (((c >> 15) | (c << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
-def test_protobuf_decoding_matches_the_protobuf_package():
+def test_model_metrics_decoding():
     half = {"training_time": 1.5, "train_accuracy": 0.25, "validation_accuracy": 0.5,
             "test_accuracy": 0.75}
     final = {"training_time": 3.0, "train_accuracy": 1.0, "validation_accuracy": 0.9,
