@@ -211,7 +211,7 @@ def test_cli_runs_nb101(full_file, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "4 runs done" in proc.stdout
     info = run_cli("info", "nb101", "--data", str(full_file[0]), cwd=tmp_path)
-    assert info.returncode == 0 and "[4, 12, 36, 108]" in info.stdout
+    assert info.returncode == 0 and "4, 12, 36, 108" in info.stdout
     bad = run_cli("info", "nb101", "--data", str(tmp_path / "missing.tfrecord"), cwd=tmp_path)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
 
