@@ -1,0 +1,1 @@
+"""Readers for the binary formats official benchmark files come in."""
