@@ -1,0 +1,178 @@
+"""Claims on runs and the experiment lock: how several processes share one study safely.
+
+Two mechanisms, each for what it is good at:
+
+- A **claim** marks one run as being computed. It is a small JSON file
+  (pid, host, process start time) created with ``os.link`` from a complete
+  temporary file, which fails if the claim exists: creation is atomic even on
+  NFS, and a reader never sees half a claim. A process holding claims touches
+  them every few seconds (a heartbeat). A claim is *stale*, and may be taken
+  over, when its process is gone: on this host, when the pid is dead (or was
+  reused by a process that started later); from another host, when it has not
+  been touched for :data:`LEASE_S` seconds. A SIGKILLed study therefore leaves
+  claims that the next run of the same command recovers.
+- The **experiment lock** (``fcntl.flock`` on ``<experiment>/.lock``) makes the
+  manifest's read-modify-write and the take-over of a stale claim atomic with
+  respect to other processes; the kernel drops it when its holder dies.
+
+The run file itself stays the source of truth: a run whose Parquet file exists
+is done, whatever claims say, so a race can at worst repeat work, never lose or
+duplicate a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+#: A claim from another host untouched for this long is considered abandoned.
+LEASE_S = 120.0
+#: How often a process touches the claims it holds.
+HEARTBEAT_S = 10.0
+
+_HOST = socket.gethostname()
+
+
+def _start_ticks(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to detect pid reuse."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Field 22; the command name (field 2) may contain spaces, so split after it.
+    return int(text.rpartition(")")[2].split()[19])
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def claim_owner() -> dict:
+    """Who this process is, as written into its claims."""
+    return {"pid": os.getpid(), "host": _HOST, "start": _start_ticks(os.getpid())}
+
+
+def read_claim(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+
+
+def claim_is_stale(path: Path, info: dict | None = None) -> bool:
+    """Whether the process that wrote this claim is gone (see the module docstring)."""
+    if info is None:
+        info = read_claim(path)
+    if info is None:
+        return False
+    if info.get("host") == _HOST and isinstance(info.get("pid"), int):
+        pid = info["pid"]
+        if not _pid_alive(pid):
+            return True
+        start = info.get("start")
+        return start is not None and _start_ticks(pid) not in (None, start)
+    try:
+        return time.time() - path.stat().st_mtime > LEASE_S
+    except FileNotFoundError:
+        return False
+
+
+@contextlib.contextmanager
+def experiment_lock(exp_dir: Path) -> Iterator[None]:
+    """Exclusive lock on the experiment (blocking); released on exit or process death."""
+    exp_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(exp_dir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock
+
+
+class Claims:
+    """The claims this process holds in one experiment, kept alive by a heartbeat thread."""
+
+    def __init__(self, exp_dir: Path) -> None:
+        self.exp_dir = exp_dir
+        self.root = exp_dir / ".claims"
+        self.held: set[Path] = set()
+        self._owner = json.dumps(claim_owner())
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def path(self, parts: tuple[str, str, str]) -> Path:
+        return self.root.joinpath(*parts)
+
+    def try_claim(self, path: Path) -> bool:
+        """Claim ``path``; take it over if its holder is gone. False if someone live holds it."""
+        if self._create(path):
+            return True
+        info = read_claim(path)
+        if not claim_is_stale(path, info):
+            return False
+        with experiment_lock(self.exp_dir):
+            # Re-check under the lock: another process may have taken it over already.
+            if read_claim(path) != info or not claim_is_stale(path, info):
+                return False
+            path.unlink(missing_ok=True)
+            return self._create(path)
+
+    def _create(self, path: Path) -> bool:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(self._owner)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        with self._lock:
+            self.held.add(path)
+        return True
+
+    def release(self, path: Path) -> None:
+        with self._lock:
+            self.held.discard(path)
+        path.unlink(missing_ok=True)
+
+    def release_all(self) -> None:
+        with self._lock:
+            held, self.held = list(self.held), set()
+        for path in held:
+            path.unlink(missing_ok=True)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            with self._lock:
+                held = list(self.held)
+            for path in held:
+                with contextlib.suppress(OSError):
+                    os.utime(path)
+
+    def __enter__(self) -> Claims:
+        self._thread = threading.Thread(target=self._beat, name="tabnas-claims", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        self.release_all()
