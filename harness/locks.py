@@ -3,9 +3,10 @@
 Two mechanisms, each for what it is good at:
 
 - A **claim** marks one run as being computed. It is a small JSON file
-  (pid, host, process start time) created with ``os.link`` from a complete
-  temporary file, which fails if the claim exists: creation is atomic even on
-  NFS, and a reader never sees half a claim. A process holding claims touches
+  (pid, host, process start time), created as a hard link (``os.link``) to the
+  process's complete owner file; the link fails if the claim exists, so
+  creation is atomic even on NFS, a reader never sees half a claim, and a
+  claim costs one system call. A process holding claims touches
   them every few seconds (a heartbeat). A claim is *stale*, and may be taken
   over, when its process is gone: on this host, when the pid is dead (or was
   reused by a process that started later); from another host, when it has not
@@ -111,7 +112,11 @@ class Claims:
         self.exp_dir = exp_dir
         self.root = exp_dir / ".claims"
         self.held: set[Path] = set()
-        self._owner = json.dumps(claim_owner())
+        owner = claim_owner()
+        # Every claim is a hard link to this one complete file: one system call per claim.
+        self._owner_file = self.root / f".owner-{owner['host']}-{owner['pid']}"
+        self._owner = json.dumps(owner)
+        self._dirs: set[Path] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -134,15 +139,13 @@ class Claims:
             return self._create(path)
 
     def _create(self, path: Path) -> bool:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-        tmp.write_text(self._owner)
+        if path.parent not in self._dirs:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(path.parent)
         try:
-            os.link(tmp, path)
+            os.link(self._owner_file, path)
         except FileExistsError:
             return False
-        finally:
-            tmp.unlink(missing_ok=True)
         with self._lock:
             self.held.add(path)
         return True
@@ -159,14 +162,19 @@ class Claims:
             path.unlink(missing_ok=True)
 
     def _beat(self) -> None:
+        # Claims are hard links to the owner file: touching it touches them all.
         while not self._stop.wait(HEARTBEAT_S):
-            with self._lock:
-                held = list(self.held)
-            for path in held:
-                with contextlib.suppress(OSError):
-                    os.utime(path)
+            with contextlib.suppress(OSError):
+                os.utime(self._owner_file)
 
     def __enter__(self) -> Claims:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for old in self.root.glob(".owner-*"):  # left by killed processes
+            if claim_is_stale(old):
+                old.unlink(missing_ok=True)
+        tmp = self._owner_file.with_suffix(".tmp")
+        tmp.write_text(self._owner)
+        os.replace(tmp, self._owner_file)
         self._thread = threading.Thread(target=self._beat, name="tabnas-claims", daemon=True)
         self._thread.start()
         return self
@@ -176,3 +184,4 @@ class Claims:
         if self._thread is not None:
             self._thread.join()
         self.release_all()
+        self._owner_file.unlink(missing_ok=True)
