@@ -233,16 +233,17 @@ class ProcessExecutor(Executor):
 
 
 class DaskExecutor(Executor):
-    """A Dask ``distributed`` cluster: an address, or ``local:N`` for a LocalCluster.
+    """A Dask ``distributed`` cluster: an address, ``local:N``, or a connected ``Client``.
 
     ``local:N`` starts N single-threaded worker *processes* on this machine;
-    an address connects to a running scheduler (e.g. one started by
-    ``dask-jobqueue`` on SLURM) and uses however many worker threads it has.
+    an address connects to a running scheduler; a ``Client`` (e.g. on a
+    ``dask_jobqueue.SLURMCluster``) is used as it is and left open. The number
+    of slots follows the cluster's worker threads as workers join or leave.
     """
 
     name = "dask"
 
-    def __init__(self, address: str) -> None:
+    def __init__(self, target: Any) -> None:
         super().__init__()
         try:
             from distributed import Client, LocalCluster
@@ -250,26 +251,39 @@ class DaskExecutor(Executor):
             raise UserError("--dask needs Dask: pip install 'tabnas[dask]' "
                             "(or pip install 'dask[distributed]')") from None
         self._cluster = None
-        if address.startswith("local:"):
-            count = address.partition(":")[2]
+        self._own_client = True
+        if isinstance(target, Client):
+            self.client = target
+            self._own_client = False
+        elif not isinstance(target, str):
+            raise TypeError("DaskExecutor takes an address, 'local:N' or a distributed.Client")
+        elif target.startswith("local:"):
+            count = target.partition(":")[2]
             if not count.isdigit() or int(count) < 1:
-                raise UserError(f"--dask {address!r}: write local:N with N >= 1 workers")
+                raise UserError(f"--dask {target!r}: write local:N with N >= 1 workers")
             self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1,
                                          processes=True, dashboard_address=None)
             self.client = Client(self._cluster)
         else:
             try:
-                self.client = Client(address, timeout=DASK_CONNECT_TIMEOUT_S)
+                self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
             except Exception as exc:  # refused, timed out, or something that is not Dask
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
                 raise UserError(
-                    f"no Dask scheduler answered at {address!r} within "
+                    f"no Dask scheduler answered at {target!r} within "
                     f"{DASK_CONNECT_TIMEOUT_S} s ({reason}); check the address, or use "
                     "--dask local:N for a cluster on this machine"
                 ) from None
-        info = self.client.scheduler_info()
-        threads = sum(w.get("nthreads", 1) for w in info.get("workers", {}).values())
-        self.slots = max(1, threads)
+        self._slots = 1
+        self._slots_at = -math.inf
+
+    @property
+    def slots(self) -> int:  # type: ignore[override]
+        now = perf_counter()
+        if now - self._slots_at > 2.0:
+            self._slots = max(1, sum(self.client.nthreads().values()))
+            self._slots_at = now
+        return self._slots
 
     def submit(self, job: Job, keys: list[RunKey]) -> Any:
         fut = self.client.submit(execute_chunk, job, keys, pure=False)
@@ -277,7 +291,8 @@ class DaskExecutor(Executor):
         return fut
 
     def close(self) -> None:
-        self.client.close()
+        if self._own_client:
+            self.client.close()
         if self._cluster is not None:
             self._cluster.close()
 
