@@ -42,7 +42,7 @@ from typing import Any
 from harness import RESULTS_FORMAT, __version__
 from harness.cache import atomic_write_bytes
 from harness.errors import UserError
-from harness.locks import experiment_lock, read_claim
+from harness.locks import claim_is_stale, experiment_lock, read_claim
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _PACKAGES = ("numpy", "pandas", "scipy", "pyarrow", "matplotlib", "analog-nasbench")
@@ -252,7 +252,12 @@ def update_failures(exp_dir: Path) -> None:
 
 
 def experiment_status(exp_dir: Path) -> dict[str, Any]:
-    """Runs of the experiment's configuration that are done, failed, running and missing."""
+    """Runs of the experiment's configuration that are done, failed, running and missing.
+
+    A run claimed by a process that has died counts as missing (the next
+    ``tabnas run`` takes it over); one that failed and is being retried counts
+    as running.
+    """
     manifest = read_manifest(exp_dir)
     if manifest is None:
         raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
@@ -267,7 +272,7 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
                 claim = exp_dir / ".claims" / safe_part(b) / safe_part(s) / f"seed-{seed}"
                 if run_path(exp_dir, b, s, seed).exists():
                     out["done"] += 1
-                elif (info := read_claim(claim)) is not None:
+                elif (info := read_claim(claim)) is not None and not claim_is_stale(claim, info):
                     out["running"] += 1
                     who = f"pid {info.get('pid')} on {info.get('host')}"
                     out["holders"][who] = out["holders"].get(who, 0) + 1
