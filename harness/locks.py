@@ -30,6 +30,7 @@ import os
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,7 +115,7 @@ class Claims:
         self.held: set[Path] = set()
         owner = claim_owner()
         # Every claim is a hard link to this one complete file: one system call per claim.
-        self._owner_file = self.root / f".owner-{owner['host']}-{owner['pid']}"
+        self._owner_file = self.root / f".owner-{owner['host']}-{owner['pid']}-{uuid.uuid4().hex}"
         self._owner = json.dumps(owner)
         self._dirs: set[Path] = set()
         self._lock = threading.Lock()

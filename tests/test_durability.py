@@ -86,3 +86,36 @@ def test_two_processes_on_the_same_study(tmp_path, reference):
     manifest = json.loads((exp / "manifest.json").read_text())
     assert manifest["config"]["seeds"] == list(range(SEEDS))
     check_complete(exp, reference)
+
+
+def test_when_a_claim_is_stale(tmp_path):
+    from harness.locks import LEASE_S, Claims, claim_is_stale, claim_owner
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    here = dict(claim_owner())
+    cases = {
+        "alive": (here, 0),
+        "dead-pid": ({**here, "pid": dead.pid, "start": None}, 0),
+        "other-host-fresh": ({**here, "host": "elsewhere"}, 0),
+        "other-host-old": ({**here, "host": "elsewhere"}, LEASE_S + 60),
+    }
+    for name, (info, age) in cases.items():
+        path = tmp_path / name
+        path.write_text(json.dumps(info))
+        os.utime(path, (time.time() - age, time.time() - age))
+    assert not claim_is_stale(tmp_path / "alive")
+    assert claim_is_stale(tmp_path / "dead-pid")
+    assert not claim_is_stale(tmp_path / "other-host-fresh")
+    assert claim_is_stale(tmp_path / "other-host-old")
+
+    exp = tmp_path / "exp"
+    with Claims(exp) as mine:
+        target = mine.path(("b", "s", "seed-0"))
+        target.parent.mkdir(parents=True)
+        target.write_text(json.dumps({**here, "pid": dead.pid, "start": None}))
+        assert mine.try_claim(target)  # taken over from the dead process
+        assert json.loads(target.read_text())["pid"] == os.getpid()
+        with Claims(exp) as other:  # a live holder's claim is respected
+            assert not other.try_claim(target)
+    assert not target.exists()
