@@ -168,11 +168,22 @@ class Claims:
             with contextlib.suppress(OSError):
                 os.utime(self._owner_file)
 
+    def _sweep(self) -> None:
+        """Remove claims and owner files left by dead processes (e.g. a run finished
+        and written just before its process was killed, so nobody would take it over)."""
+        stale = [p for p in self.root.glob("*/*/*") if claim_is_stale(p)]
+        stale += [p for p in self.root.glob(".owner-*") if claim_is_stale(p)]
+        if not stale:
+            return
+        with experiment_lock(self.exp_dir):
+            for path in stale:
+                info = read_claim(path)
+                if info is not None and claim_is_stale(path, info):
+                    path.unlink(missing_ok=True)
+
     def __enter__(self) -> Claims:
         self.root.mkdir(parents=True, exist_ok=True)
-        for old in self.root.glob(".owner-*"):  # left by killed processes
-            if claim_is_stale(old):
-                old.unlink(missing_ok=True)
+        self._sweep()
         tmp = self._owner_file.with_suffix(".tmp")
         tmp.write_text(self._owner)
         os.replace(tmp, self._owner_file)

@@ -143,6 +143,9 @@ def open_experiment(
     what a run means (budget, hyperparameters, benchmark options) may not.
     """
     with experiment_lock(exp_dir):
+        # Manifest writes happen under this lock: a temporary manifest now is a killed writer's.
+        for tmp in exp_dir.glob(".manifest.json.*.tmp"):
+            tmp.unlink(missing_ok=True)
         return _open_experiment(exp_dir, config, checksums, cost_labels)
 
 

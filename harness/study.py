@@ -24,6 +24,7 @@ from harness.results import (
     ensure_writable,
     experiment_dir,
     failed_since,
+    failure_path,
     open_experiment,
     read_manifest,
     run_path,
@@ -146,6 +147,7 @@ def _drive(study: Study, job: Job, keys: list[RunKey], executor: Executor,
     started = time.time()
     todo = [k for k in keys if not run_path(exp, *k).exists()]
     counts = {"ran": 0, "skipped": len(keys) - len(todo), "failed": 0}
+    leftovers = _leftover_temporaries(exp)
     size = chunk_size or chunk_size_for(len(todo), executor.slots)
     bar = _progress(len(todo), progress, study.experiment)
     with Claims(exp) as claims:
@@ -153,7 +155,8 @@ def _drive(study: Study, job: Job, keys: list[RunKey], executor: Executor,
         waiting: list[RunKey] = []  # held by another live process when last looked at
         while todo or in_flight or waiting:
             while todo and len(in_flight) < 2 * executor.slots:
-                chunk = _claim_chunk(exp, claims, todo, waiting, size, counts, bar, started)
+                chunk = _claim_chunk(exp, claims, todo, waiting, size, counts, bar, started,
+                                     leftovers)
                 if chunk:
                     in_flight[executor.submit(job, chunk)] = chunk
             if not in_flight:
@@ -181,8 +184,24 @@ def _drive(study: Study, job: Job, keys: list[RunKey], executor: Executor,
     return counts
 
 
+def _leftover_temporaries(exp: Path) -> dict[Path, list[Path]]:
+    """Temporary files of run and failure records, by the file they were to become.
+
+    Only the holder of a run's claim writes its records, so once this process
+    holds the claim, any temporary file for that run was left by a writer that
+    was killed mid-write and can go.
+    """
+    out: dict[Path, list[Path]] = {}
+    for pattern in ("runs/*/*/.seed-*.tmp", "failures/*/*/.seed-*.tmp"):
+        for tmp in exp.glob(pattern):
+            target = tmp.parent / tmp.name[1:].rsplit(".", 2)[0]
+            out.setdefault(target, []).append(tmp)
+    return out
+
+
 def _claim_chunk(exp: Path, claims: Claims, todo: list[RunKey], waiting: list[RunKey],
-                 size: int, counts: dict[str, int], bar, started: float) -> list[RunKey]:
+                 size: int, counts: dict[str, int], bar, started: float,
+                 leftovers: dict[Path, list[Path]]) -> list[RunKey]:
     """Claim up to ``size`` runs from the front of ``todo`` (which it consumes).
 
     A run another process finished meanwhile is skipped; one it recorded as
@@ -210,6 +229,9 @@ def _claim_chunk(exp: Path, claims: Claims, todo: list[RunKey], waiting: list[Ru
             if bar is not None:
                 bar.update(1)
         else:
+            for target in (run_path(exp, *key), failure_path(exp, *key)):
+                for tmp in leftovers.pop(target, ()):
+                    tmp.unlink(missing_ok=True)
             chunk.append(key)
     return chunk
 
