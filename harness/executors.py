@@ -40,7 +40,7 @@ import traceback
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from time import perf_counter
+from time import perf_counter, thread_time
 from typing import Any
 
 from harness.errors import UserError
@@ -77,6 +77,8 @@ class Outcome:
     error: str | None = None
     traceback: str | None = None
     timed_out: bool = False
+    #: CPU seconds the worker thread spent on this run (for throughput reports only).
+    cpu_s: float = 0.0
 
 
 _BENCHMARKS: dict[tuple, Any] = {}
@@ -125,6 +127,7 @@ def _alarm(seconds: float | None) -> Iterator[None]:
 def execute_run(job: Job, key: RunKey) -> Outcome:
     """Run one search; any exception becomes a failed :class:`Outcome` (others go on)."""
     bench_name, strat_name, seed = key
+    cpu0 = thread_time()
     try:
         bench = _benchmark(job, bench_name)
         cls = _strategy(job, strat_name)
@@ -135,11 +138,11 @@ def execute_run(job: Job, key: RunKey) -> Outcome:
                 experiment=job.experiment, strategy_name=strat_name,
                 sim_workers=job.sim_workers, deadline=deadline,
             )
-        return Outcome(key, parquet=parquet_bytes(records.to_arrow()))
+        return Outcome(key, parquet=parquet_bytes(records.to_arrow()), cpu_s=thread_time() - cpu0)
     except Exception as exc:  # a failing strategy must not stop the study
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return Outcome(key, error=text, traceback=traceback.format_exc(),
-                       timed_out=isinstance(exc, RunTimeout))
+                       timed_out=isinstance(exc, RunTimeout), cpu_s=thread_time() - cpu0)
 
 
 def execute_chunk(job: Job, keys: Sequence[RunKey]) -> list[Outcome]:

@@ -294,6 +294,8 @@ def run_files(exp_dir: Path) -> list[Path]:
 
 _COMBINED = ".combined.parquet"
 _COMBINED_KEY = b"tabnas.files"
+#: Row order of a loaded study (each run's rows are consecutive, by step).
+_ORDER = ("benchmark", "strategy", "seed", "step")
 
 
 def _read_runs(exp_dir: Path, files: list[Path]):
@@ -319,12 +321,14 @@ def _read_runs(exp_dir: Path, files: list[Path]):
     new = [exp_dir / rel for rel in stamps if rel not in known]
     tables = [] if base is None else [base.replace_schema_metadata(None)]
     if new:
-        from concurrent.futures import ThreadPoolExecutor
+        import pyarrow.dataset as ds
 
-        with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-            tables += list(pool.map(pq.read_table, new, chunksize=64))
+        # One multi-threaded scan in C++: about twice as fast as a read_table per file.
+        tables.append(ds.dataset([str(f) for f in new], format="parquet").to_table())
     table = pa.concat_tables(tables)
     if new:
+        # Stored sorted, so a load that finds nothing new needs no sort at all.
+        table = table.sort_by([(k, "ascending") for k in _ORDER])
         meta = {_COMBINED_KEY: json.dumps(stamps).encode()}
         try:
             atomic_write_bytes(cache, lambda tmp: pq.write_table(
@@ -335,7 +339,7 @@ def _read_runs(exp_dir: Path, files: list[Path]):
 
 
 def load_results(exp_dir: Path):
-    """All finished runs of an experiment as one pandas DataFrame (empty runs excluded)."""
+    """All finished runs of an experiment as one pandas DataFrame, sorted by run and step."""
     if not exp_dir.exists():
         raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
                         f"{exp_dir.name}' first or check --results-dir")
@@ -343,9 +347,7 @@ def load_results(exp_dir: Path):
     if not files:
         raise UserError(f"experiment {exp_dir.name!r} has no finished runs yet; "
                         "run 'tabnas run' for it first")
-    df = _read_runs(exp_dir, files).to_pandas()
-    df = df.sort_values(["benchmark", "strategy", "seed", "step"], kind="stable")
-    return df.reset_index(drop=True)
+    return _read_runs(exp_dir, files).to_pandas()
 
 
 def results_dir_default() -> Path:

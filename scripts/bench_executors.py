@@ -35,6 +35,22 @@ from harness.study import Study, run_study  # noqa: E402
 DEFAULT_STRATEGIES = "random,rea,rea-p10,rea-p50,rea-t2"
 
 
+class Metered:
+    """An executor that also sums the CPU seconds its workers report per run."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.cpu_s = 0.0
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def result(self, handle):
+        outcomes = self.inner.result(handle)
+        self.cpu_s += sum(o.cpu_s for o in outcomes)
+        return outcomes
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=200)
@@ -63,14 +79,17 @@ def main() -> None:
                       results_dir=root)
         t0 = time.perf_counter()
         cpu0 = time.process_time()
-        executor = make()
+        executor = Metered(make())
         t1 = time.perf_counter()
         counts = run_study(study, executor=executor)
         t2 = time.perf_counter()
         executor.close()
         out[label] = {"wall_s": t2 - t0, "startup_s": t1 - t0, "runs_s": t2 - t1,
-                      "parent_cpu_s": time.process_time() - cpu0, "ran": counts["ran"]}
+                      "parent_cpu_s": time.process_time() - cpu0, "ran": counts["ran"],
+                      "worker_cpu_s": executor.cpu_s,
+                      "cores_used": executor.cpu_s / (t2 - t1)}
         print(f"{label:>20}: {t2 - t0:6.2f} s wall ({t1 - t0:.2f} s start-up), "
+              f"run CPU {executor.cpu_s:.2f} s = {out[label]['cores_used']:.2f} cores busy, "
               f"parent CPU {out[label]['parent_cpu_s']:.2f} s", flush=True)
         frames[label] = study.exp_dir
 
@@ -98,12 +117,14 @@ def main() -> None:
 
     print(f"\n{out['runs']} runs x {args.evals} evaluations, {out['cpus']} CPUs, "
           f"load average before {out['load_before'][0]:.2f}, after {out['load_after'][0]:.2f}")
-    print("| executor | wall (s) | start-up (s) | speed-up | speed-up excl. start-up |")
-    print("|---|---|---|---|---|")
+    print("| executor | wall (s) | start-up (s) | speed-up | speed-up excl. start-up "
+          "| run CPU (s) | cores busy with runs |")
+    print("|---|---|---|---|---|---|---|")
     for label in makers:
         r = out[label]
         print(f"| {label} | {r['wall_s']:.2f} | {r['startup_s']:.2f} | "
-              f"{r.get('speedup', 1.0):.2f}x | {r.get('speedup_excl_startup', 1.0):.2f}x |")
+              f"{r.get('speedup', 1.0):.2f}x | {r.get('speedup_excl_startup', 1.0):.2f}x | "
+              f"{r['worker_cpu_s']:.2f} | {r['cores_used']:.2f} |")
     print(f"\nresults: {out['files']} run files, {out['bytes'] / 1e6:.2f} MB, {out['rows']} rows; "
           f"load {out['load_first_s']:.2f} s first, {out['load_cached_s']:.3f} s cached; "
           f"identical records on every executor: {out['identical']}")
