@@ -118,6 +118,7 @@ class Claims:
         self._owner_file = self.root / f".owner-{owner['host']}-{owner['pid']}-{uuid.uuid4().hex}"
         self._owner = json.dumps(owner)
         self._dirs: set[Path] = set()
+        self._unlinked = False  # some claims are plain files: the heartbeat touches each
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -147,6 +148,14 @@ class Claims:
             os.link(self._owner_file, path)
         except FileExistsError:
             return False
+        except OSError:  # a filesystem without hard links: exclusive create, then write
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                return False
+            with os.fdopen(fd, "w") as f:
+                f.write(self._owner)
+            self._unlinked = True
         with self._lock:
             self.held.add(path)
         return True
@@ -165,8 +174,11 @@ class Claims:
     def _beat(self) -> None:
         # Claims are hard links to the owner file: touching it touches them all.
         while not self._stop.wait(HEARTBEAT_S):
-            with contextlib.suppress(OSError):
-                os.utime(self._owner_file)
+            with self._lock:
+                paths = [self._owner_file, *(self.held if self._unlinked else ())]
+            for path in paths:
+                with contextlib.suppress(OSError):
+                    os.utime(path)
 
     def _sweep(self) -> None:
         """Remove claims and owner files left by dead processes (e.g. a run finished
