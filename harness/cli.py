@@ -87,6 +87,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="training schedule of NAS-Bench-201/NATS-Bench tables, in epochs "
                         "(nb201, nats-tss: 12 or 200; nats-sss: 01, 12 or 90; default longest)")
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="run on N local processes (default: 1, in this process)")
+    p.add_argument("--dask", default=None, metavar="ADDRESS|local:N",
+                   help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
+                        "local:N to start N local worker processes")
+    p.add_argument("--chunk-size", type=_positive_int, default=None,
+                   help="runs per task sent to a worker (default: about 8 tasks per worker)")
+    p.add_argument("--run-timeout", type=_positive_float, default=None, metavar="SECONDS",
+                   help="stop a run after this many host seconds and record it as failed")
+    p.add_argument("--sim-workers", type=_positive_int, default=1, metavar="K",
+                   help="simulate K asynchronous parallel workers per search on the "
+                        "benchmark's simulated clock (default: 1, sequential)")
     results_arg(p)
 
     sub.add_parser("list", help="list benchmarks and strategies")
@@ -119,6 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="significance level of the tests (default: 0.05)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="HTML file to write (default: results/EXPERIMENT/report.html)")
+    results_arg(p)
+
+    p = sub.add_parser("status", help="runs of an experiment that are done, failed, running, "
+                                      "missing")
+    p.add_argument("experiment")
     results_arg(p)
 
     p = sub.add_parser("export", help="export an experiment's per-evaluation rows")
@@ -162,10 +179,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         hyperparameters=hps,
         benchmark_options=options,
         data=args.data,
+        sim_workers=args.sim_workers,
+        run_timeout=args.run_timeout,
     )
-    counts = run_study(study)
+    counts = run_study(study, workers=args.workers, dask=args.dask, chunk_size=args.chunk_size)
+    failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
     print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
-          f"{counts['skipped']} already complete; results in {study.exp_dir}")
+          f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
     if not args.no_report:
         _stats(study.exp_dir)
         _plot(study.exp_dir)
@@ -276,6 +296,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from harness.results import experiment_dir, experiment_status
+
+    st = experiment_status(experiment_dir(args.results_dir, args.experiment))
+    print(f"experiment {args.experiment!r}: {st['total']} runs: {st['done']} done, "
+          f"{st['failed']} failed, {st['running']} running, {st['missing']} missing")
+    for who, n in sorted(st["holders"].items()):
+        print(f"  running: {n} held by {who}")
+    for rec in st["failures"]:
+        print(f"  failed: {rec['benchmark']} {rec['strategy']} seed {rec['seed']} "
+              f"[{rec['kind']}] {rec['error']}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from harness.cache import atomic_write_bytes
     from harness.results import experiment_dir, load_results
@@ -303,6 +337,7 @@ COMMANDS = {
     "plot": cmd_plot,
     "stats": cmd_stats,
     "report": cmd_report,
+    "status": cmd_status,
     "export": cmd_export,
 }
 

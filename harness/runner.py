@@ -14,6 +14,7 @@ host time spent inside ``ask`` and ``tell`` is recorded in its own column,
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from time import perf_counter
@@ -91,6 +92,10 @@ def run_seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generato
     return np.random.default_rng(strategy_ss), np.random.default_rng(benchmark_ss)
 
 
+class RunTimeout(TimeoutError):
+    """A run went past its ``--run-timeout``; it is recorded as failed, not retried in place."""
+
+
 def run_search(
     benchmark: Benchmark,
     strategy_cls: type[Strategy],
@@ -100,8 +105,25 @@ def run_search(
     hyperparameters: dict[str, Any] | None = None,
     experiment: str = "",
     strategy_name: str | None = None,
+    sim_workers: int = 1,
+    deadline: float | None = None,
 ) -> RunRecords:
-    """Run one search and return its records (nothing is written here)."""
+    """Run one search and return its records (nothing is written here).
+
+    ``sim_workers`` K > 1 simulates K asynchronous workers on a simulated clock
+    driven by the benchmark's cost: an event queue holds the evaluations in
+    flight, keyed by their simulated finish time; whenever one finishes, the
+    strategy is told, then asked again (with ``strategy.pending`` holding the
+    architectures still in flight) until every worker is busy. Records are in
+    completion order, and ``cum_cost`` is the simulated time at completion.
+    With K = 1 this is exactly the sequential loop (ask, evaluate, tell). The
+    host's compute never moves the clock, so a rerun is identical.
+
+    ``deadline`` (a ``time.perf_counter()`` value) makes the run raise
+    :class:`RunTimeout` once passed; it is checked between evaluations.
+    """
+    if not isinstance(sim_workers, int) or sim_workers < 1:
+        raise UserError(f"--sim-workers must be a positive integer, got {sim_workers!r}")
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
     s_rng, b_rng = run_seed_streams(seed)
     strategy = strategy_cls(
@@ -133,28 +155,45 @@ def run_search(
     inc_arch = None
     inc_score = -math.inf
     inc_value = inc_test = reg_v = reg_t = math.nan
-    cum = 0.0
+    clock = 0.0  # simulated time: the sum of costs when sim_workers == 1
     step = 0
-    while step < max_evals:
-        t0 = perf_counter()
-        try:
-            proposal = strategy.ask()
-        except StopIteration:
+    asked = 0
+    exhausted = False
+    # In flight: (finish time, ask order, arch, fidelity, evaluation, ask overhead).
+    running: list[tuple[float, int, Any, Any, Any, float]] = []
+    while True:
+        while not exhausted and len(running) < sim_workers and asked < max_evals:
+            if deadline is not None and perf_counter() > deadline:
+                raise RunTimeout(f"run exceeded its time limit after {step} evaluations")
+            if sim_workers > 1:
+                strategy.pending = tuple(r[2] for r in running)
+            t0 = perf_counter()
+            try:
+                proposal = strategy.ask()
+            except StopIteration:
+                exhausted = True
+                break
+            t1 = perf_counter()
+            if len(proposal) == 2 and isinstance(proposal[0], tuple):
+                arch, fidelity = proposal
+            else:
+                arch, fidelity = proposal, None
+            if arch not in space:
+                raise RuntimeError(f"strategy {strategy_cls.name!r} proposed {arch!r}, "
+                                   f"which is not in space {space.name!r}")
+            ev = query(arch, fidelity, rng=b_rng)
+            heapq.heappush(running, (clock + ev.cost, asked, arch, fidelity, ev, t1 - t0))
+            asked += 1
+        if not running:
             break
-        t1 = perf_counter()
-        if len(proposal) == 2 and isinstance(proposal[0], tuple):
-            arch, fidelity = proposal
-        else:
-            arch, fidelity = proposal, None
-        if arch not in space:
-            raise RuntimeError(f"strategy {strategy_cls.name!r} proposed {arch!r}, "
-                               f"which is not in space {space.name!r}")
-        ev = query(arch, fidelity, rng=b_rng)
-        if cum + ev.cost > max_cost:
-            break
-        cum += ev.cost
+        finish, _, arch, fidelity, ev, ask_s = heapq.heappop(running)
+        if finish > max_cost:
+            break  # the earliest finish is past the budget: so is every later one
+        clock = finish
         step += 1
         score = sign * ev.value
+        if sim_workers > 1:
+            strategy.pending = tuple(r[2] for r in running)
         t2 = perf_counter()
         strategy.tell(Observation(arch, fidelity, score, ev.cost))
         t3 = perf_counter()
@@ -168,13 +207,13 @@ def run_search(
         values.append(ev.value)
         tests.append(ev.test_value)
         costs.append(ev.cost)
-        cums.append(cum)
+        cums.append(clock)
         inc_archs.append(inc_arch)
         inc_values.append(inc_value)
         inc_tests.append(inc_test)
         reg_values.append(reg_v)
         reg_tests.append(reg_t)
-        overheads.append((t1 - t0) + (t3 - t2))
+        overheads.append(ask_s + (t3 - t2))
 
     to_string = space.to_string
     names: dict = {}

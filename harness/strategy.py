@@ -83,9 +83,16 @@ class Strategy:
     - ``requires``: space operations it needs (``"mutate"``, ``"neighbours"``,
       ``"encode"``) and ``"fidelities"`` for multi-fidelity strategies;
     - ``deterministic``: True if the proposals do not depend on the rng.
+
+    ``pending`` holds the architectures proposed but not yet told, in the order
+    they were asked. The runner keeps it current when it simulates parallel
+    workers (``--sim-workers``), so an asynchronous strategy can avoid
+    proposing what is already being evaluated; in a sequential search it is
+    always empty, and a strategy that ignores it stays correct.
     """
 
     name: ClassVar[str] = ""
+    pending: tuple[Arch, ...] = ()
     hyperparameters: ClassVar[dict[str, Hyperparameter]] = {}
     requires: ClassVar[frozenset[str]] = frozenset()
     deterministic: ClassVar[bool] = False

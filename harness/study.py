@@ -1,23 +1,42 @@
 """A study: every (benchmark, strategy, seed) run of an experiment, run and stored.
 
 Runs are independent and each is stored atomically when it finishes, so a
-study that is stopped can be resumed by running the same command again: runs
-already on disk are skipped.
+study that is stopped (even by SIGKILL) is resumed by running the same command
+again: runs already on disk are skipped, runs claimed by a dead process are
+taken over, and the result equals an uninterrupted study.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.benchmarks import Benchmark, resolve_benchmark
 from harness.errors import UserError
-from harness.results import ensure_writable, experiment_dir, open_experiment, run_path, write_run
-from harness.runner import Budget, run_search
+from harness.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
+from harness.locks import Claims
+from harness.results import (
+    claim_parts,
+    clear_failure,
+    ensure_writable,
+    experiment_dir,
+    failed_since,
+    failure_path,
+    open_experiment,
+    read_manifest,
+    run_path,
+    update_failures,
+    write_failure,
+    write_run_bytes,
+)
+from harness.runner import Budget
 from harness.strategy import STRATEGIES
+
+#: How often a process waiting on runs held by another process looks again.
+_POLL_S = 0.2
 
 
 @dataclass
@@ -33,12 +52,20 @@ class Study:
     hyperparameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     benchmark_options: dict[str, Any] = field(default_factory=dict)
     data: str | None = None
+    #: Simulated asynchronous workers per search (1: sequential).
+    sim_workers: int = 1
+    #: Host seconds after which a run is stopped and recorded as failed.
+    run_timeout: float | None = None
 
     def __post_init__(self) -> None:
         if not self.strategies:
             raise UserError("give at least one strategy with --strategy")
         if not self.seeds:
             raise UserError("--seeds must be a positive integer")
+        if not isinstance(self.sim_workers, int) or self.sim_workers < 1:
+            raise UserError(f"--sim-workers must be a positive integer, got {self.sim_workers!r}")
+        if self.run_timeout is not None and not self.run_timeout > 0:
+            raise UserError(f"--run-timeout must be > 0 seconds, got {self.run_timeout!r}")
         for name in self.benchmarks:
             resolve_benchmark(name)
         for name in self.strategies:
@@ -55,6 +82,7 @@ class Study:
             "hyperparameters": {s: dict(self.hyperparameters.get(s, {}))
                                 for s in self.strategies},
             "benchmark_options": dict(self.benchmark_options),
+            "sim_workers": self.sim_workers,
         }
 
 
@@ -63,35 +91,160 @@ def load_benchmarks(study: Study) -> dict[str, Benchmark]:
             for name in study.benchmarks}
 
 
-def run_study(study: Study, *, progress: bool | None = None) -> dict[str, int]:
-    """Run every missing run of ``study``; returns counts of runs done now and skipped."""
+def run_study(
+    study: Study,
+    *,
+    progress: bool | None = None,
+    workers: int = 1,
+    dask: str | None = None,
+    executor: Executor | None = None,
+    chunk_size: int | None = None,
+) -> dict[str, int]:
+    """Run every missing run of ``study``; returns counts of runs done now, skipped, failed.
+
+    Runs execute on ``executor`` (default: made from ``workers``/``dask``, see
+    :mod:`harness.executors`). Before a run is handed out it is claimed
+    (:mod:`harness.locks`), so several processes can work on one study at once;
+    when this process has nothing left to claim it waits for runs other live
+    processes hold, and takes over those whose holder died. Each finished run
+    is written atomically by this process; a run that raised or timed out is
+    recorded as failed and retried when the study is run again.
+    """
     benchmarks = load_benchmarks(study)
     strategy_classes = {name: STRATEGIES.get(name) for name in study.strategies}
     for bench in benchmarks.values():
         for cls in strategy_classes.values():
             cls.check_supported(bench.space, bench.fidelities)
     _validate_hyperparameters(study, benchmarks, strategy_classes)
-    ensure_writable(study.exp_dir)
-    checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
-    open_experiment(study.exp_dir, study.config(), checksums,
-                    {n: b.cost_label for n, b in benchmarks.items()})
-
-    todo = [
-        (b, s, seed)
-        for b in study.benchmarks
-        for s in study.strategies
-        for seed in study.seeds
-        if not run_path(study.exp_dir, b, s, seed).exists()
-    ]
-    skipped = len(study.benchmarks) * len(study.strategies) * len(study.seeds) - len(todo)
-    for b, s, seed in _progress(todo, progress, f"{study.experiment}"):
-        records = run_search(
-            benchmarks[b], strategy_classes[s], seed, study.budget,
-            hyperparameters=study.hyperparameters.get(s), experiment=study.experiment,
-            strategy_name=s,
+    read_manifest(study.exp_dir)  # an incompatible folder is refused before anything is written
+    own_executor = executor is None
+    if executor is None:
+        executor = make_executor(workers, dask)
+    try:
+        ensure_writable(study.exp_dir)
+        checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
+        open_experiment(study.exp_dir, study.config(), checksums,
+                        {n: b.cost_label for n, b in benchmarks.items()})
+        job = Job(
+            experiment=study.experiment, budget=study.budget,
+            hyperparameters={s: dict(study.hyperparameters.get(s, {}))
+                             for s in study.strategies},
+            benchmark_options=dict(study.benchmark_options), data=study.data,
+            strategy_modules={n: c.__module__ for n, c in strategy_classes.items()},
+            sim_workers=study.sim_workers, run_timeout=study.run_timeout,
         )
-        write_run(run_path(study.exp_dir, b, s, seed), records.to_arrow())
-    return {"ran": len(todo), "skipped": skipped}
+        keys = [(b, s, seed) for s in study.strategies for b in study.benchmarks
+                for seed in study.seeds]
+        return _drive(study, job, keys, executor, chunk_size, progress)
+    finally:
+        if own_executor:
+            executor.close()
+
+
+def _drive(study: Study, job: Job, keys: list[RunKey], executor: Executor,
+           chunk_size: int | None, progress: bool | None) -> dict[str, int]:
+    exp = study.exp_dir
+    started = time.time()
+    todo = [k for k in keys if not run_path(exp, *k).exists()]
+    counts = {"ran": 0, "skipped": len(keys) - len(todo), "failed": 0}
+    leftovers = _leftover_temporaries(exp)
+    size = chunk_size or chunk_size_for(len(todo), executor.slots)
+    bar = _progress(len(todo), progress, study.experiment)
+    with Claims(exp) as claims:
+        in_flight: dict[Any, list[RunKey]] = {}
+        waiting: list[RunKey] = []  # held by another live process when last looked at
+        while todo or in_flight or waiting:
+            while todo and len(in_flight) < 2 * executor.slots:
+                chunk = _claim_chunk(exp, claims, todo, waiting, size, counts, bar, started,
+                                     leftovers)
+                if chunk:
+                    in_flight[executor.submit(job, chunk)] = chunk
+            if not in_flight:
+                if waiting:
+                    time.sleep(_POLL_S)
+                    todo, waiting = waiting, []
+                continue
+            handle = executor.next_done(timeout=_POLL_S)
+            if handle is None:
+                continue
+            chunk = in_flight.pop(handle)
+            try:
+                outcomes = executor.result(handle)
+            except Exception as exc:  # the worker itself was lost; its runs fail
+                reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                outcomes = [Outcome(k, error=f"worker lost: {reason}") for k in chunk]
+            for outcome in outcomes:
+                _store(exp, outcome, counts)
+                claims.release(claims.path(claim_parts(*outcome.key)))
+                if bar is not None:
+                    bar.update(1)
+    if bar is not None:
+        bar.close()
+    update_failures(exp)
+    return counts
+
+
+def _leftover_temporaries(exp: Path) -> dict[Path, list[Path]]:
+    """Temporary files of run and failure records, by the file they were to become.
+
+    Only the holder of a run's claim writes its records, so once this process
+    holds the claim, any temporary file for that run was left by a writer that
+    was killed mid-write and can go.
+    """
+    out: dict[Path, list[Path]] = {}
+    for pattern in ("runs/*/*/.seed-*.tmp", "failures/*/*/.seed-*.tmp"):
+        for tmp in exp.glob(pattern):
+            target = tmp.parent / tmp.name[1:].rsplit(".", 2)[0]
+            out.setdefault(target, []).append(tmp)
+    return out
+
+
+def _claim_chunk(exp: Path, claims: Claims, todo: list[RunKey], waiting: list[RunKey],
+                 size: int, counts: dict[str, int], bar, started: float,
+                 leftovers: dict[Path, list[Path]]) -> list[RunKey]:
+    """Claim up to ``size`` runs from the front of ``todo`` (which it consumes).
+
+    A run another process finished meanwhile is skipped; one it recorded as
+    failed since this study started is not retried here (rerunning the study
+    retries it).
+    """
+    chunk: list[RunKey] = []
+    while todo and len(chunk) < size:
+        key = todo.pop(0)
+        path = claims.path(claim_parts(*key))
+        if run_path(exp, *key).exists():
+            counts["skipped"] += 1
+            if bar is not None:
+                bar.update(1)
+        elif not claims.try_claim(path):
+            waiting.append(key)
+        elif run_path(exp, *key).exists():  # finished by another process meanwhile
+            claims.release(path)
+            counts["skipped"] += 1
+            if bar is not None:
+                bar.update(1)
+        elif failed_since(exp, key, started):
+            claims.release(path)
+            counts["failed"] += 1
+            if bar is not None:
+                bar.update(1)
+        else:
+            for target in (run_path(exp, *key), failure_path(exp, *key)):
+                for tmp in leftovers.pop(target, ()):
+                    tmp.unlink(missing_ok=True)
+            chunk.append(key)
+    return chunk
+
+
+def _store(exp: Path, outcome: Outcome, counts: dict[str, int]) -> None:
+    if outcome.parquet is not None:
+        write_run_bytes(run_path(exp, *outcome.key), outcome.parquet)
+        clear_failure(exp, *outcome.key)
+        counts["ran"] += 1
+    else:
+        write_failure(exp, *outcome.key, error=outcome.error or "unknown error",
+                      traceback=outcome.traceback, timed_out=outcome.timed_out)
+        counts["failed"] += 1
 
 
 def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
@@ -106,11 +259,12 @@ def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
         study.hyperparameters[name] = {k: getattr(strategy, k) for k in given}
 
 
-def _progress(items: list, enabled: bool | None, desc: str) -> Iterable:
+def _progress(total: int, enabled: bool | None, desc: str):
+    """A tqdm bar over ``total`` runs on a terminal, else None."""
     if enabled is None:
         enabled = sys.stderr.isatty()
-    if not enabled or not items:
-        return items
+    if not enabled or not total:
+        return None
     from tqdm import tqdm
 
-    return tqdm(items, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)

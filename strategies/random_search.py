@@ -1,7 +1,9 @@
 """Random search without replacement (Bergstra & Bengio, JMLR 2012).
 
 The standard baseline of every NAS comparison. Without replacement, so no
-evaluation is wasted on a repeat; when the space is exhausted it stops.
+evaluation is wasted on a repeat; when the space is exhausted it stops. An
+architecture counts as seen when it is asked, so with simulated parallel
+workers nothing pending is ever proposed again.
 No hyperparameters.
 """
 

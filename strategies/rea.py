@@ -5,6 +5,10 @@ mutates the best of ``sample`` members drawn at random (tournament selection);
 the oldest member dies (age-based removal). The first ``population`` proposals
 are uniform samples.
 
+With simulated parallel workers, a proposal that is still being evaluated
+(``pending``) is redrawn (up to ten times), so workers rarely duplicate work;
+a sequential search has nothing pending and draws exactly as before.
+
 Hyperparameters: ``population`` (default 20), ``sample`` (tournament size,
 default 5).
 """
@@ -15,6 +19,9 @@ from collections import deque
 
 from harness.strategy import Hyperparameter, Strategy, register
 from harness.types import Arch, Observation
+
+#: How often a proposal that is still pending is redrawn before it is accepted.
+_REDRAWS = 10
 
 
 @register("rea")
@@ -39,7 +46,18 @@ class RegularizedEvolution(Strategy):
         self._asked = 0
 
     def ask(self) -> Arch:
-        self._asked += 1
+        arch = self._propose()
+        if self.pending:
+            busy = set(self.pending)
+            for _ in range(_REDRAWS):
+                if arch not in busy:
+                    break
+                arch = self._propose(again=True)
+        return arch
+
+    def _propose(self, again: bool = False) -> Arch:
+        if not again:
+            self._asked += 1
         if self._asked <= self.population or len(self._pop) < self.sample:
             return self.space.sample(self.rng)
         members = self.rng.choice(len(self._pop), size=self.sample, replace=False)

@@ -1,0 +1,318 @@
+"""Where runs execute: in this process, in a local process pool, or on a Dask cluster.
+
+Every executor runs the same function, :func:`execute_chunk`, on a *chunk* of
+runs (several runs per task, so scheduling overhead stays small against the
+runs themselves), and returns each run's records as Parquet bytes, or its
+error. The parent process, the only writer, stores them. Why the parent
+writes rather than the workers:
+
+- workers need no access to the results folder (Dask workers on other nodes
+  or in containers often see a different filesystem);
+- the claims of the runs in flight belong to one live process, so a killed
+  study leaves claims whose holder is visibly dead and can be recovered;
+- the expensive part of storing a run (building the Arrow table and encoding
+  Parquet) still happens on the workers, in parallel: the parent only writes
+  bytes and renames, well under a millisecond per run.
+
+Each worker process loads a benchmark once and keeps it (``_BENCHMARKS``), so
+a chunk costs one dictionary look-up, not a table load. Records are the same
+whichever executor ran them: a run depends only on its seed and settings, and
+only ``overhead_s`` (host time) differs.
+
+``--run-timeout`` is enforced inside the run: between evaluations always, and
+with ``SIGALRM`` also in the middle of a strategy's ``ask``/``tell`` where the
+run executes on a process's main thread (in-process and process-pool
+executors). Dask runs tasks on worker threads, where signals cannot reach, so
+there the limit is checked between evaluations only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import io
+import json
+import math
+import queue
+import signal
+import threading
+import traceback
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from time import perf_counter, thread_time
+from typing import Any
+
+from harness.errors import UserError
+from harness.runner import Budget, RunTimeout, run_search
+
+#: (benchmark, strategy, seed): one run of a study.
+RunKey = tuple[str, str, int]
+
+#: Seconds to wait for a Dask scheduler before giving up.
+DASK_CONNECT_TIMEOUT_S = 4
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs to run any run of a study; small and picklable."""
+
+    experiment: str
+    budget: Budget
+    hyperparameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    benchmark_options: dict[str, Any] = field(default_factory=dict)
+    data: str | None = None
+    #: strategy name -> module that registers it (imported on the worker first).
+    strategy_modules: dict[str, str] = field(default_factory=dict)
+    sim_workers: int = 1
+    run_timeout: float | None = None
+
+
+@dataclass
+class Outcome:
+    """One run's result: Parquet bytes, or the error that stopped it."""
+
+    key: RunKey
+    parquet: bytes | None = None
+    error: str | None = None
+    traceback: str | None = None
+    timed_out: bool = False
+    #: CPU seconds the worker thread spent on this run (for throughput reports only).
+    cpu_s: float = 0.0
+
+
+_BENCHMARKS: dict[tuple, Any] = {}
+
+
+def _benchmark(job: Job, name: str):
+    key = (name, job.data, json.dumps(job.benchmark_options, sort_keys=True))
+    bench = _BENCHMARKS.get(key)
+    if bench is None:
+        from harness.benchmarks import load_benchmark
+
+        bench = _BENCHMARKS[key] = load_benchmark(name, data=job.data, **job.benchmark_options)
+    return bench
+
+
+def _strategy(job: Job, name: str):
+    from harness.strategy import STRATEGIES
+
+    module = job.strategy_modules.get(name)
+    if module and module != "__main__":
+        importlib.import_module(module)
+    return STRATEGIES.get(name)
+
+
+@contextlib.contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`RunTimeout` after ``seconds``, where signals can be delivered."""
+    usable = (seconds is not None and hasattr(signal, "setitimer")
+              and threading.current_thread() is threading.main_thread())
+    if not usable:
+        yield
+        return
+
+    def fire(signum, frame):
+        raise RunTimeout(f"run exceeded its time limit of {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, fire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def execute_run(job: Job, key: RunKey) -> Outcome:
+    """Run one search; any exception becomes a failed :class:`Outcome` (others go on)."""
+    bench_name, strat_name, seed = key
+    cpu0 = thread_time()
+    try:
+        bench = _benchmark(job, bench_name)
+        cls = _strategy(job, strat_name)
+        deadline = None if job.run_timeout is None else perf_counter() + job.run_timeout
+        with _alarm(job.run_timeout):
+            records = run_search(
+                bench, cls, seed, job.budget, hyperparameters=job.hyperparameters.get(strat_name),
+                experiment=job.experiment, strategy_name=strat_name,
+                sim_workers=job.sim_workers, deadline=deadline,
+            )
+        return Outcome(key, parquet=parquet_bytes(records.to_arrow()), cpu_s=thread_time() - cpu0)
+    except Exception as exc:  # a failing strategy must not stop the study
+        text = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        return Outcome(key, error=text, traceback=traceback.format_exc(),
+                       timed_out=isinstance(exc, RunTimeout), cpu_s=thread_time() - cpu0)
+
+
+def execute_chunk(job: Job, keys: Sequence[RunKey]) -> list[Outcome]:
+    """The task every executor runs: several runs, one after another."""
+    return [execute_run(job, key) for key in keys]
+
+
+def parquet_bytes(table) -> bytes:
+    import pyarrow.parquet as pq
+
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+class Executor:
+    """Submit chunks, collect finished ones. Results arrive in completion order."""
+
+    #: Parallel slots; the study keeps about two chunks per slot in flight.
+    slots: int = 1
+    name: str = "in-process"
+
+    def __init__(self) -> None:
+        self._done: queue.Queue = queue.Queue()
+
+    def submit(self, job: Job, keys: list[RunKey]) -> Any:
+        raise NotImplementedError
+
+    def next_done(self, timeout: float) -> Any | None:
+        """A finished handle, or None after ``timeout`` seconds."""
+        try:
+            return self._done.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def result(self, handle: Any) -> list[Outcome]:
+        return handle.result()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class InProcessExecutor(Executor):
+    """Runs each chunk when it is submitted, in this process: no start-up cost."""
+
+    def submit(self, job: Job, keys: list[RunKey]) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(execute_chunk(job, keys))
+        except BaseException as exc:
+            fut.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        self._done.put(fut)
+        return fut
+
+
+class ProcessExecutor(Executor):
+    """A local pool of ``workers`` processes (forkserver where available, else spawn).
+
+    Not plain fork: the parent runs a heartbeat thread and may hold locks, and
+    forking a threaded process can deadlock the child.
+    """
+
+    name = "processes"
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing as mp
+
+        super().__init__()
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        ctx = mp.get_context(method)
+        if method == "forkserver":
+            ctx.set_forkserver_preload(["harness.executors", "numpy", "pyarrow.parquet"])
+        self.slots = workers
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def submit(self, job: Job, keys: list[RunKey]) -> Future:
+        fut = self._pool.submit(execute_chunk, job, keys)
+        fut.add_done_callback(self._done.put)
+        return fut
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor(Executor):
+    """A Dask ``distributed`` cluster: an address, ``local:N``, or a connected ``Client``.
+
+    ``local:N`` starts N single-threaded worker *processes* on this machine;
+    an address connects to a running scheduler; a ``Client`` (e.g. on a
+    ``dask_jobqueue.SLURMCluster``) is used as it is and left open. The number
+    of slots follows the cluster's worker threads as workers join or leave.
+    """
+
+    name = "dask"
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserError("--dask needs Dask: pip install 'tabnas[dask]' "
+                            "(or pip install 'dask[distributed]')") from None
+        self._cluster = None
+        self._own_client = True
+        if isinstance(target, Client):
+            self.client = target
+            self._own_client = False
+        elif not isinstance(target, str):
+            raise TypeError("DaskExecutor takes an address, 'local:N' or a distributed.Client")
+        elif target.startswith("local:"):
+            count = target.partition(":")[2]
+            if not count.isdigit() or int(count) < 1:
+                raise UserError(f"--dask {target!r}: write local:N with N >= 1 workers")
+            self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1,
+                                         processes=True, dashboard_address=None)
+            self.client = Client(self._cluster)
+        else:
+            try:
+                self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
+            except Exception as exc:  # refused, timed out, or something that is not Dask
+                reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+                raise UserError(
+                    f"no Dask scheduler answered at {target!r} within "
+                    f"{DASK_CONNECT_TIMEOUT_S} s ({reason}); check the address, or use "
+                    "--dask local:N for a cluster on this machine"
+                ) from None
+        self._slots = 1
+        self._slots_at = -math.inf
+
+    @property
+    def slots(self) -> int:  # type: ignore[override]
+        now = perf_counter()
+        if now - self._slots_at > 2.0:
+            self._slots = max(1, sum(self.client.nthreads().values()))
+            self._slots_at = now
+        return self._slots
+
+    def submit(self, job: Job, keys: list[RunKey]) -> Any:
+        fut = self.client.submit(execute_chunk, job, keys, pure=False)
+        fut.add_done_callback(self._done.put)
+        return fut
+
+    def close(self) -> None:
+        if self._own_client:
+            self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
+    """The executor for ``--workers N`` / ``--dask ADDRESS|local:N`` (in-process by default)."""
+    if dask is not None and workers > 1:
+        raise UserError("give either --workers or --dask, not both")
+    if dask is not None:
+        return DaskExecutor(dask)
+    if workers > 1:
+        return ProcessExecutor(workers)
+    return InProcessExecutor()
+
+
+def chunk_size_for(todo: int, slots: int) -> int:
+    """About eight chunks per slot (load balance), at most 64 runs each (little lost on a kill)."""
+    if slots <= 1:
+        return 1
+    return max(1, min(64, math.ceil(todo / (slots * 8))))

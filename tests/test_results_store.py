@@ -1,0 +1,46 @@
+"""Loading a study: the combined-file cache never changes what is loaded."""
+
+import pyarrow.parquet as pq
+
+from harness.executors import InProcessExecutor
+from harness.results import load_results, run_files
+from harness.runner import Budget
+from harness.study import Study, run_study
+
+
+def study(root, seeds):
+    return Study(experiment="s", benchmarks=["nb201-analog"], strategies=["random", "rea"],
+                 seeds=list(range(seeds)), budget=Budget(evals=20), results_dir=root)
+
+
+def direct(exp):
+    """The study read file by file, without any cache."""
+    import pyarrow as pa
+
+    df = pa.concat_tables([pq.read_table(f) for f in run_files(exp)]).to_pandas()
+    return df.sort_values(["benchmark", "strategy", "seed", "step"], kind="stable").reset_index(
+        drop=True)
+
+
+def test_cache_is_used_updated_and_never_trusted_blindly(tmp_path):
+    s = study(tmp_path, 3)
+    run_study(s, executor=InProcessExecutor())
+    cache = s.exp_dir / ".combined.parquet"
+    first = load_results(s.exp_dir)
+    assert cache.exists() and pq.read_metadata(cache).num_rows == 6 * 20
+    assert first.equals(direct(s.exp_dir))
+    assert load_results(s.exp_dir).equals(first)
+
+    bigger = study(tmp_path, 5)  # more seeds: the cache gains the new runs
+    assert run_study(bigger, executor=InProcessExecutor())["ran"] == 4
+    second = load_results(s.exp_dir)
+    assert len(second) == 10 * 20 and second.equals(direct(s.exp_dir))
+    assert pq.read_metadata(cache).num_rows == 10 * 20
+
+    removed = run_files(s.exp_dir)[0]
+    removed.unlink()  # a run the cache holds is gone: rebuilt from the run files
+    assert load_results(s.exp_dir).equals(direct(s.exp_dir))
+    assert len(load_results(s.exp_dir)) == 9 * 20
+
+    cache.write_bytes(b"not parquet")
+    assert load_results(s.exp_dir).equals(direct(s.exp_dir))
