@@ -193,29 +193,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _stats(exp_dir: Path) -> None:
-    from harness.results import load_results, write_json_atomic  # noqa: F401
-    from harness.statistics import final_table, format_table
-
-    df = load_results(exp_dir)
-    table = final_table(df)
-    text = format_table(table)
-    print("final test regret of the incumbent (chosen on the searched value), over seeds:")
-    print(text)
     from harness.cache import atomic_write_bytes
+    from harness.results import load_results
+    from harness.tables import final_results, summary_markdown, to_csv_text
 
-    atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: table.to_csv(tmp, index=False))
+    final = final_results(load_results(exp_dir))
+    text = summary_markdown(final)
+    print("final test regret of the incumbent (chosen on the searched value), over seeds "
+          "(bold: best mean; underlined: not significantly worse, paired Wilcoxon + Holm):")
+    print(text)
+    csv = to_csv_text(final)
+    atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: tmp.write_text(csv))
     atomic_write_bytes(exp_dir / "stats.md", lambda tmp: tmp.write_text(text + "\n"))
     print(f"saved {exp_dir / 'stats.csv'} and {exp_dir / 'stats.md'}")
 
 
 def _plot(exp_dir: Path) -> None:
-    from harness.plots import plot_experiment
+    from harness import plots
     from harness.results import load_results, read_manifest
 
     manifest = read_manifest(exp_dir) or {}
-    paths = plot_experiment(load_results(exp_dir), exp_dir,
-                            cost_label=manifest.get("cost_labels"))
-    print("plots: " + ", ".join(str(p) for p in paths))
+    df = load_results(exp_dir)
+    colours = plots.strategy_colours(df["strategy"].unique())
+    written = []
+    for stem, fig in plots.regret_figures(df, colours, manifest.get("cost_labels")).items():
+        written += plots.save_figure(fig, exp_dir / "figures", stem, ("png", "pdf")).values()
+    print("plots: " + ", ".join(str(p) for p in written))
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 
 from harness.errors import UserError
-from harness.statistics import mean_se, regret_matrix_by_cost, regret_matrix_by_step
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,69 +28,6 @@ def strategy_colours(strategies) -> dict[str, str]:
     return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(names)}
 
 
-def plot_experiment(df: pd.DataFrame, out_dir: Path, *, cost_label: dict[str, str] | None = None,
-                    formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """Write ``regret.<fmt>``: per benchmark, regret vs evaluations and vs cost."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    colours = strategy_colours(df["strategy"].unique())
-    benches = sorted(df["benchmark"].unique())
-    fig, axes = plt.subplots(len(benches), 2, figsize=(11, 4 * len(benches)), squeeze=False)
-    for row, bench in zip(axes, benches, strict=True):
-        db = df[df["benchmark"] == bench]
-        # Start the cost axis where every run has finished its first evaluation, so
-        # the mean is over all runs at every point (no survivor artefacts).
-        firsts = db.loc[db["step"] == 1, "cum_cost"].to_numpy(dtype=float)
-        start = firsts.max() if len(firsts) else 0.0
-        stop = db["cum_cost"].max()
-        grid = (np.geomspace(start, stop, 200) if 0 < start < stop else np.array([]))
-        for strat, ds in db.groupby("strategy", sort=True):
-            colour = colours[strat]
-            m = regret_matrix_by_step(ds)
-            mean, se = mean_se(m)
-            x = np.arange(1, len(mean) + 1)
-            row[0].plot(x, mean, color=colour, label=f"{strat} (n={m.shape[0]})")
-            row[0].fill_between(x, mean - se, mean + se, color=colour, alpha=0.2, lw=0)
-            if len(grid):
-                mc = regret_matrix_by_cost(ds, grid)
-                mean_c, se_c = mean_se(mc)
-                row[1].plot(grid, mean_c, color=colour, label=strat, drawstyle="steps-post")
-                row[1].fill_between(grid, mean_c - se_c, mean_c + se_c, color=colour,
-                                    alpha=0.2, lw=0, step="post")
-        label = (cost_label or {}).get(bench, "cumulative cost")
-        row[0].set(xscale="log", xlabel="evaluations", ylabel="test regret of incumbent",
-                   title=f"{bench}: regret vs evaluations")
-        row[1].set(xscale="log", xlabel=f"cumulative cost: {label}",
-                   ylabel="test regret of incumbent", title=f"{bench}: regret vs cost")
-        for ax in row:
-            ax.set_yscale("log", nonpositive="mask")
-            ax.grid(True, which="both", alpha=0.3)
-        row[0].legend(title="mean ± s.e. over seeds", fontsize="small")
-        row[1].xaxis.label.set_fontsize("small")
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for fmt in formats:
-        path = out_dir / f"regret.{fmt}"
-        from harness.cache import atomic_write_bytes
-
-        atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(tmp, format=fmt, dpi=150))
-        written.append(path)
-    plt.close(fig)
-    return written
-
-
-# --- Publication figures: one panel per benchmark, one colour per strategy everywhere ------
-#
-# Every function returns a matplotlib Figure; :func:`save_figure` writes it in the
-# requested formats atomically. Callers pass the same ``colours`` mapping to every
-# figure of a report (:func:`strategy_colours` over all the report's strategies), so a
-# strategy is one colour in the curves, the ranks, the ECDF and the CD diagram.
-
-#: Line styles cycled with the colours, so figures stay readable in greyscale.
 LINESTYLES = ("-", "--", "-.", ":")
 FORMATS = ("png", "pdf", "svg")
 
@@ -287,6 +223,25 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     ax.set_title((title + "\n" if title else "") + sub, fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def regret_figures(df: pd.DataFrame, colours: dict[str, str],
+                   cost_labels: dict[str, str] | None = None) -> dict[str, Figure]:
+    """Test regret vs evaluations and (where costs differ) vs cumulative cost, mean ± s.e.
+
+    The figures ``tabnas plot`` writes and the report embeds.
+    """
+    from harness import statistics
+
+    figures = {"regret_evals": curves_figure(statistics.curves(df, "evals"), colours,
+                                             xlabel="evaluations")}
+    by_cost = statistics.curves(df, "cost")
+    if by_cost["x"].nunique() > 1:
+        labels = cost_labels or {}
+        axis = {b: f"cumulative cost: {labels.get(b, 'simulated cost')}"
+                for b in df["benchmark"].unique()}
+        figures["regret_cost"] = curves_figure(by_cost, colours, xlabel=axis)
+    return figures
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str,

@@ -76,20 +76,16 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     rep = Report(title=f"tabnas report: {exp_dir.name}", manifest=manifest,
                  budget_text=budget_text)
     colours = plots.strategy_colours(df["strategy"].unique())
-    cost_labels = manifest.get("cost_labels", {})
-    cost_axis = {b: f"cumulative cost: {cost_labels.get(b, 'simulated cost')}"
-                 for b in df["benchmark"].unique()}
-
+    regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}))
     by_evals = statistics.curves(df, "evals")
-    by_cost = statistics.curves(df, "cost")
-    rep.figures["regret_evals"] = plots.curves_figure(by_evals, colours, xlabel="evaluations")
+    rep.figures["regret_evals"] = regret["regret_evals"]
     rep.captions["regret_evals"] = ("Test regret of the incumbent (chosen on the searched "
                                     "value) vs evaluations: mean ± standard error over seeds.")
     rep.figures["regret_evals_median"] = plots.curves_figure(by_evals, colours,
                                                              xlabel="evaluations", band="iqr")
     rep.captions["regret_evals_median"] = "The same runs: median and interquartile range."
-    if by_cost["x"].nunique() > 1:
-        rep.figures["regret_cost"] = plots.curves_figure(by_cost, colours, xlabel=cost_axis)
+    if "regret_cost" in regret:
+        rep.figures["regret_cost"] = regret["regret_cost"]
         rep.captions["regret_cost"] = ("Test regret vs cumulative simulated cost (step "
                                        "interpolation onto a common grid), mean ± s.e.")
     ranks = statistics.anytime_ranks(df, "evals")

@@ -147,3 +147,20 @@ def to_latex(table: pd.DataFrame, column: str = "benchmark", digits: int = 3,
 def to_csv_text(table: pd.DataFrame) -> str:
     """The long table as CSV (every number, full precision)."""
     return table.to_csv(index=False)
+
+
+def summary_markdown(final: pd.DataFrame) -> str:
+    """One row per benchmark and strategy of :func:`final_results` (what ``tabnas stats`` prints).
+
+    **best** mean in bold, <u>statistically tied with the best</u> underlined.
+    """
+    lines = ["| benchmark | strategy | runs | mean ± s.e. | 95% CI | median [IQR] | avg rank |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for r in final.itertuples(index=False):
+        cell = f"{r.mean:.4f} ± {r.se:.4f}"
+        cell = f"**{cell}**" if r.mark == "best" else f"<u>{cell}</u>" if r.mark == "tied" else cell
+        lines.append(
+            f"| {r.benchmark} | {r.strategy} | {r.runs} | {cell} | [{r.ci_lo:.4f}, {r.ci_hi:.4f}] "
+            f"| {r.median:.4f} [{r.q25:.4f}, {r.q75:.4f}] | {r.avg_rank:.2f} |"
+        )
+    return "\n".join(lines)
