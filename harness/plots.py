@@ -56,12 +56,19 @@ def plot_experiment(df: pd.DataFrame, out_dir: Path, *, cost_label: dict[str, st
                 row[1].fill_between(grid, mean_c - se_c, mean_c + se_c, color=colour,
                                     alpha=0.2, lw=0, step="post")
         label = (cost_label or {}).get(bench, "cumulative cost")
-        row[0].set(xscale="log", xlabel="evaluations", ylabel="test regret of incumbent",
+        row[0].set(xlabel="evaluations", ylabel="test regret of incumbent",
                    title=f"{bench}: regret vs evaluations")
-        row[1].set(xscale="log", xlabel=f"cumulative cost: {label}",
+        row[1].set(xlabel=f"cumulative cost: {label}",
                    ylabel="test regret of incumbent", title=f"{bench}: regret vs cost")
+        regret = db["regret_test"].to_numpy(dtype=float)
         for ax in row:
-            ax.set_yscale("log", nonpositive="mask")
+            if np.isfinite(regret).any():
+                ax.set_xscale("log")
+                if (regret > 0).any():
+                    ax.set_yscale("log", nonpositive="mask")
+            else:  # e.g. a live benchmark: no optimum, so no regret to draw
+                ax.text(0.5, 0.5, "regret unknown: the benchmark's optimum is unknown",
+                        transform=ax.transAxes, ha="center", va="center")
             ax.grid(True, which="both", alpha=0.3)
         row[0].legend(title="mean ± s.e. over seeds", fontsize="small")
         row[1].xaxis.label.set_fontsize("small")
