@@ -139,7 +139,8 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
 
 
 def _read_pair(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray, list[Path]]:
-    ipath, lpath = find_idx_file(folder, f"{split}_images"), find_idx_file(folder, f"{split}_labels")
+    ipath = find_idx_file(folder, f"{split}_images")
+    lpath = find_idx_file(folder, f"{split}_labels")
     images, labels = read_idx(ipath, 3), read_idx(lpath, 1)
     if len(images) != len(labels):
         raise UserError(f"{ipath.name} has {len(images)} images but {lpath.name} has "

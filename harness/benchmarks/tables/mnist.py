@@ -20,6 +20,8 @@ from harness.benchmarks import BENCHMARKS
 from harness.benchmarks.base import BenchmarkEntry
 from harness.errors import UserError
 
+#: The live benchmarks (``tabnas tabulate`` accepts these).
+LIVE_BENCHMARKS = ("mnist-mlp", "mnist-mlp-shared")
 DEFAULT_EPOCHS = 10
 DEFAULT_SEEDS = 3
 
