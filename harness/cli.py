@@ -138,6 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("experiment")
     results_arg(p)
 
+    p = sub.add_parser("tabulate", help="train every architecture of a live benchmark and "
+                                        "write a table (spec.toml + table.parquet)")
+    p.add_argument("benchmark", help="a live benchmark: mnist-mlp or mnist-mlp-shared")
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="output folder; rerun the same command to resume")
+    p.add_argument("--seeds", type=_positive_int, default=3,
+                   help="training seeds 0..N-1 per architecture (default: 3)")
+    p.add_argument("--epochs", default="1-10",
+                   help="epochs the table records, FIRST-LAST or LAST (default: 1-10)")
+    p.add_argument("--data", default=None,
+                   help="folder of MNIST-format IDX files (default: the shipped 5,000 digits)")
+    p.add_argument("--device", default="auto", help="auto (CUDA when available), cpu or cuda")
+
     p = sub.add_parser("export", help="export an experiment's per-evaluation rows")
     p.add_argument("experiment")
     p.add_argument("-o", "--output", required=True, type=Path,
@@ -194,11 +207,14 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _stats(exp_dir: Path) -> None:
     from harness.cache import atomic_write_bytes
-    from harness.results import load_results
+    from harness.results import load_experiment
     from harness.tables import final_results, summary_markdown, to_csv_text
 
-    final = final_results(load_results(exp_dir))
+    df, manifest = load_experiment(exp_dir)
+    final = final_results(df)
     text = summary_markdown(final)
+    for note in manifest["notes"]:
+        print(f"note: {note}")
     print("final test regret of the incumbent (chosen on the searched value), over seeds "
           "(bold: best mean; underlined: not significantly worse, paired Wilcoxon + Holm):")
     print(text)
@@ -210,10 +226,9 @@ def _stats(exp_dir: Path) -> None:
 
 def _plot(exp_dir: Path) -> None:
     from harness import plots
-    from harness.results import load_results, read_manifest
+    from harness.results import load_experiment
 
-    manifest = read_manifest(exp_dir) or {}
-    df = load_results(exp_dir)
+    df, manifest = load_experiment(exp_dir)
     colours = plots.strategy_colours(df["strategy"].unique())
     written = []
     for stem, fig in plots.regret_figures(df, colours, manifest.get("cost_labels")).items():
@@ -332,6 +347,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tabulate(args: argparse.Namespace) -> int:
+    from harness.live.tabulate import parse_epochs, tabulate
+
+    counts = tabulate(args.benchmark, args.output, seeds=args.seeds,
+                      epochs=parse_epochs(args.epochs), data=args.data, device=args.device)
+    print(f"tabulated {args.benchmark}: {counts['trained']} runs trained, {counts['found']} "
+          f"already done; table in {args.output} (load it as table:{args.output})")
+    return 0
+
+
 COMMANDS = {
     "run": cmd_run,
     "list": cmd_list,
@@ -342,6 +367,7 @@ COMMANDS = {
     "report": cmd_report,
     "status": cmd_status,
     "export": cmd_export,
+    "tabulate": cmd_tabulate,
 }
 
 

@@ -46,14 +46,14 @@ class Report:
 
 
 def _load(exp_dir: Path) -> tuple[pd.DataFrame, dict]:
-    from harness.results import load_results, read_manifest
+    from harness.results import load_experiment
 
-    df = load_results(exp_dir)
+    df, manifest = load_experiment(exp_dir)
     if df.empty:
         raise UserError(f"every run of experiment {exp_dir.name!r} ended before its first "
                         "evaluation (is --budget-cost below the cost of one evaluation?); "
                         "run it under a new --experiment name with a larger budget")
-    return df, read_manifest(exp_dir) or {}
+    return df, manifest
 
 
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
@@ -74,7 +74,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     budget_text = (f"after {evals} evaluations" if evals is not None else
                    f"at cumulative cost {cost:g}" if cost is not None else "at the end of each run")
     rep = Report(title=f"tabnas report: {exp_dir.name}", manifest=manifest,
-                 budget_text=budget_text)
+                 budget_text=budget_text, notes=list(manifest.get("notes", [])))
     colours = plots.strategy_colours(df["strategy"].unique())
     regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}))
     by_evals = statistics.curves(df, "evals")

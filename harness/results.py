@@ -135,7 +135,7 @@ def read_manifest(exp_dir: Path) -> dict | None:
 
 def open_experiment(
     exp_dir: Path, config: dict[str, Any], checksums: dict[str, str],
-    cost_labels: dict[str, str] | None = None,
+    cost_labels: dict[str, str] | None = None, maximize: dict[str, bool] | None = None,
 ) -> dict:
     """Create the manifest, or check that an existing one has the same study settings.
 
@@ -146,10 +146,10 @@ def open_experiment(
         # Manifest writes happen under this lock: a temporary manifest now is a killed writer's.
         for tmp in exp_dir.glob(".manifest.json.*.tmp"):
             tmp.unlink(missing_ok=True)
-        return _open_experiment(exp_dir, config, checksums, cost_labels)
+        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize)
 
 
-def _open_experiment(exp_dir, config, checksums, cost_labels) -> dict:
+def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is not None:
         old = manifest["config"]
@@ -187,6 +187,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels) -> dict:
             "checksums": checksums,
         }
     manifest["cost_labels"] = {**manifest.get("cost_labels", {}), **(cost_labels or {})}
+    manifest["maximize"] = {**manifest.get("maximize", {}), **(maximize or {})}
     manifest["packages"] = package_versions()
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)
@@ -352,3 +353,33 @@ def load_results(exp_dir: Path):
 
 def results_dir_default() -> Path:
     return Path(os.environ.get("TABNAS_RESULTS", "results"))
+
+
+def load_experiment(exp_dir: Path):
+    """An experiment's rows and manifest, ready for statistics.
+
+    Where a benchmark's optimum is unknown (a live trainer), the runner records
+    regret as NaN. Here such regret is measured against the best value any run
+    of the experiment reached on that benchmark (empirical regret), and the
+    manifest's ``notes`` say so, so curves, tables and tests still compare
+    strategies on a common, lower-is-better scale.
+    """
+    import numpy as np
+
+    df = load_results(exp_dir)
+    manifest = read_manifest(exp_dir) or {}
+    notes = manifest.setdefault("notes", [])
+    for bench, rows in df.groupby("benchmark", sort=True):
+        if rows["regret_test"].notna().any():
+            continue
+        sign = 1.0 if manifest.get("maximize", {}).get(bench, True) else -1.0
+        idx = rows.index
+        for regret, column in (("regret_test", "incumbent_test"),
+                               ("regret_value", "incumbent_value")):
+            values = rows[column].to_numpy(dtype=float)
+            if np.isfinite(values).any():
+                best = np.nanmax(sign * values)
+                df.loc[idx, regret] = best - sign * values
+        notes.append(f"{bench}: the optimum is unknown, so regret is measured against the "
+                     "best value any run of this experiment reached (empirical regret).")
+    return df, manifest

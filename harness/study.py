@@ -124,7 +124,8 @@ def run_study(
         ensure_writable(study.exp_dir)
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
         open_experiment(study.exp_dir, study.config(), checksums,
-                        {n: b.cost_label for n, b in benchmarks.items()})
+                        {n: b.cost_label for n, b in benchmarks.items()},
+                        {n: b.maximize for n, b in benchmarks.items()})
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))

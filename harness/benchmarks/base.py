@@ -22,6 +22,25 @@ from harness.spaces.base import SearchSpace
 from harness.types import Arch, Evaluation
 
 
+def stream_key(rng: np.random.Generator) -> int:
+    """A 64-bit key of the run's benchmark stream, read without consuming the stream."""
+    ss = rng.bit_generator.seed_seq
+    return int(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)
+               .generate_state(1, np.uint64)[0])
+
+
+def seed_position(key: int, cell: int, n: int) -> int:
+    """Which of ``n`` training seeds answers ``cell`` in the run with stream ``key``.
+
+    Shared by the tables and the live trainer, so a live run and a run on the
+    table tabulated from it pick the same training seed for every cell.
+    """
+    h = (key ^ (cell * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF
+    h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    h ^= h >> 31
+    return h % n
+
+
 class Benchmark:
     """Base class: set the attributes, implement ``query`` and ``truth``."""
 
@@ -161,15 +180,10 @@ class TableBenchmark(Benchmark):
         stream (the order of queries cannot change which seed answers).
         """
         if rng is not self._rng_ref:
-            ss = rng.bit_generator.seed_seq
-            self._rng_key = int(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)
-                                .generate_state(1, np.uint64)[0])
+            self._rng_key = stream_key(rng)
             self._rng_ref = rng
         options = np.flatnonzero(self._present[cell])
-        h = (self._rng_key ^ (cell * 0x9E3779B97F4A7C15)) & 0xFFFFFFFFFFFFFFFF
-        h = (h * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
-        h ^= h >> 31
-        return int(options[h % len(options)])
+        return int(options[seed_position(self._rng_key, cell, len(options))])
 
     def query(
         self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
