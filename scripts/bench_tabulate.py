@@ -38,7 +38,7 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from harness.live.tabulate import read_table
+    from harness.benchmarks import load_benchmark
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "table"
@@ -59,7 +59,7 @@ def main() -> None:
         best = mean["valid_acc"].idxmax()
         best_test = mean["test_acc"].idxmax()
 
-        table = read_table(out)
+        table = load_benchmark(f"table:{out}")
         rng = np.random.default_rng(0)
         t0 = perf_counter()
         for arch in table.space.all_archs():

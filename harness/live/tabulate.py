@@ -12,7 +12,11 @@ so an interrupted tabulation resumes where it stopped: a rerun of the same
 command skips the runs on disk. More seeds may be added later; a rerun with
 other epochs, data, or device is refused (its runs would not belong to the
 same table). The table and then the spec are written last, atomically, so a
-folder with a ``spec.toml`` always holds a complete table.
+folder with a ``spec.toml`` always holds a complete table, which loads as the
+benchmark ``table:TABLE`` through the ordinary custom-table loader
+(:mod:`harness.benchmarks.tables.custom`); its ``[variables]`` are the
+space's, so it numbers and searches architectures exactly as the live
+benchmark does (see :mod:`harness.spaces.mlp`).
 
 Columns: ``arch`` (string form), the space's variables (``width1``, ``act1``,
 ``width2``, ``act2``; ``width``, ``act`` for the shared space), ``seed``,
@@ -27,16 +31,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+from harness.benchmarks.tables.custom import SPEC_FILE
 from harness.errors import UserError
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
-SPEC_FILE = "spec.toml"
 TABLE_FILE = "table.parquet"
 CONFIG_FILE = "tabulate.json"
 
@@ -205,48 +202,3 @@ def _write_table(out: Path, bench, lo: int, hi: int) -> None:
     cost_label = f"seconds of training on {bench.data.device.type} (measured when tabulated)"
     text = spec_text(f"{bench.name}-live", list(space.variables), cost_label, comments)
     atomic_write_bytes(out / SPEC_FILE, lambda tmp: tmp.write_text(text))
-
-
-def read_table(folder: str | Path, seed_mode: str = "sample"):
-    """A tabulated MLP table as a :class:`~harness.benchmarks.base.TableBenchmark`.
-
-    Reads only what :func:`tabulate` writes (an MLP space's variables), with
-    the architectures numbered by :class:`~harness.spaces.mlp.MLPSpace`; the
-    general custom-table loader (``table:PATH``) reads the same folder.
-    """
-    import pandas as pd
-
-    from harness.benchmarks.base import TableBenchmark
-    from harness.spaces.mlp import MLPSpace
-
-    folder = Path(folder)
-    spec_path = folder / SPEC_FILE if folder.is_dir() else folder
-    try:
-        spec = tomllib.loads(spec_path.read_text())
-        df = pd.read_parquet(spec_path.parent / spec["table"])
-    except (OSError, tomllib.TOMLDecodeError, KeyError) as exc:
-        raise UserError(f"cannot read the table at {folder}: {exc}") from None
-    variables = [(k, tuple(v)) for k, v in spec["variables"].items()]
-    space = next((s for s in (MLPSpace(False), MLPSpace(True))
-                  if list(s.variables) == variables), None)
-    if space is None:
-        raise UserError(f"{spec_path}: [variables] are not an MLP space's")
-    seeds = sorted(df[spec["seed"]].unique())
-    fids = sorted(df[spec["fidelity"]].unique())
-    shape = (space.size, len(seeds), len(fids))
-    arrays = {k: np.full(shape, np.nan) for k in ("value", "test", "cost")}
-    cell = np.zeros(len(df), dtype=np.int64)
-    for var, choices in variables:
-        cell = cell * len(choices) + df[var].map({c: i for i, c in enumerate(choices)}).to_numpy()
-    s_idx = np.searchsorted(seeds, df[spec["seed"]].to_numpy())
-    f_idx = np.searchsorted(fids, df[spec["fidelity"]].to_numpy())
-    for key in ("value", "test", "cost"):
-        arrays[key][cell, s_idx, f_idx] = df[spec[key]].to_numpy(dtype=float)
-    if np.isnan(arrays["value"]).any():
-        raise UserError(f"{spec_path}: some (architecture, seed, epoch) rows are missing")
-    return TableBenchmark(
-        name=spec["name"], space=space, values=arrays["value"], tests=arrays["test"],
-        costs=arrays["cost"], fidelities=tuple(int(f) for f in fids),
-        maximize=bool(spec.get("maximize", True)), value_label=spec["value"],
-        test_label=spec.get("test", spec["value"]), cost_label=spec.get("cost_label", "cost"),
-        seed_mode=seed_mode)

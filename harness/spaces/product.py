@@ -86,22 +86,39 @@ class ProductSpace(SearchSpace):
             offset += n
         return x
 
-    def to_string(self, arch: Arch) -> str:
+    @property
+    def variables(self) -> tuple[tuple[str, tuple], ...]:
+        """(name, choices) pairs, in tuple order (as a table spec's ``[variables]`` lists them)."""
+        return tuple(zip(self.names, self.choices, strict=True))
+
+    def values(self, arch: Arch) -> tuple:
+        """The chosen value of every variable."""
         self.index(arch)
+        return tuple(cs[v] for cs, v in zip(self.choices, arch, strict=True))
+
+    def from_values(self, texts: Sequence[str]) -> Arch:
+        """The architecture whose variables take these values (in text form, in order)."""
+        if len(texts) != len(self.names):
+            raise ValueError(f"{self.name} has {len(self.names)} variables, got {len(texts)} "
+                             "values")
+        try:
+            return tuple(lookup[t] for lookup, t in zip(self._text, texts, strict=True))
+        except KeyError as exc:
+            raise ValueError(f"{exc.args[0]!r} is not a choice of {self.name}") from None
+
+    def to_string(self, arch: Arch) -> str:
+        values = self.values(arch)
         if self.bare:
-            return str(self.choices[0][arch[0]])
-        return ",".join(f"{k}={cs[v]}" for k, cs, v in zip(self.names, self.choices, arch,
-                                                           strict=True))
+            return str(values[0])
+        return ",".join(f"{k}={v}" for k, v in zip(self.names, values, strict=True))
 
     def from_string(self, text: str) -> Arch:
-        if self.bare:
-            try:
-                return (self._text[0][text],)
-            except KeyError:
-                raise ValueError(f"{text!r} is not an architecture of {self.name}") from None
-        parts = dict(p.partition("=")[::2] for p in text.split(","))
         try:
-            return tuple(self._text[i][parts[k]] for i, k in enumerate(self.names))
-        except KeyError:
-            raise ValueError(f"{text!r} is not an architecture of {self.name} (write "
-                             + ",".join(f"{k}=..." for k in self.names) + ")") from None
+            if self.bare:
+                return self.from_values([text])
+            parts = dict(p.partition("=")[::2] for p in text.split(","))
+            return self.from_values([parts[k] for k in self.names])
+        except (KeyError, ValueError):
+            hint = "" if self.bare else (" (write " + ",".join(f"{k}=..." for k in self.names)
+                                         + ")")
+            raise ValueError(f"{text!r} is not an architecture of {self.name}{hint}") from None
