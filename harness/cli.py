@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.errors import UserError
 
@@ -38,6 +39,48 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
     return value
+
+
+def _option_value(text: str) -> Any:
+    """A ``--option`` value: an int, float or bool where the text looks like one, else text."""
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    for kind in (int, float):
+        try:
+            value = kind(text)
+        except ValueError:
+            continue
+        if value == value and abs(value) != float("inf"):  # "nan"/"inf" stay text
+            return value
+    return text
+
+
+def _option_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="benchmark loader option, e.g. --option epochs=2 for mnist-mlp "
+                        "(repeatable; 'tabnas info' lists a benchmark's notes)")
+
+
+def _benchmark_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Loader options from ``--option KEY=VALUE`` and the dedicated flags (``--schedule``, ...).
+
+    The loader checks them: an unknown option is a one-line error naming the valid ones.
+    """
+    from harness.strategy import parse_hyperparameters
+
+    options = {key: _option_value(value)
+               for key, value in parse_hyperparameters(args.option, what="--option").items()}
+    if "data" in options:
+        raise UserError("--option data=...: give the data path with --data")
+    for key in ("objective", "seed_mode", "schedule"):
+        value = getattr(args, key, None)
+        if value is None:
+            continue
+        if key in options:
+            flag = "--" + key.replace("_", "-")
+            raise UserError(f"{key} is given twice ({flag} and --option {key}=...); give it once")
+        options[key] = value
+    return options
 
 
 class _Parser(argparse.ArgumentParser):
@@ -86,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=None,
                    help="training schedule of NAS-Bench-201/NATS-Bench tables, in epochs "
                         "(nb201, nats-tss: 12 or 200; nats-sss: 01, 12 or 90; default longest)")
+    _option_arg(p)
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="run on N local processes (default: 1, in this process)")
@@ -109,10 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--schedule", default=None, help="training schedule (see run --schedule)")
     p.add_argument("--seed-mode", choices=("sample", "mean"), default=None,
                    help="answer with one recorded seed per cell or the seed mean")
+    _option_arg(p)
 
     p = sub.add_parser("prepare", help="convert a benchmark's official data into the cache")
     p.add_argument("benchmark", help="e.g. nb201/cifar10 (converts every dataset of the file)")
     p.add_argument("--data", default=None, help="path to the official file or folder")
+    _option_arg(p)
 
     for name, help_text in (("plot", "plot regret curves of an experiment"),
                             ("stats", "final-regret statistics of an experiment")):
@@ -175,13 +221,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise UserError(f"--hp {key}={value}: write STRATEGY.NAME=VALUE with STRATEGY one "
                             f"of {', '.join(strategies)}")
         hps.setdefault(strat, {})[name] = value
-    options = {}
-    if args.objective is not None:
-        options["objective"] = args.objective
-    if args.seed_mode is not None:
-        options["seed_mode"] = args.seed_mode
-    if args.schedule is not None:
-        options["schedule"] = args.schedule
+    options = _benchmark_options(args)
     study = Study(
         experiment=args.experiment,
         benchmarks=[b.strip() for b in args.benchmark.split(",") if b.strip()],
@@ -258,9 +298,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from harness.benchmarks import load_benchmark
 
-    options = {k: v for k, v in (("schedule", args.schedule), ("seed_mode", args.seed_mode))
-               if v is not None}
-    bench = load_benchmark(args.benchmark, data=args.data, **options)
+    bench = load_benchmark(args.benchmark, data=args.data, **_benchmark_options(args))
     for key, value in bench.info().items():
         print(f"{key:>16}: {value}")
     for note in bench.notes:
@@ -272,20 +310,22 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from harness.benchmarks import resolve_benchmark
 
     entry = resolve_benchmark(args.benchmark)
+    options = _benchmark_options(args)
     family = args.benchmark.split("/", 1)[0]
     from harness.benchmarks.tables.official import FAMILIES, prepare
 
-    if family not in FAMILIES:
-        bench = entry.load(data=args.data)  # shipped tables: loading fills the cache
+    if family in FAMILIES:  # converts every dataset and schedule of the official file
+        path, meta = prepare(family, args.data)
+        print(f"{family}: cache ready from {path}")
+        print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
+        for source in meta["sources"][:3]:
+            print(f"  sha256 {source['sha256']}  {source['path']}")
+        if len(meta["sources"]) > 3:
+            print(f"  ... and {len(meta['sources']) - 3} more files")
+    if family not in FAMILIES or options:
+        # Loading fills a shipped table's cache, and checks the options given.
+        bench = entry.load(data=args.data, **options)
         print(f"{args.benchmark}: ready ({bench.space.size} architectures)")
-        return 0
-    path, meta = prepare(family, args.data)
-    print(f"{family}: cache ready from {path}")
-    print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
-    for source in meta["sources"][:3]:
-        print(f"  sha256 {source['sha256']}  {source['path']}")
-    if len(meta["sources"]) > 3:
-        print(f"  ... and {len(meta['sources']) - 3} more files")
     return 0
 
 

@@ -159,12 +159,15 @@ def register(name: str):
     return decorate
 
 
-def parse_hyperparameters(items: list[str]) -> dict[str, str]:
-    """``["population=50", "sample=10"]`` -> dict; values are validated by the strategy."""
+def parse_hyperparameters(items: list[str], what: str = "hyperparameter") -> dict[str, str]:
+    """``["population=50", "sample=10"]`` -> dict; values are validated by the strategy.
+
+    Also splits benchmark options (``what`` names the kind in the error message).
+    """
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UserError(f"hyperparameter {item!r}: write it as NAME=VALUE")
+        if not sep or not key.strip():
+            raise UserError(f"{what} {item!r}: write it as NAME=VALUE")
         out[key.strip()] = value.strip()
     return out

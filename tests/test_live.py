@@ -161,6 +161,26 @@ def test_tabulate_cli_writes_the_spec_and_resumes(tmp_path):
     pd.testing.assert_frame_equal(first[same], again[same])  # retrained in a new process
 
 
+def test_cli_sets_live_options(tmp_path):
+    proc = run_cli("run", "--benchmark", "mnist-mlp-shared", "--option", "epochs=1", "--option",
+                   "seeds=1", "--strategy", "random", "--seeds", "1", "--budget-evals", "3",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    exp = tmp_path / "results" / "default"
+    manifest = json.loads((exp / "manifest.json").read_text())
+    assert manifest["config"]["benchmark_options"] == {"epochs": 1, "seeds": 1}
+    df = load_results(exp)
+    assert len(df) == 3 and df["value"].between(10, 100).all()
+    bench = load_benchmark("mnist-mlp-shared", epochs=1, seeds=1)  # what the options ask for
+    for arch, value in zip(df["arch"], df["value"], strict=True):
+        assert bench.query(bench.space.from_string(arch), rng=np.random.default_rng(0)).value \
+            == value
+    proc = run_cli("info", "mnist-mlp-shared", "--option", "epochs=3", "--option", "seeds=2",
+                   "--option", "device=cpu", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "fidelities: 1, 2, 3" in proc.stdout and "training seeds: [0, 1]" in proc.stdout
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
