@@ -8,7 +8,6 @@ taken over, and the result equals an uninterrupted study.
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from harness.benchmarks import Benchmark, resolve_benchmark
 from harness.errors import UserError
 from harness.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from harness.locks import Claims
+from harness.progress import progress_bar
 from harness.results import (
     claim_parts,
     clear_failure,
@@ -150,7 +150,7 @@ def _drive(study: Study, job: Job, keys: list[RunKey], executor: Executor,
     counts = {"ran": 0, "skipped": len(keys) - len(todo), "failed": 0}
     leftovers = _leftover_temporaries(exp)
     size = chunk_size or chunk_size_for(len(todo), executor.slots)
-    bar = _progress(len(todo), progress, study.experiment)
+    bar = progress_bar(len(todo), progress, study.experiment)
     with Claims(exp) as claims:
         in_flight: dict[Any, list[RunKey]] = {}
         waiting: list[RunKey] = []  # held by another live process when last looked at
@@ -258,14 +258,3 @@ def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
         strategy = cls(bench.space, rng=np.random.default_rng(0), fidelities=bench.fidelities,
                        **given)
         study.hyperparameters[name] = {k: getattr(strategy, k) for k in given}
-
-
-def _progress(total: int, enabled: bool | None, desc: str):
-    """A tqdm bar over ``total`` runs on a terminal, else None."""
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled or not total:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="run", file=sys.stderr, dynamic_ncols=True)

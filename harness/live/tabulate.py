@@ -27,12 +27,12 @@ training seconds to the end of that epoch, measured) and ``train_loss``.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.tables.custom import SPEC_FILE
 from harness.errors import UserError
+from harness.progress import progress_bar
 
 TABLE_FILE = "table.parquet"
 CONFIG_FILE = "tabulate.json"
@@ -134,7 +134,7 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
     space = bench.space
     archs = space.all_archs()
     trained = found = 0
-    bar = _bar(len(archs), progress, f"tabulate {bench.name}", "arch")
+    bar = progress_bar(len(archs), progress, f"tabulate {bench.name}", "arch")
     for arch in archs:
         name = space.to_string(arch)
         if bar is not None:
@@ -144,7 +144,7 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
             if path.exists():
                 found += 1
                 continue
-            inner = _bar(hi, progress, f"  {name} seed {seed}", "epoch", leave=False)
+            inner = progress_bar(hi, progress, f"  {name} seed {seed}", "epoch", leave=False)
             for epoch in range(1, hi + 1):
                 run = bench.training_run(arch, seed, epoch)
                 if inner is not None:
@@ -159,17 +159,6 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
         bar.close()
     _write_table(out, bench, lo, hi)
     return {"trained": trained, "found": found}
-
-
-def _bar(total: int, enabled: bool | None, desc: str, unit: str, leave: bool = True):
-    if enabled is None:
-        enabled = sys.stderr.isatty()
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, leave=leave,
-                dynamic_ncols=True)
 
 
 def _write_table(out: Path, bench, lo: int, hi: int) -> None:
