@@ -58,7 +58,7 @@ def _option_value(text: str) -> Any:
 def _option_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="benchmark loader option, e.g. --option epochs=2 for mnist-mlp "
-                        "(repeatable; 'tabnas info' lists a benchmark's notes)")
+                        "(repeatable; a KEY the benchmark lacks is an error listing its options)")
 
 
 def _benchmark_options(args: argparse.Namespace) -> dict[str, Any]:

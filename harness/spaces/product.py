@@ -6,7 +6,8 @@ integer index reads that tuple as a mixed-radix number, first variable most
 significant. With six variables of five choices this is exactly the
 NAS-Bench-201 cell numbering, and ``mutate`` draws from the generator the same
 way ``NB201Space.mutate`` does, so a NAS-Bench-201 table exported to a file and
-loaded back gives the same runs.
+loaded back gives the same runs. :class:`~harness.spaces.mlp.MLPSpace` is a
+product space with its own readable names, for the same reason.
 """
 
 from __future__ import annotations
