@@ -23,6 +23,7 @@ import numpy as np
 
 from harness.strategy import Hyperparameter, Strategy
 from harness.types import Arch, Observation
+from strategies._sampling import unseen_sample
 
 SURROGATE_HYPERPARAMETERS = {
     "initial": Hyperparameter(10, "uniform samples before the first model fit", low=2),
@@ -98,12 +99,12 @@ class SurrogateStrategy(Strategy):
             if arch not in self._seen:
                 return self._mark(arch)
         if len(self._archs) < self.initial:
-            return self._mark(self._unseen_sample())
+            return self._mark(unseen_sample(self.space, self.rng, self._seen))
         y = model_targets(np.array(self._scores))
         self.fit(np.array([self.encode(a) for a in self._archs]), y)
         pool = self.candidates(y)
         if not pool:
-            return self._mark(self._unseen_sample())
+            return self._mark(unseen_sample(self.space, self.rng, self._seen))
         acq = self.acquisition(np.array([self.encode(a) for a in pool]), float(y.max()))
         acq = np.where(np.isfinite(acq), acq, -np.inf)
         # Stable order: highest acquisition first, ties by pool position.
@@ -129,13 +130,4 @@ class SurrogateStrategy(Strategy):
 
     def _mark(self, arch: Arch) -> Arch:
         self._seen.add(arch)
-        return arch
-
-    def _unseen_sample(self) -> Arch:
-        """A uniform sample not proposed before (any sample once the space is used up)."""
-        arch = self.space.sample(self.rng)
-        for _ in range(100):
-            if arch not in self._seen:
-                break
-            arch = self.space.sample(self.rng)
         return arch

@@ -87,7 +87,7 @@ class SMAC(SurrogateStrategy):
                 break
             flat_ei = self._ei(np.array([self.encode(a) for a in flat]))
             moved, start = [], 0
-            for (current, current_ei), group in zip(walkers, nbrs, strict=True):
+            for (_, current_ei), group in zip(walkers, nbrs, strict=True):
                 if group:
                     j = start + int(np.argmax(flat_ei[start:start + len(group)]))
                     if flat_ei[j] > current_ei:
