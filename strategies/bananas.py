@@ -35,20 +35,34 @@ class _Ensemble:
     def __init__(self, n_in: int, members: int, hidden: int, rng: np.random.Generator):
         shapes = [(members, n_in, hidden), (members, 1, hidden), (members, hidden, hidden),
                   (members, 1, hidden), (members, hidden, 1), (members, 1, 1)]
-        sizes = [int(np.prod(s)) for s in shapes]
-        # One flat buffer with the layers as views: Adam is then three vector ops.
-        self.flat = np.zeros(sum(sizes))
-        self.params = []
-        start = 0
-        for shape, size in zip(shapes, sizes, strict=True):
-            view = self.flat[start:start + size].reshape(shape)
+        self._shapes = shapes
+        # One flat buffer with the layers as views: Adam is then a few vector ops.
+        self.flat = np.zeros(sum(int(np.prod(s)) for s in shapes))
+        self._make_views()
+        for view, shape in zip(self.params, shapes, strict=True):
             if shape[1] != 1:  # weights (He initialisation); biases start at zero
                 view[...] = rng.normal(0.0, np.sqrt(2.0 / shape[1]), shape)
-            self.params.append(view)
-            start += size
         self._m = np.zeros_like(self.flat)
         self._v = np.zeros_like(self.flat)
         self._t = 0
+
+    def _make_views(self) -> None:
+        self.params = []
+        start = 0
+        for shape in self._shapes:
+            size = int(np.prod(shape))
+            self.params.append(self.flat[start:start + size].reshape(shape))
+            start += size
+
+    def __getstate__(self) -> dict:
+        # Pickle copies views as separate arrays; keep only the buffer and rebuild them.
+        state = dict(self.__dict__)
+        del state["params"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._make_views()
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
         w1, b1, w2, b2, w3, b3 = self.params
