@@ -269,6 +269,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         cls = STRATEGIES.get(name)
         doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
         print(f"  {name:<24} {doc[0] if doc else ''}")
+    for prefix, resolve in STRATEGIES.prefixes():
+        doc = (sys.modules[resolve.__module__].__doc__ or "").strip().splitlines()
+        print(f"  {prefix + ':...':<24} {doc[0] if doc else ''}")
     return 0
 
 

@@ -60,6 +60,11 @@ class Registry(Generic[T]):
             raise ValueError(f"duplicate {self.kind} prefix {prefix!r}: already registered")
         self._resolvers[prefix] = resolve
 
+    def prefixes(self) -> list[tuple[str, Callable[[str], T]]]:
+        """``(prefix, resolver)`` of every name family, sorted by prefix."""
+        self._load()
+        return sorted(self._resolvers.items())
+
     def _load(self) -> None:
         if self._loaded:
             return

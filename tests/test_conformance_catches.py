@@ -85,3 +85,27 @@ def test_suite_passes_a_plain_sampler():
     for name in ("toy", "toy-fidelities"):
         SUITE.test_no_global_random_state_touched(_Sampler, name)
         SUITE.test_degenerate_scores_survived(_Sampler, name, "mixed")
+
+
+class InOrder(_Sampler):
+    """Enumerates the space: the same run for every seed, and it says so."""
+
+    deterministic = True
+
+    def __init__(self, space, *, rng, fidelities=None, **hp):
+        super().__init__(space, rng=rng, fidelities=fidelities, **hp)
+        self.next = 0
+
+    def ask(self):
+        self.next += 1
+        return self.space.arch_at(self.next - 1)
+
+
+class ClaimsDeterministic(_Sampler):
+    deterministic = True
+
+
+def test_deterministic_is_a_checked_declaration():
+    SUITE.test_different_seeds_differ_unless_deterministic(InOrder, "toy")
+    with pytest.raises(AssertionError):
+        SUITE.test_different_seeds_differ_unless_deterministic(ClaimsDeterministic, "toy")
