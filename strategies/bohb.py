@@ -37,7 +37,7 @@ class BOHB(BracketStrategy):
         "candidates": Hyperparameter(24, "samples scored per proposal", low=1),
         "prior_weight": Hyperparameter(1.0, "pseudo-counts of the uniform prior", low=1e-6),
     }
-    requires = frozenset({"fidelities", "choices"})
+    requires = frozenset({"fidelities", "cardinalities"})
 
     random_fraction: float
     min_points: int
@@ -47,7 +47,7 @@ class BOHB(BracketStrategy):
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._choices = tuple(space.choices())
+        self._choices = tuple(space.cardinalities())
         self._history: dict[int, tuple[list[Arch], list[float]]] = {}
 
     def bracket_size(self, count: int) -> int:

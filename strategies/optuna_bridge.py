@@ -9,7 +9,7 @@ hyperparameters, so ``--hp optuna:TPESampler.n_startup_trials=5`` works and
 bad values get the usual one-line error.
 
 Each position of the architecture is one categorical parameter (``x0``,
-``x1``, ...) over its choices (the space's ``choices``), and the search runs
+``x1``, ...) over its choices (the space's ``cardinalities``), and the search runs
 through Optuna's ask/tell interface on an in-memory study. The sampler's
 ``seed`` is drawn from the strategy's stream, so runs are reproducible and
 paired like every other strategy's. Non-finite scores are told as failed
@@ -72,7 +72,7 @@ def _quiet(optuna):
 class OptunaStrategy(Strategy):
     """Base of the classes :func:`resolve` builds, one per ``optuna:...`` name."""
 
-    requires = frozenset({"choices"})
+    requires = frozenset({"cardinalities"})
     sampler_class: str = ""
     #: Spec keyword arguments that are not simple hyperparameters (passed as given).
     sampler_extra: dict[str, Any] = {}
@@ -95,7 +95,7 @@ class OptunaStrategy(Strategy):
         except (TypeError, ValueError) as exc:
             raise UserError(f"strategy {self.name!r}: {exc}") from None
         self._dists = {f"x{i}": optuna.distributions.CategoricalDistribution(list(range(k)))
-                       for i, k in enumerate(space.choices())}
+                       for i, k in enumerate(space.cardinalities())}
         with _quiet(optuna):
             self._study = optuna.create_study(direction="maximize", sampler=sampler)
         self._pending: list[tuple[Arch, Any]] = []

@@ -30,14 +30,14 @@ class Reinforce(Strategy):
         "baseline_momentum": Hyperparameter(0.9, "moving-average factor of the baseline",
                                             low=0.0, high=0.999),
     }
-    requires = frozenset({"choices"})
+    requires = frozenset({"cardinalities"})
 
     learning_rate: float
     baseline_momentum: float
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._logits = [np.zeros(k) for k in space.choices()]
+        self._logits = [np.zeros(k) for k in space.cardinalities()]
         self._baseline: float | None = None
         self._spread: float | None = None
 

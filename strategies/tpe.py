@@ -7,7 +7,7 @@ categorical densities, l (good) and g (rest), smoothed by ``prior_weight``
 pseudo-counts spread uniformly over its choices. ``candidates`` samples are
 drawn from l and the one maximising l(x)/g(x) is proposed (unseen candidates
 first, so a small space is not re-evaluated). Needs the space's categorical
-view (``choices``). NaN scores count as the worst.
+view (``cardinalities``). NaN scores count as the worst.
 
 Hyperparameters (defaults): ``initial`` 10, ``gamma`` 0.15, ``candidates`` 24,
 ``prior_weight`` 1.0.
@@ -57,7 +57,7 @@ class TPE(Strategy):
         "candidates": Hyperparameter(24, "samples from l(x) scored per proposal", low=1),
         "prior_weight": Hyperparameter(1.0, "pseudo-counts of the uniform prior", low=1e-6),
     }
-    requires = frozenset({"choices"})
+    requires = frozenset({"cardinalities"})
 
     initial: int
     gamma: float
@@ -66,7 +66,7 @@ class TPE(Strategy):
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._choices = tuple(space.choices())
+        self._choices = tuple(space.cardinalities())
         self._archs: list[Arch] = []
         self._scores: list[float] = []
         self._seen: set[Arch] = set()

@@ -1,7 +1,6 @@
 """The product space, the NB201 categorical and path views, and bracket rungs."""
 
 import numpy as np
-import pytest
 
 from harness.cli import split_names
 from harness.spaces.nb201 import NB201Space, string_to_arch
@@ -9,31 +8,29 @@ from harness.spaces.product import ProductSpace
 from strategies._brackets import rung_fidelities
 
 
-def test_product_space_round_trips_and_moves():
-    space = ProductSpace((4, 3, 2))
-    assert space.size == 24 and space.choices() == (4, 3, 2)
-    archs = space.all_archs()
-    assert len(set(archs)) == 24 and [space.index(a) for a in archs] == list(range(24))
-    assert archs[1] == (0, 0, 1) and archs[2] == (0, 1, 0)
-    for a in archs:
-        assert space.from_string(space.to_string(a)) == a
-        nbrs = space.neighbours(a)
-        assert len(nbrs) == 3 + 2 + 1 and a not in nbrs
-        assert all(sum(x != y for x, y in zip(a, n, strict=True)) == 1 for n in nbrs)
-        x = space.encode(a)
-        assert x.shape == (9,) and x.sum() == 3 and x[a[0]] == 1 and x[4 + a[1]] == 1
-    rng = np.random.default_rng(0)
-    assert all(space.mutate((1, 1, 1), rng) in space.neighbours((1, 1, 1)) for _ in range(20))
-    for bad in ((4, 0, 0), (0, 0), (0, -1, 0), "0-0-0"):
-        assert bad not in space
-    with pytest.raises(ValueError, match="out of range"):
-        space.from_string("0-3-0")
-    assert space.supports("choices") and not space.supports("path_encode")
+def test_product_space_categorical_view():
+    space = ProductSpace("p", [("a", "xyzw"), ("b", (1, 2, 3)), ("c", (True,))])
+    assert space.cardinalities() == (4, 3, 1) and space.supports("cardinalities")
+    assert not space.supports("path_encode")
+    assert NB201Space().cardinalities() == (5,) * 6
+
+
+def test_toy_tables_are_fixed_and_split_validation_from_test():
+    from harness.benchmarks import load_benchmark
+
+    toy, multi = load_benchmark("toy"), load_benchmark("toy-fidelities")
+    assert toy.space.size == multi.space.size == 108 and toy.fidelities is None
+    assert multi.fidelities == (1, 3, 9, 27)
+    assert np.array_equal(toy.values[:, :, 0], multi.values[:, :, -1])
+    assert not np.isclose(toy.values, toy.tests).any()
+    assert (np.diff(multi.values, axis=2) > 0).all()  # learning curves rise
+    assert toy.space.to_string((1, 2, 2, 0)) == "x0=1,x1=2,x2=2,x3=0"
+    assert toy.optimum().extras["value_arch"] == "x0=1,x1=2,x2=2,x3=0"
 
 
 def test_nb201_path_encoding_counts_paths():
     space = NB201Space()
-    assert space.choices() == (5,) * 6 and space.supports("path_encode")
+    assert space.supports("path_encode")
     conv = string_to_arch("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+"
                           "|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
     x = space.path_encode(conv)

@@ -52,12 +52,12 @@ class SearchSpace:
         """
         raise NotImplementedError
 
-    def choices(self) -> tuple[int, ...]:
+    def cardinalities(self) -> tuple[int, ...]:
         """The categorical view: the number of choices at each position of the tuple.
 
         Spaces that are a product of independent categorical variables (every
-        tuple with ``0 <= arch[i] < choices()[i]`` is valid) provide it; it is
-        what per-variable models (TPE, REINFORCE, Optuna) sample from.
+        tuple with ``0 <= arch[i] < cardinalities()[i]`` is valid) provide it;
+        it is what per-variable models (TPE, REINFORCE, Optuna) sample from.
         """
         raise NotImplementedError
 

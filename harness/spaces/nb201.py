@@ -118,7 +118,7 @@ class NB201Space(SearchSpace):
             x[_PATH_OFFSET[len(ops)] + code] = 1.0
         return x
 
-    def choices(self) -> tuple[int, ...]:
+    def cardinalities(self) -> tuple[int, ...]:
         return (N_OPS,) * N_EDGES
 
     def to_string(self, arch: Arch) -> str:

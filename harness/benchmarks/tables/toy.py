@@ -39,7 +39,7 @@ def _final_values(space: ProductSpace) -> tuple[np.ndarray, np.ndarray]:
 
 def load(data: str | None = None, fidelities: bool = False, seed_mode: str = "sample",
          **_: object) -> TableBenchmark:
-    space = ProductSpace(COUNTS, name="toy")
+    space = ProductSpace("toy", [(f"x{i}", range(c)) for i, c in enumerate(COUNTS)])
     valid, test = _final_values(space)
     fids = FIDELITIES if fidelities else (FIDELITIES[-1],)
     # Learning curve: a fidelity f reaches 1 - 0.4 * exp(-f / 6) of the final value.
