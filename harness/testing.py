@@ -62,9 +62,17 @@ def conformance_benchmark(name: str) -> Benchmark:
     return BENCHMARKS.get(name).load()
 
 
-def shipped_benchmarks() -> tuple[str, ...]:
-    """Every registered benchmark whose data is present (no download needed)."""
-    return tuple(n for n in BENCHMARKS.names() if BENCHMARKS.get(n).status()[0])
+def shipped_tables() -> tuple[str, ...]:
+    """Every registered *table* whose data is present (no download needed).
+
+    Live benchmarks are left out: they train networks on demand and their
+    costs are measured seconds that differ between runs, so a suite that
+    replays runs dozens of times per strategy belongs to tables.
+    """
+    from harness.benchmarks import TableBenchmark
+
+    return tuple(n for n in BENCHMARKS.names() if BENCHMARKS.get(n).status()[0]
+                 and isinstance(conformance_benchmark(n), TableBenchmark))
 
 
 def strategy_spec(cls: type[Strategy]) -> str:

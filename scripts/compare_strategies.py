@@ -13,7 +13,7 @@ Wilcoxon test against ``random`` at 100 evaluations; and the median over runs
 of the strategy's overhead per evaluation (time inside ``ask`` and ``tell``
 over the whole run divided by its evaluations: model fits included).
 
-Usage: ``python scripts/bench_strategies.py [--seeds 50] [--evals 200]``
+Usage: ``python scripts/compare_strategies.py [--seeds 50] [--evals 200]``
 (needs Optuna for the two Optuna rows: ``pip install optuna``).
 """
 
@@ -22,15 +22,19 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from scipy.stats import wilcoxon
 
-from harness.benchmarks import load_benchmark
-from harness.errors import UserError
-from harness.runner import Budget, run_search
-from harness.strategy import STRATEGIES
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from harness.benchmarks import load_benchmark  # noqa: E402
+from harness.errors import UserError  # noqa: E402
+from harness.runner import Budget, run_search  # noqa: E402
+from harness.strategy import STRATEGIES  # noqa: E402
 
 OPTUNA = ("optuna:TPESampler", "optuna:RandomSampler")
 CHECKPOINTS = (25, 50, 100, 200)

@@ -3,13 +3,13 @@
 The strategies come from the registry at collection time, so a strategy added
 to ``strategies/`` (or through the ``tabnas.strategies`` entry-point group) is
 tested without editing this file. They run on the toy tables and on every
-shipped benchmark. The Optuna bridge is checked through two of its samplers.
+shipped table (live benchmarks, which train networks, have their own tests). The Optuna bridge is checked through two of its samplers.
 """
 
 import pytest
 
 from harness.strategy import STRATEGIES
-from harness.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, shipped_benchmarks
+from harness.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, shipped_tables
 
 
 @pytest.fixture(params=STRATEGIES.names())
@@ -18,7 +18,7 @@ def strategy_cls(request):
 
 
 class TestEveryRegisteredStrategy(StrategyConformance):
-    benchmarks = tuple(dict.fromkeys((*CONFORMANCE_BENCHMARKS, *shipped_benchmarks())))
+    benchmarks = tuple(dict.fromkeys((*CONFORMANCE_BENCHMARKS, *shipped_tables())))
 
 
 class TestOptunaBridge(StrategyConformance):
