@@ -80,6 +80,9 @@ class OptunaStrategy(Strategy):
     sampler_defaults: dict[str, Any] = {}
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
+        if "seed" in hyperparameters:
+            raise UserError(f"strategy {self.name!r}: the sampler's seed is drawn from the "
+                            "run's seed (--seeds); do not pass one")
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
         optuna = _import_optuna(self.name.partition(":")[2])
         cls = getattr(optuna.samplers, self.sampler_class)

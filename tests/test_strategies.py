@@ -70,6 +70,9 @@ def test_optuna_strategies_through_the_cli(tmp_path):
     proc = run_cli("run", "--benchmark", "toy", "--strategy", "optuna:TPESampler",
                    "--hp", "optuna:TPESampler.n_startup_trials=-2.5", *SMALL, cwd=tmp_path)
     assert "n_startup_trials" in _one_error_line(proc)
+    proc = run_cli("run", "--benchmark", "toy", "--strategy", "optuna:RandomSampler",
+                   "--hp", "optuna:RandomSampler.seed=1", *SMALL, cwd=tmp_path)
+    assert "--seeds" in _one_error_line(proc)
 
 
 @pytest.mark.parametrize("name, words", [
