@@ -18,8 +18,9 @@ as well as the raw accuracies (the report prints both).
 
 Strategies that are not registered in this installation, or that need what
 the benchmark lacks (BOHB needs fidelities, which ``nb201-analog`` does not
-have), are skipped with a note. The script writes ``results/<experiment>/report.html`` (``tabnas
-report``) with the published comparison added, and
+have), are skipped with a note. The script writes
+``results/<experiment>/report.html`` (``tabnas report``) with the published
+comparison added, and
 ``results/<experiment>/published_comparison.{md,csv}``.
 
     python scripts/reproduce_nb201_protocol.py                       # nb201-analog, 500 runs
