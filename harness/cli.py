@@ -83,6 +83,23 @@ def _benchmark_options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def split_names(text: str) -> list[str]:
+    """Split a comma-separated list, keeping commas inside parentheses.
+
+    ``"rea,optuna:TPESampler(gamma=0.1, n_startup_trials=5)"`` is two names.
+    """
+    names, depth, current = [], 0, []
+    for ch in text:
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            names.append("".join(current))
+            current = []
+        else:
+            current.append(ch)
+    names.append("".join(current))
+    return [n.strip() for n in names if n.strip()]
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors exit 2 with one line (no usage dump)."""
 
@@ -213,7 +230,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     evals = args.budget_evals
     if evals is None and args.budget_cost is None:
         evals = DEFAULT_EVALS
-    strategies = [s.strip() for s in args.strategy.split(",") if s.strip()]
+    strategies = split_names(args.strategy)
     hps: dict[str, dict[str, str]] = {}
     for key, value in parse_hyperparameters(args.hp).items():
         strat, dot, name = key.rpartition(".")
@@ -292,6 +309,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         cls = STRATEGIES.get(name)
         doc = (cls.__doc__ or sys.modules[cls.__module__].__doc__ or "").strip().splitlines()
         print(f"  {name:<24} {doc[0] if doc else ''}")
+    for prefix, resolve in STRATEGIES.prefixes():
+        doc = (sys.modules[resolve.__module__].__doc__ or "").strip().splitlines()
+        print(f"  {prefix + ':...':<24} {doc[0] if doc else ''}")
     return 0
 
 

@@ -4,7 +4,10 @@ A registry refuses a duplicate name (two plugins silently shadowing each other
 is a classic source of wrong comparisons) and lists the valid names when asked
 for an unknown one. Entries from outside this repository come in through
 entry-point groups (``tabnas.strategies``, ``tabnas.benchmarks``), loaded on
-first use.
+first use. A *resolver* answers a whole family of names by prefix
+(``optuna:TPESampler`` -> a strategy built around Optuna's sampler), so such
+families need neither a list of members nor an import of their library until
+one is asked for.
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ class Registry(Generic[T]):
         self.entry_point_group = entry_point_group
         self.builtin_package = builtin_package
         self._items: dict[str, T] = {}
+        self._resolvers: dict[str, Callable[[str], T]] = {}
+        self._resolved: dict[str, T] = {}
         self._loaded = False
 
     def register(self, name: str) -> Callable[[T], T]:
@@ -43,6 +48,22 @@ class Registry(Generic[T]):
         if existing is not None and existing is not obj:
             raise ValueError(f"duplicate {self.kind} name {name!r}: already registered")
         self._items[name] = obj
+
+    def add_resolver(self, prefix: str, resolve: Callable[[str], T]) -> None:
+        """Answer names ``prefix:REST`` with ``resolve(REST)`` (raising ``UserError`` if bad).
+
+        Each resolved name is built once and then kept, so two look-ups give the
+        same object. Resolved names are not listed by :meth:`names`.
+        """
+        existing = self._resolvers.get(prefix)
+        if existing is not None and existing is not resolve:
+            raise ValueError(f"duplicate {self.kind} prefix {prefix!r}: already registered")
+        self._resolvers[prefix] = resolve
+
+    def prefixes(self) -> list[tuple[str, Callable[[str], T]]]:
+        """``(prefix, resolver)`` of every name family, sorted by prefix."""
+        self._load()
+        return sorted(self._resolvers.items())
 
     def _load(self) -> None:
         if self._loaded:
@@ -69,12 +90,18 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         self._load()
-        try:
+        if name in self._items:
             return self._items[name]
-        except KeyError:
-            raise UserError(
-                f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names())}"
-            ) from None
+        if name in self._resolved:
+            return self._resolved[name]
+        prefix, sep, rest = name.partition(":")
+        if sep and prefix in self._resolvers:
+            obj = self._resolved[name] = self._resolvers[prefix](rest)
+            return obj
+        raise UserError(
+            f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names())}"
+            + "".join(f", {p}:..." for p in sorted(self._resolvers))
+        )
 
     def __contains__(self, name: object) -> bool:
         self._load()

@@ -16,9 +16,11 @@ allows that many average architectures. Its accuracies are a different
 training of the same 15,625 cells, so compare the *gap to the table's optimum*
 as well as the raw accuracies (the report prints both).
 
-Strategies that are not registered in this installation are skipped with a
-note. The script writes ``results/<experiment>/report.html`` (``tabnas
-report``) with the published comparison added, and
+Strategies that are not registered in this installation, or that need what
+the benchmark lacks (BOHB needs fidelities, which ``nb201-analog`` does not
+have), are skipped with a note. The script writes
+``results/<experiment>/report.html`` (``tabnas report``) with the published
+comparison added, and
 ``results/<experiment>/published_comparison.{md,csv}``.
 
     python scripts/reproduce_nb201_protocol.py                       # nb201-analog, 500 runs
@@ -121,7 +123,8 @@ def comparison_markdown(table, published: dict, benchmark: str, optimum: float,
     ]
     for r in table.itertuples(index=False):
         pub = "–" if pd.isna(r[1]) else f"{r[1]:.2f} ± {r[2]:.2f}"
-        rep = "not run (not registered)" if pd.isna(r[5]) else f"{r[5]:.2f} ± {fmt(r[6])}"
+        rep = ("not run (not registered or not applicable)" if pd.isna(r[5])
+               else f"{r[5]:.2f} ± {fmt(r[6])}")
         lines.append(f"| {r[0]} | {pub} | {fmt(r[3])} | {r[4]} | {rep} | {fmt(r[7])} |")
     return "\n".join(lines)
 
@@ -160,6 +163,12 @@ def _main(args: argparse.Namespace) -> int:
         budget, budget_text = args.budget_cost, f"{args.budget_cost:g} {bench.cost_label}"
     else:
         budget, budget_text = default_budget(bench, args.evals_equivalent)
+    for s in list(strategies):
+        try:
+            STRATEGIES.get(s).check_supported(bench.space, bench.fidelities)
+        except UserError as exc:
+            print(f"note: strategy {s!r} cannot run on {args.benchmark}; skipped ({exc})")
+            strategies.remove(s)
     hps = {}
     for s in strategies:
         declared = getattr(STRATEGIES.get(s), "hyperparameters", {})

@@ -45,6 +45,22 @@ class SearchSpace:
         """A fixed-length float feature vector for model-based strategies."""
         raise NotImplementedError
 
+    def path_encode(self, arch: Arch) -> np.ndarray:
+        """Path encoding (White et al., BANANAS): which op sequences run input -> output.
+
+        Only cell spaces have paths; predictors fall back to :meth:`encode` elsewhere.
+        """
+        raise NotImplementedError
+
+    def cardinalities(self) -> tuple[int, ...]:
+        """The categorical view: the number of choices at each position of the tuple.
+
+        Spaces that are a product of independent categorical variables (every
+        tuple with ``0 <= arch[i] < cardinalities()[i]`` is valid) provide it;
+        it is what per-variable models (TPE, REINFORCE, Optuna) sample from.
+        """
+        raise NotImplementedError
+
     def index(self, arch: Arch) -> int:
         """The architecture's position in ``0 .. size-1``."""
         raise NotImplementedError

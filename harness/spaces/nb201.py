@@ -22,6 +22,10 @@ EDGES: tuple[tuple[int, int], ...] = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3
 N_EDGES = len(EDGES)
 N_OPS = len(OPS)
 _OP_INDEX = {op: i for i, op in enumerate(OPS)}
+#: Input -> output routes as tuple positions (edges 1<-0, 3<-1, ...).
+_ROUTES = ((3,), (0, 4), (1, 5), (0, 2, 5))
+_PATH_OFFSET = {1: 0, 2: 4, 3: 4 + 16}
+_PATH_FEATURES = 4 + 16 + 64
 _WEIGHTS = tuple(N_OPS ** (N_EDGES - 1 - i) for i in range(N_EDGES))
 
 
@@ -94,6 +98,28 @@ class NB201Space(SearchSpace):
         x = np.zeros(N_EDGES * N_OPS)
         x[np.arange(N_EDGES) * N_OPS + np.asarray(arch)] = 1.0
         return x
+
+    def path_encode(self, arch: Arch) -> np.ndarray:
+        """Binary indicator of op sequences on input -> output paths (84 features).
+
+        The four routes 0-3, 0-1-3, 0-2-3, 0-1-2-3 carry 1, 2, 2 and 3 ops; a
+        route with a ``none`` edge is cut. As in BANANAS, a path is identified
+        by its op sequence (not its route): 4 + 16 + 64 sequences of the four
+        non-``none`` ops.
+        """
+        x = np.zeros(_PATH_FEATURES)
+        for route in _ROUTES:
+            ops = [arch[e] for e in route]
+            if 0 in ops:  # OPS[0] == "none": no signal flows along this route
+                continue
+            code = 0
+            for op in ops:
+                code = code * 4 + (op - 1)
+            x[_PATH_OFFSET[len(ops)] + code] = 1.0
+        return x
+
+    def cardinalities(self) -> tuple[int, ...]:
+        return (N_OPS,) * N_EDGES
 
     def to_string(self, arch: Arch) -> str:
         return _string_at(self.index(arch))

@@ -78,6 +78,9 @@ class ProductSpace(SearchSpace):
         return [arch[:v] + (c,) + arch[v + 1:]
                 for v in range(len(self._n)) for c in range(self._n[v]) if c != arch[v]]
 
+    def cardinalities(self) -> tuple[int, ...]:
+        return self._n
+
     def encode(self, arch: Arch) -> np.ndarray:
         """One-hot per variable."""
         x = np.zeros(sum(self._n))

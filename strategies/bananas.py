@@ -1,0 +1,153 @@
+"""BANANAS: an ensemble of neural predictors on the path encoding, with Thompson sampling.
+
+White, Neiswanger & Savani, "BANANAS: Bayesian Optimization with Neural
+Architectures for Neural Architecture Search", AAAI 2021. An ensemble of
+``ensemble`` small fully connected networks is trained on the path encoding
+(``space.path_encode``; spaces without paths use ``space.encode``), each from
+its own random initialisation. The acquisition is independent Thompson
+sampling (ITS): for each candidate, one draw from the normal distribution with
+the ensemble's mean and spread. Candidates are mutations of the best
+architectures plus uniform samples, as in the paper.
+
+The networks are written in numpy with the members stacked into one batched
+tensor, so training all of them is a handful of matrix products per step; each
+fit continues from the previous weights with ``steps`` minibatch Adam steps
+(a warm start, as in continual training), which is what keeps the overhead
+near a millisecond per evaluation.
+
+Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 4, ``parents`` 10,
+``mutations`` 10, ``random_candidates`` 50, ``ensemble`` 5, ``hidden`` 16,
+``steps`` 10, ``first_steps`` 100, ``batch`` 32, ``learning_rate`` 0.01.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.strategy import Hyperparameter, register
+from harness.types import Arch
+from strategies._surrogate import SURROGATE_HYPERPARAMETERS, SurrogateStrategy
+
+
+class _Ensemble:
+    """``members`` two-hidden-layer ReLU networks trained together with Adam on MSE."""
+
+    def __init__(self, n_in: int, members: int, hidden: int, rng: np.random.Generator):
+        shapes = [(members, n_in, hidden), (members, 1, hidden), (members, hidden, hidden),
+                  (members, 1, hidden), (members, hidden, 1), (members, 1, 1)]
+        self._shapes = shapes
+        # One flat buffer with the layers as views: Adam is then a few vector ops.
+        self.flat = np.zeros(sum(int(np.prod(s)) for s in shapes))
+        self._make_views()
+        for view, shape in zip(self.params, shapes, strict=True):
+            if shape[1] != 1:  # weights (He initialisation); biases start at zero
+                view[...] = rng.normal(0.0, np.sqrt(2.0 / shape[1]), shape)
+        self._m = np.zeros_like(self.flat)
+        self._v = np.zeros_like(self.flat)
+        self._t = 0
+
+    def _make_views(self) -> None:
+        self.params = []
+        start = 0
+        for shape in self._shapes:
+            size = int(np.prod(shape))
+            self.params.append(self.flat[start:start + size].reshape(shape))
+            start += size
+
+    def __getstate__(self) -> dict:
+        # Pickle copies views as separate arrays; keep only the buffer and rebuild them.
+        state = dict(self.__dict__)
+        del state["params"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._make_views()
+
+    def forward(self, x: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        w1, b1, w2, b2, w3, b3 = self.params
+        h1 = np.maximum(x @ w1 + b1, 0.0)
+        h2 = np.maximum(h1 @ w2 + b2, 0.0)
+        return (h2 @ w3 + b3)[..., 0], [h1, h2]
+
+    def train(self, x_all: np.ndarray, y_all: np.ndarray, steps: int, lr: float,
+              batch: int, rng: np.random.Generator) -> None:
+        w1, b1, w2, b2, w3, b3 = self.params
+        for _ in range(steps):
+            if len(y_all) > batch:
+                rows = rng.choice(len(y_all), size=batch, replace=False)
+                x, y = x_all[rows], y_all[rows]
+            else:
+                x, y = x_all, y_all
+            n = len(y)
+            out, (h1, h2) = self.forward(x)
+            g_out = (2.0 / n) * (out - y)[..., None]  # (E, n, 1)
+            g_w3 = h2.transpose(0, 2, 1) @ g_out
+            g_b3 = g_out.sum(1, keepdims=True)
+            g_h2 = (g_out @ w3.transpose(0, 2, 1)) * (h2 > 0)
+            g_w2 = h1.transpose(0, 2, 1) @ g_h2
+            g_b2 = g_h2.sum(1, keepdims=True)
+            g_h1 = (g_h2 @ w2.transpose(0, 2, 1)) * (h1 > 0)
+            g_w1 = x.T @ g_h1
+            g_b1 = g_h1.sum(1, keepdims=True)
+            self._adam([g_w1, g_b1, g_w2, g_b2, g_w3, g_b3], lr)
+
+    def _adam(self, grads: list[np.ndarray], lr: float, b1: float = 0.9,
+              b2: float = 0.999) -> None:
+        g = np.concatenate([x.ravel() for x in grads])
+        self._t += 1
+        self._m *= b1
+        self._m += (1 - b1) * g
+        self._v *= b2
+        self._v += (1 - b2) * (g * g)
+        step = lr * np.sqrt(1 - b2**self._t) / (1 - b1**self._t)
+        self.flat -= step * self._m / (np.sqrt(self._v) + 1e-8)
+
+
+@register("bananas")
+class Bananas(SurrogateStrategy):
+    hyperparameters = {
+        **SURROGATE_HYPERPARAMETERS,
+        "ensemble": Hyperparameter(5, "networks in the ensemble", low=2, high=50),
+        "hidden": Hyperparameter(16, "units per hidden layer", low=1, high=1024),
+        "steps": Hyperparameter(10, "Adam steps per fit (continuing from the last fit)",
+                                low=1),
+        "first_steps": Hyperparameter(100, "Adam steps of the first fit", low=1),
+        "batch": Hyperparameter(32, "minibatch size", low=1),
+        "learning_rate": Hyperparameter(0.01, "Adam learning rate", low=1e-6, high=1.0),
+    }
+
+    ensemble: int
+    hidden: int
+    steps: int
+    first_steps: int
+    batch: int
+    learning_rate: float
+
+    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+        self._paths = space.supports("path_encode")
+        self._net: _Ensemble | None = None
+        self._scale = (0.0, 1.0)
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        x = self._features.get(arch)
+        if x is None:
+            x = self.space.path_encode(arch) if self._paths else self.space.encode(arch)
+            self._features[arch] = x
+        return x
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        mu, sd = float(y.mean()), float(y.std()) or 1.0
+        self._scale = (mu, sd)
+        steps = self.steps
+        if self._net is None:
+            self._net = _Ensemble(x.shape[1], self.ensemble, self.hidden, self.rng)
+            steps = self.first_steps
+        self._net.train(x, (y - mu) / sd, steps, self.learning_rate, self.batch, self.rng)
+
+    def acquisition(self, x: np.ndarray, best: float) -> np.ndarray:
+        assert self._net is not None
+        preds, _ = self._net.forward(x)
+        mean, std = preds.mean(0), preds.std(0)
+        return mean + std * self.rng.standard_normal(len(mean))

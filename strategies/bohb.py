@@ -1,0 +1,71 @@
+"""BOHB: Hyperband with new architectures from a TPE model.
+
+Falkner, Klein & Hutter, "BOHB: Robust and Efficient Hyperparameter
+Optimization at Scale", ICML 2018.
+
+Brackets as in Hyperband; each new architecture is, with probability
+``random_fraction``, a uniform sample, otherwise a TPE proposal (categorical
+Parzen estimators, ``strategies/tpe.py``) fitted on the highest fidelity that
+has at least ``min_points`` observations. Needs a multi-fidelity benchmark and
+the space's categorical view.
+
+Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5, ``random_fraction``
+1/3, ``min_points`` 0 (= positions + 1, as in the paper), ``gamma`` 0.15,
+``candidates`` 24, ``prior_weight`` 1.0.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.strategy import Hyperparameter, register
+from harness.types import Arch, Observation
+from strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
+from strategies._sampling import unseen_sample
+from strategies.tpe import tpe_propose
+
+
+@register("bohb")
+class BOHB(BracketStrategy):
+    hyperparameters = {
+        **BRACKET_HYPERPARAMETERS,
+        "random_fraction": Hyperparameter(1 / 3, "share of uniform samples", low=0.0,
+                                          high=1.0),
+        "min_points": Hyperparameter(0, "observations a fidelity needs to be modelled "
+                                        "(0: positions + 1)", low=0),
+        "gamma": Hyperparameter(0.15, "fraction counted as good", low=0.01, high=0.99),
+        "candidates": Hyperparameter(24, "samples scored per proposal", low=1),
+        "prior_weight": Hyperparameter(1.0, "pseudo-counts of the uniform prior", low=1e-6),
+    }
+    requires = frozenset({"fidelities", "cardinalities"})
+
+    random_fraction: float
+    min_points: int
+    gamma: float
+    candidates: int
+    prior_weight: float
+
+    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+        self._choices = tuple(space.cardinalities())
+        self._history: dict[int, tuple[list[Arch], list[float]]] = {}
+
+    def bracket_size(self, count: int) -> int:
+        return self.s_max - count % (self.s_max + 1)
+
+    def new_arch(self) -> Arch:
+        need = self.min_points or len(self._choices) + 1
+        if self.rng.random() >= self.random_fraction:
+            for fid in sorted(self._history, reverse=True):
+                archs, scores = self._history[fid]
+                if len(archs) >= need:
+                    return tpe_propose(self._choices, np.array(archs), np.array(scores),
+                                       self.rng, gamma=self.gamma, candidates=self.candidates,
+                                       prior_weight=self.prior_weight, seen=self._seen)
+        return unseen_sample(self.space, self.rng, self._seen)
+
+    def observe(self, observation: Observation) -> None:
+        if observation.fidelity is not None:
+            archs, scores = self._history.setdefault(observation.fidelity, ([], []))
+            archs.append(observation.arch)
+            scores.append(observation.score)

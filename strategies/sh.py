@@ -1,0 +1,22 @@
+"""Successive halving, repeated (Jamieson & Talwalkar, AISTATS 2016; Karnin et al., ICML 2013).
+
+Every bracket starts ``eta**s_max`` uniform samples at the lowest rung and
+keeps the best ``1/eta`` at each higher fidelity until one architecture is
+trained at the highest; then a new bracket starts. Needs a multi-fidelity
+benchmark; ``ask`` returns ``(arch, fidelity)``.
+
+Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5.
+"""
+
+from __future__ import annotations
+
+from harness.strategy import register
+from strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
+
+
+@register("sh")
+class SuccessiveHalving(BracketStrategy):
+    hyperparameters = dict(BRACKET_HYPERPARAMETERS)
+
+    def bracket_size(self, count: int) -> int:
+        return self.s_max
