@@ -32,7 +32,7 @@ from harness.results import load_results, run_files  # noqa: E402
 from harness.runner import Budget  # noqa: E402
 from harness.study import Study, run_study  # noqa: E402
 
-DEFAULT_STRATEGIES = "random,rea,rea-p10,rea-p50,rea-t2"
+DEFAULT_STRATEGIES = "random,rea,local-search,reinforce,rea-p10"
 
 
 class Metered:

@@ -146,8 +146,9 @@ def test_entry_point_strategy_is_listed_and_runs(tmp_path):
 
 
 def _tutorial_blocks():
-    text = (REPO / "docs/readme/issue-4.md").read_text()
-    tutorial = text[text.index("## Add a strategy in one file"):]
+    text = (REPO / "README.md").read_text()
+    start = text.index("## Add a strategy in one file")
+    tutorial = text[start:text.index("\n## ", start + 1)]
     return re.findall(r"```(\w+)\n(.*?)```", tutorial, re.S)
 
 
