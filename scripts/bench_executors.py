@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import bench_strategies  # noqa: E402,F401  (registers the REA variants)
+import rea_variants  # noqa: E402,F401  (registers the REA variants)
 
 from harness.benchmarks import load_benchmark  # noqa: E402
 from harness.executors import DaskExecutor, InProcessExecutor, ProcessExecutor  # noqa: E402

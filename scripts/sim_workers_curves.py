@@ -30,7 +30,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=50)
     ap.add_argument("--evals", type=int, default=400)
-    ap.add_argument("--out", type=Path, default=Path("docs/benchmarks/issue-7-sim-workers.png"))
+    ap.add_argument("--out", type=Path, default=Path("docs/figures/sim-workers.png"))
     args = ap.parse_args()
 
     import matplotlib

@@ -1,9 +1,9 @@
 """REA variants with other hyperparameters, registered under their own names.
 
-The executor benchmark needs five model-free strategies; where fewer are
-registered it fills the list with these. They live in an importable module (not
-the benchmark script itself) because worker processes import a strategy's
-module by name.
+The executor benchmark's five model-free strategies are random, rea,
+local-search, reinforce and ``rea-p10`` from here. They live in an importable
+module (not the benchmark script itself) because worker processes import a
+strategy's module by name.
 """
 
 from __future__ import annotations
