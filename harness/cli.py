@@ -335,7 +335,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from harness.benchmarks.tables.official import FAMILIES, prepare
 
     if family in FAMILIES:  # converts every dataset and schedule of the official file
-        path, meta = prepare(family, args.data)
+        path, meta = prepare(args.benchmark, args.data)
         print(f"{family}: cache ready from {path}")
         print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
         for source in meta["sources"][:3]:
