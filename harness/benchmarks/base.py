@@ -189,8 +189,10 @@ class TableBenchmark(Benchmark):
         present = ~np.isnan(self.values[:, :, -1])
         self._present = present
         self._recorded = present.any(axis=1)
-        with np.errstate(all="ignore"):
-            self._missing_cost = np.nanmean(self.costs[self._recorded], axis=(0, 1))
+        self._missing_cost = np.full(self.costs.shape[2], np.nan)
+        if not self._recorded.all():  # a partial table (skip the copy for a full one)
+            with np.errstate(all="ignore"):
+                self._missing_cost = np.nanmean(self.costs[self._recorded], axis=(0, 1))
         if self.seed_mode == "mean" or n_seeds == 1:
             with np.errstate(all="ignore"):
                 self._v = np.nanmean(self.values, axis=1)
