@@ -145,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="path to the benchmark's data file or folder")
     p.add_argument("--schedule", default=None,
                    help="training schedule of NAS-Bench-201/NATS-Bench tables, in epochs "
-                        "(nb201, nats-tss: 12 or 200; nats-sss: 01, 12 or 90; default longest)")
+                        "(nb201, nats-tss: 12 or 200; nats-sss: 01, 12 or 90; default longest); "
+                        "--option report_schedule=E reports another schedule's final accuracy")
     _option_arg(p)
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
     p.add_argument("--workers", type=_positive_int, default=1,
@@ -335,7 +336,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     from harness.benchmarks.tables.official import FAMILIES, prepare
 
     if family in FAMILIES:  # converts every dataset and schedule of the official file
-        path, meta = prepare(family, args.data)
+        path, meta = prepare(args.benchmark, args.data)
         print(f"{family}: cache ready from {path}")
         print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
         for source in meta["sources"][:3]:

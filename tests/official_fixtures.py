@@ -57,10 +57,11 @@ def _results_count(mod, arch_str, dataset, seed, epochs, quality, rng, numpy_sca
     return rc
 
 
-def _arch_results(mod, index, arch_str, epochs, rng, numpy_scalars):
+def _arch_results(mod, index, arch_str, epochs, rng, numpy_scalars, quality=None,
+                  datasets=tuple(EVAL_SETS)):
     ar = mod.ArchResults(index, arch_str)
-    quality = 60.0 + 10.0 * index
-    for dataset in EVAL_SETS:
+    quality = 60.0 + 10.0 * index if quality is None else quality
+    for dataset in datasets:
         for seed in SEEDS if index != 1 else SEEDS[:1]:
             ar.update(dataset, seed, _results_count(mod, arch_str, dataset, seed, epochs,
                                                     quality, rng, numpy_scalars))
@@ -78,6 +79,32 @@ def build_nb201(path: Path, numpy_scalars: bool = False) -> Path:
              for i, a in enumerate(NB201_ARCHS[:4])}
     torch.save({"meta_archs": list(NB201_ARCHS), "arch2infos": infos,
                 "evaluated_indexes": list(infos)}, path)
+    return path
+
+
+def build_nb201_searchable(path: Path, cells: int) -> Path:
+    """A ``NAS-Bench-201-v1_*.pth``-format file with ``cells`` random cells, ``cifar10-valid`` only.
+
+    Dense enough that a short search finds recorded cells (the small fixture
+    holds 4 of 15,625); each cell's accuracy plateau is drawn from 80..94 %.
+    """
+    import torch
+    from nas_201_api import api_utils
+
+    from harness.spaces.nb201 import NB201Space
+
+    rng = np.random.default_rng(12)
+    space = NB201Space()
+    picked = rng.choice(space.size, size=cells, replace=False)
+    archs = [space.to_string(space.arch_at(int(c))) for c in picked]
+    infos = {}
+    for i, a in enumerate(archs):
+        quality = float(rng.uniform(80, 94))
+        infos[i] = {hp: _arch_results(api_utils, i, a, epochs, rng, False, quality,
+                                      ("cifar10-valid",))
+                    for hp, epochs in (("less", 12), ("full", 200))}
+    torch.save({"meta_archs": archs, "arch2infos": infos, "evaluated_indexes": list(infos)},
+               path)
     return path
 
 

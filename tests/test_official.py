@@ -144,6 +144,7 @@ def test_cli_prepare_list_info_and_missing_data(tmp_path, files):
     line = next(x for x in proc.stdout.splitlines() if "nb201/cifar100" in x)
     how = proc.stdout.splitlines()[proc.stdout.splitlines().index(line) + 1]
     assert "missing data" in how and "TABNAS_NB201" in how and "NAS-Bench-201-v1_1-096897.pth" in how
+    assert "'tabnas prepare nb201/cifar100 --data PATH'" in how  # names the benchmark listed
     proc = run_cli("run", "--benchmark", "nb201/cifar100", "--seeds", "1", cwd=tmp_path, env=env)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "TABNAS_NB201" in proc.stderr and "Traceback" not in proc.stderr
@@ -170,3 +171,90 @@ def test_fast_mode_folder_equals_single_file(tmp_path):
     assert np.array_equal(a.values, b.values, equal_nan=True)
     assert np.array_equal(a.costs, b.costs, equal_nan=True)
     assert not math.isnan(a.optimum().value)
+
+
+PAPER = [("nb201", "12", "200"), ("nats-tss", "12", "200"), ("nats-sss", "01", "90")]
+
+
+@pytest.mark.parametrize(("family", "searched", "reported"), PAPER)
+@pytest.mark.parametrize("dataset", ["cifar10", "cifar100"])
+def test_search_one_schedule_report_another(files, family, searched, reported, dataset):
+    api = _official(family, files[family])
+    path = str(files[family])
+    bench = load_benchmark(f"{family}/{dataset}", data=path, schedule=int(searched),
+                           report_schedule=int(reported))
+    default = load_benchmark(f"{family}/{dataset}", data=path, schedule=searched)
+    epochs = int(searched)
+    assert bench.fidelities == default.fidelities == tuple(range(1, epochs + 1))
+    # the search side is exactly the searched schedule: values, costs, seeds
+    for name in ("values", "tests", "costs"):
+        assert np.array_equal(getattr(bench, name), getattr(default, name), equal_nan=True)
+    value_ds = "cifar10-valid" if dataset == "cifar10" else dataset
+    archs = NB201_ARCHS if family != "nats-sss" else SSS_ARCHS
+    space = bench.space
+    tests = []
+    for index, arch_str in enumerate(archs[:4]):
+        arch = space.from_string(arch_str)
+        cell = space.index(arch)
+        ev = bench.query(arch, epochs, rng=np.random.default_rng(index))
+        answers = {api.get_more_info(index, value_ds, iepoch=epochs - 1, hp=searched,
+                                     is_random=seed)["valid-accuracy"]
+                   for seed in ((777,) if index == 1 else (777, 888))}
+        assert ev.value in answers
+        assert bench.values[cell, 0, 0] == api.get_more_info(
+            index, value_ds, iepoch=0, hp=searched, is_random=777)["valid-accuracy"]
+        # truth: the reported schedule's seed-averaged final accuracies (official average)
+        final_v = api.get_more_info(index, value_ds, hp=reported, is_random=False)
+        final_t = api.get_more_info(index, dataset, hp=reported, is_random=False)
+        assert bench.truth(arch) == pytest.approx(
+            (final_v["valid-accuracy"], final_t["test-accuracy"]), rel=1e-12)
+        tests.append(final_t["test-accuracy"])
+        # without report_schedule the truth is the searched schedule's, as before
+        assert default.truth(arch) == pytest.approx(
+            (np.nanmean(default.values[cell, :, -1]), np.nanmean(default.tests[cell, :, -1])))
+        assert default.truth(arch) != bench.truth(arch)
+    assert bench.optimum().test_value == pytest.approx(max(tests), rel=1e-12)
+    assert default.optimum().test_value < bench.optimum().test_value  # longer training
+    info = bench.info()
+    assert f"{int(reported)}-epoch schedule" in info["reported at"]
+    assert f"searched: {int(searched)}-epoch" in info["reported at"]
+    assert "reported at" not in default.info()
+    assert f"option report_schedule={reported}" in info["optimum (test)"]
+
+
+def test_report_schedule_run_regret_and_bad_value(files):
+    from harness.runner import Budget, run_search
+    from harness.strategy import STRATEGIES
+
+    path = str(files["nb201"])
+    bench = load_benchmark("nb201/cifar10-valid", data=path, schedule=12, report_schedule=200)
+    records = run_search(bench, STRATEGIES.get("random"), 3, Budget(evals=15625)).columns
+    found = [i for i, a in enumerate(records["incumbent_arch"]) if a is not None]
+    assert found  # the exhaustive run reaches every recorded cell
+    regret = np.array(records["regret_test"])[found]
+    assert (regret >= 0).all() and regret[-1] == 0  # the 200-epoch optimum is reachable
+    best = bench.space.from_string(records["incumbent_arch"][-1])
+    assert records["incumbent_test"][-1] == bench.truth(best)[1] == bench.optimum().test_value
+    with pytest.raises(UserError, match="report_schedule 50 unknown .* 12, 200"):
+        load_benchmark("nb201/cifar10-valid", data=path, schedule=12, report_schedule=50)
+
+
+@pytest.mark.parametrize("seed_mode", ["sample", "mean"])
+def test_unrecorded_cell_answers_nan_at_mean_cost(files, seed_mode):
+    bench = load_benchmark("nb201/cifar100", data=str(files["nb201"]), schedule=12,
+                           seed_mode=seed_mode)
+    unrecorded = bench.space.from_string(NB201_ARCHS[4])  # listed, never trained
+    ev = bench.query(unrecorded, 5, rng=np.random.default_rng(0))
+    assert math.isnan(ev.value) and math.isnan(ev.test_value)
+    recorded = ~np.isnan(bench.values[:, :, -1])
+    assert ev.cost == pytest.approx(np.mean(bench.costs[:, :, 4][recorded]))
+    assert ev.cost > 0
+
+
+def test_cli_info_names_searched_and_reported_schedules(tmp_path, files):
+    env = {"TABNAS_CACHE": str(tmp_path / "cache")}
+    proc = run_cli("info", "nats-tss/cifar10-valid", "--data", str(files["nats-tss"]),
+                   "--schedule", "12", "--option", "report_schedule=200", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "Searched schedule: 12 epochs" in proc.stdout and "1..12" in proc.stdout
+    assert "reported at: final epoch of the 200-epoch schedule" in proc.stdout

@@ -1,4 +1,4 @@
-"""The NAS-Bench-201 protocol reproduction script, small, on the shipped table."""
+"""The NAS-Bench-201 protocol reproduction script, small: on the shipped table and on the official format."""
 
 import json
 import os
@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 
 from harness.benchmarks import BENCHMARKS
 from harness.errors import UserError
@@ -64,6 +65,52 @@ def test_small_reproduction_end_to_end(tmp_path):
     again = run_script("--runs", "4", "--evals-equivalent", "15", "--results-dir",
                        str(tmp_path / "results"), cwd=tmp_path, env=env)
     assert again.returncode == 0 and "0 runs done" in again.stdout
+
+
+def test_paper_protocol_on_official_format_fixture(tmp_path):
+    """nb201/*: search the 12-epoch schedule on 12,000 s, report the 200-epoch test accuracy."""
+    import numpy as np
+
+    from harness.benchmarks import load_benchmark
+    from harness.results import load_results
+    from tests.official_fixtures import build_nb201_searchable
+
+    data = str(build_nb201_searchable(tmp_path / "NAS-Bench-201-v1_1-096897.pth", cells=400))
+    env = {"TABNAS_CACHE": str(tmp_path / "cache"), "TABNAS_NB201": ""}
+    proc = run_script("--benchmark", "nb201/cifar10-valid", "--data", data, "--runs", "3",
+                      "--results-dir", str(tmp_path / "results"), cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "budget 12000 (seconds" in proc.stdout
+    assert "reported: test accuracy (%): cifar10-valid ori-test, final epoch of the " \
+           "200-epoch schedule" in proc.stdout
+    exp = tmp_path / "results" / "nb201-protocol-nb201-cifar10-valid"
+    config = json.loads((exp / "manifest.json").read_text())["config"]
+    assert config["budget"]["cost"] == 12000
+    assert config["benchmark_options"] == {"schedule": 12, "report_schedule": 200}
+    strategies = ["random", "rea", "reinforce", "bohb"]
+    assert set(strategies) <= set(STRATEGIES.names())
+    table = pd.read_csv(exp / "published_comparison.csv")
+    assert table["runs"].tolist() == [3, 3, 3, 3]  # BOHB runs on fidelities 1..12
+    df = load_results(exp)
+    assert set(df["strategy"]) == set(strategies)
+    bohb = df[df["strategy"] == "bohb"]["fidelity"].dropna()
+    assert bohb.min() >= 1 and bohb.max() == 12 and bohb.nunique() > 1
+    assert df[df["strategy"] != "bohb"]["fidelity"].isna().all()
+    assert df.groupby(["strategy", "seed"])["cum_cost"].max().le(12000).all()
+    bench = load_benchmark("nb201/cifar10-valid", data=data, schedule=12,
+                           report_schedule=200)
+    twelve = load_benchmark("nb201/cifar10-valid", data=data, schedule=12)
+    optimum = bench.optimum().test_value
+    assert optimum > twelve.optimum().test_value
+    final = df.sort_values("step").groupby(["strategy", "seed"]).tail(1)
+    assert final["incumbent_arch"].notna().all()
+    for row in final.itertuples():
+        arch = bench.space.from_string(row.incumbent_arch)
+        assert row.incumbent_test == bench.truth(arch)[1]  # 200-epoch seed mean
+        assert row.regret_test == pytest.approx(optimum - row.incumbent_test)
+    assert (df["regret_test"].dropna() >= 0).all()
+    assert np.allclose(table["reproduced gap to optimum"],
+                       optimum - table["reproduced mean"], atol=0.011)
 
 
 def test_unknown_benchmark_is_one_line(tmp_path):
