@@ -12,7 +12,7 @@ accuracy), so the spread between trees is largest exactly there and expected
 improvement chases broken cells: on nb201-analog leaves of three samples left
 ``smac`` worse than random search at 25 evaluations.
 
-Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 8, ``parents`` 10,
+Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 10, ``parents`` 10,
 ``random_candidates`` 50, ``local_steps`` 3, ``mutations`` 10 (spaces without
 ``neighbours`` only), ``trees`` 10, ``min_samples_leaf`` 1, ``xi`` 0.0.
 """
@@ -33,7 +33,7 @@ from strategies._surrogate import (
 class SMAC(SurrogateStrategy):
     hyperparameters = {
         **SURROGATE_HYPERPARAMETERS,
-        "refit_every": Hyperparameter(8, "evaluations between forest fits (proposals per fit)",
+        "refit_every": Hyperparameter(10, "evaluations between forest fits (proposals per fit)",
                                       low=1, high=100),
         "trees": Hyperparameter(10, "trees in the random forest", low=1, high=1000),
         "min_samples_leaf": Hyperparameter(1, "minimum samples per leaf", low=1),
