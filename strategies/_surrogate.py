@@ -7,9 +7,20 @@ Proposing a small batch per fit is what keeps the overhead per evaluation
 below a millisecond (fitting is the expensive part); with ``refit_every=1``
 this is the textbook one-fit-per-proposal loop.
 
-Candidates are mutations of the best architectures seen plus uniform samples,
-as in NASLib's and BANANAS' acquisition optimisers: a few hundred candidates
-cover the neighbourhood that matters without scoring the whole space.
+The acquisition is maximised by local search, as SMAC does (Hutter et al.,
+LION 2011; SMAC3's ``LocalAndSortedRandomSearch``) and as NASLib's local
+search over the predictor does: walkers start from the ``parents`` best
+architectures observed and from the best of ``random_candidates`` uniform
+samples, and each moves to the best unevaluated member of its full
+``neighbours`` set while the acquisition improves (at most ``local_steps``
+moves). The walkers move in lock-step, so every step is one batched model
+prediction. Everything scored on the way is a candidate. A few random
+mutations per parent (NASLib's and BANANAS' mutation optimiser) miss the
+neighbour that matters most of the time: the whole neighbourhood of a good
+architecture is a few dozen cells, cheap to score. Spaces without
+``neighbours`` use ``mutations`` random mutations per walker instead.
+Architectures already proposed are never candidates: on a table the same
+cell gives the same number, so a repeat is a wasted evaluation.
 
 Model fitting runs with the BLAS thread pool limited to one thread: the
 matrices here are small (hundreds of rows), where a multi-threaded BLAS only
@@ -41,9 +52,13 @@ SURROGATE_HYPERPARAMETERS = {
     "initial": Hyperparameter(10, "uniform samples before the first model fit", low=2),
     "refit_every": Hyperparameter(4, "evaluations between model fits (proposals per fit)",
                                   low=1, high=100),
-    "parents": Hyperparameter(10, "best architectures whose mutations are candidates", low=1),
-    "mutations": Hyperparameter(10, "mutations per parent in the candidate pool", low=1),
-    "random_candidates": Hyperparameter(50, "uniform samples in the candidate pool", low=0),
+    "parents": Hyperparameter(10, "local searches started from the best architectures seen",
+                              low=1),
+    "random_candidates": Hyperparameter(50, "uniform samples scored (the best one also walks)",
+                                        low=0),
+    "local_steps": Hyperparameter(3, "moves per local search of the acquisition", low=0),
+    "mutations": Hyperparameter(10, "random mutations per walker and step, on spaces "
+                                "without neighbours", low=1),
 }
 
 
@@ -101,8 +116,9 @@ class SurrogateStrategy(Strategy):
     initial: int
     refit_every: int
     parents: int
-    mutations: int
     random_candidates: int
+    local_steps: int
+    mutations: int
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
@@ -137,11 +153,9 @@ class SurrogateStrategy(Strategy):
         y = copula_targets(np.array(self._scores))
         with one_blas_thread():
             self.fit(np.array([self.encode(a) for a in self._archs]), y)
-            pool = self.candidates(y)
-            if not pool:
-                return self._mark(unseen_sample(self.space, self.rng, self._seen))
-            acq = self.acquisition(np.array([self.encode(a) for a in pool]), float(y.max()))
-        acq = np.where(np.isfinite(acq), acq, -np.inf)
+            pool, acq = self.optimise_acquisition(y)
+        if not pool:
+            return self._mark(unseen_sample(self.space, self.rng, self._seen))
         # Stable order: highest acquisition first, ties by pool position.
         order = np.argsort(-acq, kind="stable")[: self.refit_every]
         self._queue = [pool[i] for i in order[::-1]]
@@ -151,17 +165,45 @@ class SurrogateStrategy(Strategy):
         self._archs.append(observation.arch)
         self._scores.append(observation.score)
 
-    def candidates(self, y: np.ndarray) -> list[Arch]:
-        """Unseen mutations of the best ``parents`` plus unseen uniform samples."""
-        top = np.argsort(-y, kind="stable")[: self.parents]
-        pool: dict[Arch, None] = {}
-        for i in top.tolist():
-            parent = self._archs[i]
-            for _ in range(self.mutations):
-                pool[self.space.mutate(parent, self.rng)] = None
-        for _ in range(self.random_candidates):
-            pool[self.space.sample(self.rng)] = None
-        return [a for a in pool if a not in self._seen]
+    def optimise_acquisition(self, y: np.ndarray) -> tuple[list[Arch], np.ndarray]:
+        """Every unseen architecture the local searches scored, with its acquisition."""
+        best = float(y.max())
+        scored: dict[Arch, float] = {}
+
+        def score(archs: list[Arch]) -> None:
+            new = [a for a in dict.fromkeys(archs) if a not in scored]
+            if new:
+                values = self.acquisition(np.array([self.encode(a) for a in new]), best)
+                scored.update(zip(new, np.where(np.isfinite(values), values, -np.inf).tolist(),
+                                  strict=True))
+
+        randoms = [a for a in (self.space.sample(self.rng) for _ in range(self.random_candidates))
+                   if a not in self._seen]
+        score(randoms)
+        # Observed starts are never proposed, so any unseen neighbour is a move up from them.
+        walkers = [(self._archs[i], -np.inf) for i in np.argsort(-y, kind="stable")[: self.parents]]
+        if randoms:
+            top = max(dict.fromkeys(randoms), key=scored.__getitem__)
+            walkers.append((top, scored[top]))
+        for _ in range(self.local_steps):
+            groups = [[a for a in self._neighbourhood(w) if a not in self._seen]
+                      for w, _ in walkers]
+            score([a for group in groups for a in group])
+            moved: dict[Arch, float] = {}
+            for (_, current), group in zip(walkers, groups, strict=True):
+                if group:
+                    step = max(group, key=scored.__getitem__)
+                    if scored[step] > current:
+                        moved[step] = scored[step]
+            if not moved:
+                break
+            walkers = list(moved.items())
+        return list(scored), np.array(list(scored.values()), dtype=float)
+
+    def _neighbourhood(self, arch: Arch) -> list[Arch]:
+        if self.space.supports("neighbours"):
+            return list(self.space.neighbours(arch))
+        return [self.space.mutate(arch, self.rng) for _ in range(self.mutations)]
 
     def _mark(self, arch: Arch) -> Arch:
         self._seen.add(arch)

@@ -6,8 +6,10 @@ Architectures for Neural Architecture Search", AAAI 2021. An ensemble of
 (``space.path_encode``; spaces without paths use ``space.encode``), each from
 its own random initialisation. The acquisition is independent Thompson
 sampling (ITS): for each candidate, one draw from the normal distribution with
-the ensemble's mean and spread. Candidates are mutations of the best
-architectures plus uniform samples, as in the paper.
+the ensemble's mean and spread. ITS is maximised by local search over
+``neighbours`` from the best architectures seen (see ``strategies/_surrogate.py``);
+the paper mutates the best architectures, which scores a random part of the
+same neighbourhoods.
 
 The networks are written in numpy with the members stacked into one batched
 tensor, so training all of them is a handful of matrix products per step; each
@@ -16,7 +18,8 @@ fit continues from the previous weights with ``steps`` minibatch Adam steps
 near a millisecond per evaluation.
 
 Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 4, ``parents`` 10,
-``mutations`` 10, ``random_candidates`` 50, ``ensemble`` 5, ``hidden`` 16,
+``random_candidates`` 50, ``local_steps`` 3, ``mutations`` 10 (spaces without
+``neighbours`` only), ``ensemble`` 5, ``hidden`` 16,
 ``steps`` 10, ``first_steps`` 100, ``batch`` 32, ``learning_rate`` 0.01.
 """
 
