@@ -1,8 +1,9 @@
-"""Small helpers several strategies share: unseen samples and score ordering."""
+"""Small helpers several strategies share: unseen samples, categorical draws, score order."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -19,6 +20,21 @@ def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: set[Arch],
             break
         arch = space.sample(rng)
     return arch
+
+
+def draw_arch(space: SearchSpace, draw: Callable[[], Arch], rng: np.random.Generator,
+              tries: int = 100) -> Arch:
+    """An architecture from a per-position choice sampler ``draw``.
+
+    On a constrained space (``from_choices`` may answer ``None``) draws are
+    repeated until one stands for an architecture; after ``tries`` misses, a
+    uniform sample. On a product space the first draw is it.
+    """
+    for _ in range(tries):
+        arch = space.from_choices(draw())
+        if arch is not None:
+            return arch
+    return space.sample(rng)
 
 
 def rank_key(score: float) -> float:

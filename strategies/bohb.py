@@ -59,7 +59,7 @@ class BOHB(BracketStrategy):
             for fid in sorted(self._history, reverse=True):
                 archs, scores = self._history[fid]
                 if len(archs) >= need:
-                    return tpe_propose(self._choices, np.array(archs), np.array(scores),
+                    return tpe_propose(self.space, np.array(archs), np.array(scores),
                                        self.rng, gamma=self.gamma, candidates=self.candidates,
                                        prior_weight=self.prior_weight, seen=self._seen)
         return unseen_sample(self.space, self.rng, self._seen)

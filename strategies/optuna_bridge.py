@@ -106,11 +106,17 @@ class OptunaStrategy(Strategy):
     def ask(self) -> Arch:
         import optuna
 
+        # On a constrained space a trial whose choices stand for no architecture
+        # is closed as failed (Optuna learns to avoid it) and another is asked for.
         with _quiet(optuna):
-            trial = self._study.ask(self._dists)
-        arch = tuple(int(trial.params[k]) for k in self._dists)
-        self._pending.append((arch, trial))
-        return arch
+            for _ in range(100):
+                trial = self._study.ask(self._dists)
+                arch = self.space.from_choices(tuple(int(trial.params[k]) for k in self._dists))
+                if arch is not None:
+                    self._pending.append((arch, trial))
+                    return arch
+                self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        return self.space.sample(self.rng)
 
     def tell(self, observation: Observation) -> None:
         import optuna

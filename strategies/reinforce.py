@@ -21,6 +21,7 @@ import numpy as np
 
 from harness.strategy import Hyperparameter, Strategy, register
 from harness.types import Arch, Observation
+from strategies._sampling import draw_arch
 
 
 @register("reinforce")
@@ -49,9 +50,14 @@ class Reinforce(Strategy):
         return out
 
     def ask(self) -> Arch:
-        u = self.rng.random(len(self._logits))
-        return tuple(min(int(np.searchsorted(np.cumsum(p), x, side="right")), len(p) - 1)
-                     for p, x in zip(self._probs(), u, strict=True))
+        probs = self._probs()
+
+        def draw() -> Arch:
+            u = self.rng.random(len(probs))
+            return tuple(min(int(np.searchsorted(np.cumsum(p), x, side="right")), len(p) - 1)
+                         for p, x in zip(probs, u, strict=True))
+
+        return draw_arch(self.space, draw, self.rng)
 
     def tell(self, observation: Observation) -> None:
         reward = observation.score

@@ -17,16 +17,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from harness.spaces.base import SearchSpace
 from harness.strategy import Hyperparameter, Strategy, register
 from harness.types import Arch, Observation
 from strategies._sampling import unseen_sample
 from strategies._surrogate import model_targets
 
 
-def tpe_propose(choices: tuple[int, ...], archs: np.ndarray, scores: np.ndarray,
+def tpe_propose(space: SearchSpace, archs: np.ndarray, scores: np.ndarray,
                 rng: np.random.Generator, *, gamma: float, candidates: int,
                 prior_weight: float, seen: set[Arch]) -> Arch:
-    """One TPE proposal from integer ``archs`` (n, positions) and their ``scores``."""
+    """One TPE proposal from integer ``archs`` (n, positions) and their ``scores``.
+
+    Candidates are drawn per position over the space's categorical view; on a
+    constrained space each is mapped with ``from_choices`` and those standing
+    for no architecture are dropped (if none is left: an unseen uniform sample).
+    """
+    choices = space.cardinalities()
     y = model_targets(scores)
     n = len(y)
     n_good = max(1, int(np.ceil(gamma * n)))
@@ -42,10 +49,13 @@ def tpe_propose(choices: tuple[int, ...], archs: np.ndarray, scores: np.ndarray,
         draws[:, p] = np.minimum(np.searchsorted(np.cumsum(l_p), rng.random(candidates),
                                                  side="right"), k - 1)
         log_ratio += np.log(l_p[draws[:, p]]) - np.log(g_p[draws[:, p]])
-    fresh = np.array([tuple(d) not in seen for d in draws.tolist()])
-    if fresh.any():
-        log_ratio = np.where(fresh, log_ratio, -np.inf)
-    return tuple(int(v) for v in draws[int(np.argmax(log_ratio))])
+    mapped = [space.from_choices(tuple(d)) for d in draws.tolist()]
+    valid = np.array([a is not None for a in mapped])
+    if not valid.any():
+        return unseen_sample(space, rng, seen)
+    fresh = valid & np.array([a not in seen for a in mapped])
+    log_ratio = np.where(fresh if fresh.any() else valid, log_ratio, -np.inf)
+    return mapped[int(np.argmax(log_ratio))]
 
 
 @register("tpe")
@@ -66,7 +76,6 @@ class TPE(Strategy):
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._choices = tuple(space.cardinalities())
         self._archs: list[Arch] = []
         self._scores: list[float] = []
         self._seen: set[Arch] = set()
@@ -75,7 +84,7 @@ class TPE(Strategy):
         if len(self._archs) < self.initial:
             arch = unseen_sample(self.space, self.rng, self._seen)
         else:
-            arch = tpe_propose(self._choices, np.array(self._archs), np.array(self._scores),
+            arch = tpe_propose(self.space, np.array(self._archs), np.array(self._scores),
                                self.rng, gamma=self.gamma, candidates=self.candidates,
                                prior_weight=self.prior_weight, seen=self._seen)
         self._seen.add(arch)

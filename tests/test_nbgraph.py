@@ -71,6 +71,24 @@ def test_isomorphic_variant_maps_to_one_cell():
         space.from_string("0,1,1,1|gcn,gat,sage")
 
 
+def test_categorical_view_maps_raw_choices_to_canonical_cells():
+    space = load_benchmark("nbgraph-cora").space
+    assert space.cardinalities() == (len(LINKS), 9, 9, 9, 9)
+    raw = space.from_string("0,1,1,1|gcn,sage,gin,gat")
+    variant = (raw[0], raw[1], raw[3], raw[4], raw[2])  # nodes 2-4 permuted: same graph
+    assert space.from_choices(variant) == raw
+    assert space.from_choices((0, 8, 8, 8, 8)) is None
+
+
+@pytest.mark.parametrize("strategy", ["tpe", "reinforce"])
+def test_categorical_strategies_propose_canonical_cells(strategy):
+    bench = load_benchmark("nbgraph-citeseer")
+    r = run_search(bench, STRATEGIES.get(strategy), 1, Budget(evals=60)).columns
+    archs = [bench.space.from_string(a) for a in r["arch"]]
+    assert len(archs) == 60 and all(a in bench.space for a in archs)
+    assert min(r["regret_test"]) >= 0
+
+
 def test_proteins_has_its_own_ops():
     bench = load_benchmark("nbgraph-proteins")
     assert bench.space.ops == ("gcn", "sage", "arma", "fc", "skip")

@@ -55,11 +55,21 @@ class SearchSpace:
     def cardinalities(self) -> tuple[int, ...]:
         """The categorical view: the number of choices at each position of the tuple.
 
-        Spaces that are a product of independent categorical variables (every
-        tuple with ``0 <= arch[i] < cardinalities()[i]`` is valid) provide it;
-        it is what per-variable models (TPE, REINFORCE, Optuna) sample from.
+        It is what per-variable models (TPE, REINFORCE, Optuna) sample from. A
+        product of independent categorical variables provides it directly; a
+        space whose valid tuples are a subset (canonical graphs present in a
+        table) provides it together with :meth:`from_choices`.
         """
         raise NotImplementedError
+
+    def from_choices(self, choices: Arch) -> Arch | None:
+        """The architecture a tuple of per-position choices stands for, or ``None``.
+
+        Within :meth:`cardinalities`, on a product space every tuple is itself an
+        architecture; a constrained space maps it to its canonical form, or to
+        ``None`` where the table holds no such architecture.
+        """
+        return choices if choices in self else None
 
     def index(self, arch: Arch) -> int:
         """The architecture's position in ``0 .. size-1``."""

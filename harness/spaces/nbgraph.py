@@ -68,6 +68,13 @@ class NBGraphSpace(SearchSpace):
             raise ValueError(f"cell index {index} out of range 0..{self.size - 1}")
         return self._archs[index]
 
+    def cardinalities(self) -> tuple[int, ...]:
+        """The raw (link, op, op, op, op) choices; :meth:`from_choices` canonicalises."""
+        return (len(LINKS),) + (self.n_ops,) * N_NODES
+
+    def from_choices(self, choices: Arch) -> Arch | None:
+        return self.canonical(choices)
+
     def canonical(self, raw: Arch) -> Arch | None:
         """The canonical architecture of any (link, ops) tuple; ``None`` if not in the table."""
         if len(raw) != 1 + N_NODES or not 0 <= raw[0] < len(LINKS) or any(
