@@ -11,6 +11,7 @@ a stale cache is never used silently.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -47,6 +48,14 @@ def source_stamp(paths: list[Path]) -> list[list]:
     return [[str(p), p.stat().st_size, p.stat().st_mtime_ns] for p in paths]
 
 
+@functools.cache
+def _umask() -> int:
+    """The process umask (read once: reading it means setting it, briefly)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write_bytes(path: Path, writer: Callable[[Path], None]) -> None:
     """Call ``writer(tmp)`` then rename ``tmp`` onto ``path``: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,6 +63,8 @@ def atomic_write_bytes(path: Path, writer: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         writer(Path(tmp))
+        # mkstemp creates 0600; give the file the permissions a plain open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

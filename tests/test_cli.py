@@ -25,6 +25,10 @@ def test_default_job(default_run):
     for name in ("manifest.json", "stats.csv", "stats.md", "figures/regret_evals.png",
                  "figures/regret_evals.pdf", "figures/regret_cost.png"):
         assert (exp / name).stat().st_size > 0, name
+    mask = os.umask(0o022)
+    os.umask(mask)
+    for path in (exp / "manifest.json", exp / "stats.csv", next((exp / "runs").rglob("*.parquet"))):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path  # as plain open() would
     manifest = json.loads((exp / "manifest.json").read_text())
     assert manifest["config"]["budget"] == {"evals": 200, "cost": None}
     assert manifest["config"]["strategies"] == ["random", "rea"]
