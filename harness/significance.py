@@ -78,7 +78,7 @@ def pairwise_wilcoxon(wide: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
     Columns of the result: ``a``, ``b``, ``n`` (pairs), ``median_diff`` (median of
     a - b), ``statistic``, ``p``, ``p_holm``, ``significant`` (p_holm < alpha),
-    ``better`` (the strategy with lower values when significant, else empty),
+    ``better`` (when significant, the strategy the signed ranks put lower, else empty),
     ``rank_biserial`` (of a - b; negative means a lower), ``A`` (Vargha-Delaney
     A of b over a: the probability that a's value is lower than b's).
     Pairs whose differences are all zero have p = 1.
@@ -105,9 +105,11 @@ def pairwise_wilcoxon(wide: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
                                       "rank_biserial", "A"])
     out["p_holm"] = holm(out["p"].to_numpy()) if len(out) else []
     out["significant"] = out["p_holm"] < alpha
+    # The direction is the signed-rank statistic's own (R+ against R-), which the
+    # rank-biserial correlation carries; the median difference can point the other way.
     out["better"] = [
-        (r.a if r.median_diff < 0 or (r.median_diff == 0 and r.rank_biserial < 0) else r.b)
-        if r.significant else "" for r in out.itertuples()
+        (r.a if r.rank_biserial < 0 else r.b) if r.significant else ""
+        for r in out.itertuples()
     ]
     return out[["a", "b", "n", "median_diff", "statistic", "p", "p_holm", "significant",
                 "better", "rank_biserial", "A"]]

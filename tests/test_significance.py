@@ -139,3 +139,14 @@ def test_tied_with_best():
     bad = res[(res["a"] == "best") & (res["b"] == "bad")].iloc[0]
     assert bad.significant and bad.better == "best" and bad.rank_biserial == -1.0
     assert bad.A > 0.71  # unpaired: seeds differ in difficulty, so not 1
+
+
+def test_better_follows_the_signed_rank_statistic_not_the_median():
+    # 21 seeds where a is slightly worse (+0.1) and 19 where it is far better (-5): the
+    # median difference is positive, but the signed ranks (R+ = 231 < R- = 589), the
+    # mean and the Vargha-Delaney A all say a is lower, and the test is significant.
+    d = np.r_[0.1 + 0.001 * np.arange(21), -5.0 - 0.01 * np.arange(19)]
+    b = np.linspace(1.0, 2.0, 40)
+    res = pairwise_wilcoxon(pd.DataFrame({"a": b + d, "b": b})).iloc[0]
+    assert res.significant and res.median_diff > 0 and res.rank_biserial < 0 and res.A > 0.5
+    assert res.better == "a"
