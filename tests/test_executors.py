@@ -158,3 +158,39 @@ def test_status_counts_missing(tmp_path):
     status = run_cli("status", "default", cwd=tmp_path)
     assert "4 runs: 3 done, 0 failed, 0 running, 1 missing" in status.stdout
     assert run_cli("status", "nope", cwd=tmp_path).returncode == 2
+
+
+
+
+def test_one_benchmark_answers_each_run_alike_from_many_threads():
+    # A Dask worker with several threads runs chunks concurrently on the one benchmark
+    # object it caches (executors._BENCHMARKS): which recorded seed answers a query must
+    # still depend on its run's stream alone, or records differ between executors.
+    import threading
+
+    from harness.benchmarks import load_benchmark
+    from harness.runner import run_seed_streams
+
+    bench = load_benchmark("toy")
+    cells = [bench.space.arch_at(i) for i in range(bench.space.size)] * 10
+
+    def answers(seed):
+        rng = run_seed_streams(seed)[1]
+        return [bench.query(a, rng=rng) for a in cells]
+
+    expected = [answers(seed) for seed in range(8)]
+    assert expected[0] != expected[1]  # the seeds pick different recorded seeds
+    got: list = [None] * 40
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+    try:
+        threads = [threading.Thread(target=lambda i=i: got.__setitem__(i, answers(i % 8)))
+                   for i in range(len(got))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    differ = [i for i, g in enumerate(got) if g != expected[i % 8]]
+    assert not differ, f"{len(differ)} of {len(got)} threads got other answers"

@@ -205,8 +205,7 @@ class TableBenchmark(Benchmark):
         with np.errstate(all="ignore"):
             self._true_v = np.nanmean(report_v, axis=1)
             self._true_t = np.nanmean(report_t, axis=1)
-        self._rng_ref: np.random.Generator | None = None
-        self._rng_key = 0
+        self._rng_ref: tuple[np.random.Generator, int] | None = None
         self._n_fid = self.values.shape[2]
 
     def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
@@ -216,11 +215,20 @@ class TableBenchmark(Benchmark):
         the same whenever the cell is queried again and does not consume the
         stream (the order of queries cannot change which seed answers).
         """
-        if rng is not self._rng_ref:
-            self._rng_key = stream_key(rng)
-            self._rng_ref = rng
         options = np.flatnonzero(self._present[cell])
-        return int(options[seed_position(self._rng_key, cell, len(options))])
+        return int(options[seed_position(self._run_key(rng), cell, len(options))])
+
+    def _run_key(self, rng: np.random.Generator) -> int:
+        """:func:`stream_key` of ``rng``, remembered for the run that is querying.
+
+        Kept as one (generator, key) pair, read and replaced whole: runs in several
+        threads (a multi-threaded Dask worker) share one benchmark, and a key must
+        never be paired with another run's generator.
+        """
+        ref = self._rng_ref
+        if ref is None or ref[0] is not rng:
+            ref = self._rng_ref = (rng, stream_key(rng))
+        return ref[1]
 
     def query(
         self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator

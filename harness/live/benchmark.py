@@ -65,8 +65,7 @@ class LiveBenchmark(Benchmark):
             "Optimum unknown (nothing is trained in advance): regret is NaN.",
         )
         self._runs: dict[tuple[int, int], TrainingRun] = {}
-        self._rng_ref: np.random.Generator | None = None
-        self._rng_key = 0
+        self._rng_ref: tuple[np.random.Generator, int] | None = None
 
     def training_run(self, arch: Arch, seed: int, epoch: int) -> TrainingRun:
         """The run of ``arch`` with training seed ``seed``, trained to at least ``epoch``."""
@@ -81,10 +80,10 @@ class LiveBenchmark(Benchmark):
         return run
 
     def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
-        if rng is not self._rng_ref:
-            self._rng_key = stream_key(rng)
-            self._rng_ref = rng
-        return self.training_seeds[seed_position(self._rng_key, cell, len(self.training_seeds))]
+        ref = self._rng_ref  # one (generator, key) pair: runs in threads share a benchmark
+        if ref is None or ref[0] is not rng:
+            ref = self._rng_ref = (rng, stream_key(rng))
+        return self.training_seeds[seed_position(ref[1], cell, len(self.training_seeds))]
 
     def query(
         self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
