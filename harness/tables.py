@@ -76,7 +76,7 @@ def anytime_results(df: pd.DataFrame, *, axis: str, budgets, alpha: float = 0.05
         long = values_at(df, metric=metric, **kw)
         marks = _marks(long, alpha)
         agg = long.groupby(["benchmark", "strategy"], sort=True)["value"].agg(
-            runs="count", mean="mean", se=lambda v: v.std(ddof=1) / np.sqrt(len(v)))
+            runs="count", mean="mean", se=lambda v: v.std(ddof=1) / np.sqrt(v.count()))
         agg = agg.reset_index()
         agg.insert(0, "budget", b)
         agg["mark"] = [marks.get((r.benchmark, r.strategy), "") for r in agg.itertuples()]
