@@ -53,6 +53,14 @@ def measure(code: str, env: dict) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def shipped_tables() -> list[str]:
+    """Tables whose data ships with tabnas' dependencies (not nb101's file, not live MNIST)."""
+    from harness.benchmarks import BENCHMARKS
+
+    return [n for n in BENCHMARKS.names() if "/" not in n and n != "nb101"
+            and not n.startswith("mnist")]
+
+
 def speed_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
     official = {
         "nb201": "import torch; from nas_201_api import NASBench201API as A; "
@@ -74,10 +82,7 @@ def speed_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
         api = measure(official[family].format(p=path), env)
         print(f"| {family}/cifar100 (fixture) | {first['s']:.2f} | {first['rss_mb']:.0f} | "
               f"{again['s']:.3f} | {again['rss_mb']:.0f} | {api['s']:.2f} | {api['rss_mb']:.0f} |")
-    from harness.benchmarks import BENCHMARKS
-
-    shipped = [n for n in BENCHMARKS.names() if "/" not in n]
-    for name in shipped:
+    for name in shipped_tables():
         load = f"from harness.benchmarks import load_benchmark; load_benchmark('{name}')"
         first = measure(load, env)
         again = measure(load, env)
@@ -204,8 +209,6 @@ text += "".join(f"edge{e} = {list(OPS)!r}" + chr(10) for e in range(6))
 
 
 def memory_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
-    from harness.benchmarks import BENCHMARKS
-
     for code, arg in ((_NB101_FULL, tmp / "nb101.tfrecord"), (_USER_TABLE, tmp / "user-table")):
         subprocess.run([sys.executable, "-c", code, str(arg)], env=env, cwd=REPO, check=True)
     full_env = dict(env, TABNAS_CACHE=str(tmp / "cache-full"))  # its own "nb201" cache
@@ -221,8 +224,7 @@ def memory_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
     rows.append(("nb201/cifar100 (full scale, synthetic)", "nb201/cifar100",
                  str(tmp / "nb201-full.pth"), {}, full_env))
     rows.append(("nb101 (full scale, synthetic)", "nb101", str(tmp / "nb101.tfrecord"), {}, env))
-    rows += [(n, n, None, {}, env) for n in BENCHMARKS.names() if "/" not in n
-             and n != "nb101" and not n.startswith("mnist")]
+    rows += [(n, n, None, {}, env) for n in shipped_tables()]
     rows.append(("table: (187,500-row Parquet, not cached)", f"table:{tmp / 'user-table'}",
                  None, {}, env))
     print("| benchmark | arrays MB | all arrays held MB | load peak RSS growth MB "

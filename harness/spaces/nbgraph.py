@@ -64,6 +64,16 @@ class NBGraphSpace(SearchSpace):
         if canon.shape != (len(LINKS) * self.n_ops**N_NODES,):
             raise ValueError("canon must have one entry per raw (link, ops) combination")
 
+    def __getstate__(self) -> dict:
+        """Strategies holding the space are pickled; a memoryview cannot be."""
+        state = dict(vars(self))
+        state["_canon"], state["_raw"] = np.asarray(self._canon), np.asarray(self._raw)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        vars(self).update(state)
+        self._canon, self._raw = memoryview(self._canon), memoryview(self._raw)
+
     def index(self, arch: Arch) -> int:
         n = self.n_ops
         try:
