@@ -16,8 +16,9 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -83,12 +84,52 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
     atomic_write_bytes(path, write)
 
 
-def load_arrays(path: Path, keys: list[str] | None = None) -> tuple[dict[str, np.ndarray], dict]:
-    """Read a cache file; with ``keys``, only those arrays (an ``.npz`` member is read lazily)."""
-    with np.load(path, allow_pickle=False) as z:
+class _Members(Mapping):
+    """Named arrays of an open ``.npz`` file, each read when it is looked up.
+
+    Holding the file open (rather than reopening it by name) means a cache
+    rebuilt meanwhile by another process cannot mix into what this one reads.
+    """
+
+    def __init__(self, npz: Any, keys: list[str]) -> None:
+        self._npz, self._keys = npz, keys
+
+    def __getitem__(self, key: str) -> np.ndarray:
+        if key not in self._keys:
+            raise KeyError(key)
+        return self._npz[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._keys
+
+    def __iter__(self):
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def load_arrays(path: Path, keys: list[str] | None = None, lazy: bool = False
+                ) -> tuple[Mapping[str, np.ndarray], dict]:
+    """Read a cache file; with ``keys``, only those arrays (an ``.npz`` member is read lazily).
+
+    With ``lazy``, the arrays are read one at a time as they are looked up, so a
+    caller that reduces each before reading the next never holds them all.
+    """
+    z = np.load(path, allow_pickle=False)
+    try:
         wanted = [k for k in z.files if k != _META_KEY] if keys is None else keys
-        arrays = {k: z[k] for k in wanted}
+        absent = [k for k in wanted if k not in z.files]
+        if absent:
+            raise KeyError(absent[0])
         meta = json.loads(str(z[_META_KEY]))
+        if lazy:
+            return _Members(z, list(wanted)), meta
+        arrays = {k: z[k] for k in wanted}
+    except BaseException:
+        z.close()
+        raise
+    z.close()
     return arrays, meta
 
 
@@ -107,19 +148,21 @@ def cached_convert(
     sources: list[Path],
     convert: Callable[[], tuple[dict[str, np.ndarray], dict]],
     keys: list[str] | None = None,
-) -> tuple[dict[str, np.ndarray], dict]:
+    lazy: bool = False,
+) -> tuple[Mapping[str, np.ndarray], dict]:
     """Load the cache for ``name`` if it matches ``sources``, else convert and save.
 
     ``convert`` returns ``(arrays, meta)``; the source checksums are added to
     ``meta`` under ``"sources"``. With ``keys``, a valid cache returns only
     those arrays (so one benchmark of a multi-dataset file reads only its own),
-    and a fresh conversion returns everything it converted.
+    and a fresh conversion returns everything it converted. With ``lazy``, a
+    valid cache's arrays are read as they are looked up (see :func:`load_arrays`).
     """
     path = cache_dir() / f"{name}.npz"
     stamp = source_stamp(sources)
     if path.exists():
         try:
-            arrays, meta = load_arrays(path, keys)
+            arrays, meta = load_arrays(path, keys, lazy)
         except (OSError, ValueError, KeyError):
             arrays, meta = {}, {}
         if meta.get("cache_version") == CACHE_VERSION:
@@ -128,7 +171,7 @@ def cached_convert(
             hashes = [sha256_file(p) for p in sources]
             if hashes == [s["sha256"] for s in meta.get("sources", [])]:
                 meta["stamp"] = stamp  # same content, new mtime: re-stamp the whole file
-                full = arrays if keys is None else load_arrays(path)[0]
+                full = arrays if keys is None and not lazy else load_arrays(path)[0]
                 _try_save(path, full, meta)
                 return arrays, meta
     arrays, meta = convert()

@@ -193,7 +193,14 @@ class TableBenchmark(Benchmark):
         if not self._recorded.all():  # a partial table (skip the copy for a full one)
             with np.errstate(all="ignore"):
                 self._missing_cost = np.nanmean(self.costs[self._recorded], axis=(0, 1))
-        if self.seed_mode == "mean" or n_seeds == 1:
+        if n_seeds == 1:  # views, not copies: the mean of one seed is that seed
+            self._v, self._t = self.values[:, 0], self.tests[:, 0]
+            self._c = self.costs[:, 0]
+            if not self._recorded.all():
+                self._c = self._c.copy()
+                self._c[~self._recorded] = self._missing_cost
+            self._single = True
+        elif self.seed_mode == "mean":
             with np.errstate(all="ignore"):
                 self._v = np.nanmean(self.values, axis=1)
                 self._t = np.nanmean(self.tests, axis=1)
@@ -202,9 +209,12 @@ class TableBenchmark(Benchmark):
             self._single = True
         else:
             self._single = False
-        with np.errstate(all="ignore"):
-            self._true_v = np.nanmean(report_v, axis=1)
-            self._true_t = np.nanmean(report_t, axis=1)
+        if report_v.shape[1] == 1:
+            self._true_v, self._true_t = report_v[:, 0], report_t[:, 0]
+        else:
+            with np.errstate(all="ignore"):
+                self._true_v = np.nanmean(report_v, axis=1)
+                self._true_t = np.nanmean(report_t, axis=1)
         self._rng_ref: tuple[np.random.Generator, int] | None = None
         self._n_fid = self.values.shape[2]
 

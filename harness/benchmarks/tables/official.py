@@ -42,6 +42,7 @@ from __future__ import annotations
 import os
 import sys
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -248,18 +249,28 @@ def _record(records: _Records, cell: int, seed: int, rc: Any, dataset: str,
         records.scalars[f].append(np.nan if compute.get(f) is None else float(compute[f]))
 
 
-def _dense(arrays: dict[str, np.ndarray], prefix: str, fields: tuple[str, ...], size: int,
-           seeds: list[int]) -> dict[str, np.ndarray]:
-    """Records -> ``(cells, seeds, epochs)`` arrays (NaN where a run is missing)."""
+def _dense(arrays: Mapping[str, np.ndarray], prefix: str, fields: tuple[str, ...], size: int,
+           seeds: list[int], last: bool = False) -> dict[str, np.ndarray]:
+    """Records -> ``(cells, seeds, epochs)`` arrays (NaN where a run is missing).
+
+    Each field's records are read (from a lazy cache mapping), expanded and
+    dropped before the next, so loading peaks near the size of the dense
+    arrays rather than records plus arrays. ``last`` keeps only the final epoch.
+    """
     cell, seed = arrays[f"{prefix}/cell"], arrays[f"{prefix}/seed"]
     keep = np.isin(seed, seeds)
     slot = np.searchsorted(np.asarray(seeds), seed[keep])
     out = {}
     for f in fields:
-        rec = arrays[f"{prefix}/{f}"][keep]
+        rec = arrays[f"{prefix}/{f}"]
+        if last and rec.ndim == 2:
+            rec = rec[:, -1:]
+        if not keep.all():
+            rec = rec[keep]
         dense = np.full((size, len(seeds), *rec.shape[1:]), np.nan)
         dense[cell[keep], slot] = rec
         out[f] = dense
+        del rec
     return out
 
 
@@ -306,15 +317,16 @@ def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
                     "available": sorted(f"{d}/{h}" for d, h in slots)}
 
 
-def load_arrays_for(family: str, path: Path, keys: list[str]) -> tuple[dict, dict]:
-    """The cached arrays ``keys`` of ``family`` (converting on first use)."""
+def load_arrays_for(family: str, path: Path, keys: list[str]
+                    ) -> tuple[Mapping[str, np.ndarray], dict]:
+    """The cached arrays ``keys`` of ``family`` (converting on first use), read on lookup."""
     arrays, meta = cached_convert(family, _source_files(path), lambda: convert(family, path),
-                                  keys=keys)
+                                  keys=keys, lazy=True)
     missing = [k for k in keys if k not in arrays]
     if missing:
         raise UserError(f"{path} has no {missing[0].rsplit('/', 1)[0]} records "
                         f"(available: {', '.join(meta.get('available', [])) or 'none'})")
-    return {k: arrays[k] for k in keys}, meta
+    return arrays, meta
 
 
 # ---------------------------------------------------------------- the benchmark
@@ -338,13 +350,14 @@ def _schedule(fam: Family, name: str, schedule: str | int | None, option: str) -
 
 
 def _schedule_arrays(family: str, dataset: str, hp: str, path: Path,
-                     fields: tuple[str, ...]) -> tuple[dict, dict, dict]:
+                     fields: tuple[str, ...], last: bool = False) -> tuple[dict, dict, dict]:
     """Dense ``(cells, seeds, epochs)`` searched-side ``v`` and reported-side ``t`` arrays.
 
     ``fields`` are the searched-side fields to load (the test accuracy and loss
-    are always loaded). For ``cifar10`` the searched value comes from
-    ``cifar10-valid`` and the test value from ``cifar10``: two training runs per
-    seed, so only seeds with both are kept.
+    are always loaded); ``last`` keeps only the final epoch (``epochs`` = 1).
+    For ``cifar10`` the searched value comes from ``cifar10-valid`` and the test
+    value from ``cifar10``: two training runs per seed, so only seeds with both
+    are kept.
     """
     value_ds = "cifar10-valid" if dataset == "cifar10" else dataset
     record_fields = ("cell", "seed")
@@ -354,8 +367,8 @@ def _schedule_arrays(family: str, dataset: str, hp: str, path: Path,
     seeds = sorted(set(arrays[f"{value_ds}/{hp}/seed"].tolist())
                    & set(arrays[f"{dataset}/{hp}/seed"].tolist()))
     size = space_for(family).size
-    v = _dense(arrays, f"{value_ds}/{hp}", fields, size, seeds)
-    t = _dense(arrays, f"{dataset}/{hp}", ("test_acc", "test_loss"), size, seeds)
+    v = _dense(arrays, f"{value_ds}/{hp}", fields, size, seeds, last)
+    t = _dense(arrays, f"{dataset}/{hp}", ("test_acc", "test_loss"), size, seeds, last)
     if dataset == "cifar10":  # value and test come from two runs: keep seeds that have both
         missing = np.isnan(v["valid_acc"]) | np.isnan(t["test_acc"])
         for arr in (*v.values(), *t.values()):
@@ -376,7 +389,8 @@ def load(family: str, dataset: str, data: str | None = None, schedule: str | int
                                   ("valid_acc", "valid_loss", "cost", *CELL_FIELDS))
     report = None
     if report_hp != hp:
-        rv, rt, _ = _schedule_arrays(family, dataset, report_hp, path, ("valid_acc",))
+        rv, rt, _ = _schedule_arrays(family, dataset, report_hp, path, ("valid_acc",),
+                                     last=True)
         report = (report_hp, rv["valid_acc"][:, :, -1], rt["test_acc"][:, :, -1])
     searched = ("cifar10-valid x-valid (cifar10 has no validation set; as in the "
                 "NAS-Bench-201 paper)" if dataset == "cifar10" else f"{dataset} x-valid")
