@@ -104,7 +104,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors exit 2 with one line (no usage dump)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message}")
+        # main() prefixes "tabnas: error: "; a subcommand's name stays in front.
+        where = self.prog.removeprefix("tabnas").strip()
+        raise UserError(f"{where}: {message}" if where else message)
 
 
 def build_parser() -> argparse.ArgumentParser:
