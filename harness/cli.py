@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.errors import UserError, os_reason
 
 DEFAULT_BENCHMARK = "nb201-analog"
 DEFAULT_STRATEGIES = "random,rea"
@@ -405,7 +405,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             atomic_write_bytes(args.output, lambda tmp: df.to_parquet(tmp, index=False))
     except OSError as exc:
-        raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write {args.output}: {os_reason(exc)}") from None
     print(f"wrote {len(df)} rows to {args.output}")
     return 0
 

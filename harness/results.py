@@ -41,7 +41,7 @@ from typing import Any
 
 from harness import RESULTS_FORMAT, __version__
 from harness.cache import atomic_write_bytes
-from harness.errors import UserError
+from harness.errors import UserError, os_reason
 from harness.locks import claim_is_stale, experiment_lock, read_claim
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -88,7 +88,7 @@ def ensure_writable(exp_dir: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise UserError(
-            f"cannot write results to {exp_dir}: {exc.strerror or exc}; "
+            f"cannot write results to {exp_dir}: {os_reason(exc)}; "
             "choose another --results-dir"
         ) from None
 
