@@ -46,6 +46,7 @@ from harness.locks import claim_is_stale, experiment_lock, read_claim
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NAME_MAX = 100
+_STUDY_KEYS = ("benchmarks", "strategies", "seeds", "budget", "hyperparameters")
 _PACKAGES = ("numpy", "pandas", "scipy", "pyarrow", "matplotlib", "analog-nasbench")
 
 
@@ -136,11 +137,19 @@ def read_manifest(exp_dir: Path) -> dict | None:
             f"({manifest.get('format')!r}, this is {RESULTS_FORMAT}); use another "
             "--experiment name or --results-dir; nothing was changed"
         )
-    config = manifest.get("config")
-    if not isinstance(config, dict) or not all(
-            k in config for k in ("benchmarks", "strategies", "seeds", "hyperparameters")):
+    if not isinstance(manifest.get("config"), dict):
         raise UserError(f"{path} is damaged (no study configuration); move the folder aside")
     return manifest
+
+
+def _study_config(exp_dir: Path, manifest: dict) -> dict:
+    """The manifest's study configuration, with the keys that running and status need."""
+    config = manifest["config"]
+    missing = [k for k in _STUDY_KEYS if k not in config]
+    if missing:
+        raise UserError(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
+                        f"{', '.join(missing)}); move the folder aside")
+    return config
 
 
 def open_experiment(
@@ -162,7 +171,7 @@ def open_experiment(
 def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is not None:
-        old = manifest["config"]
+        old = _study_config(exp_dir, manifest)
         if old.get("sim_workers", 1) != config.get("sim_workers", 1):
             raise UserError(
                 f"experiment {exp_dir.name!r} already exists with "
@@ -276,7 +285,7 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
     if manifest is None:
         raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
                         f"{exp_dir.name}' first or check --results-dir")
-    cfg = manifest["config"]
+    cfg = _study_config(exp_dir, manifest)
     failures = {(r["benchmark"], r["strategy"], r["seed"]): r for r in failure_records(exp_dir)}
     out: dict[str, Any] = {"done": 0, "failed": 0, "running": 0, "missing": 0,
                            "failures": [], "holders": {}}

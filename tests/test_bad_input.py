@@ -163,3 +163,12 @@ def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
     assert err.strip().splitlines() == [
         "tabnas: interrupted; finished runs are saved, rerun the command to resume"]
     assert done.stat().st_size > 0
+
+
+def test_manifest_without_study_settings(toy_experiment, capsys):
+    manifest = toy_experiment / "e" / "manifest.json"
+    manifest.write_text('{"format": 1, "config": {"benchmarks": ["toy"]}}')
+    for argv in (["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
+                  "--budget-evals", "4", "--experiment", "e"], ["status", "e"]):
+        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        assert "is damaged (its configuration lacks strategies, seeds, budget" in line
