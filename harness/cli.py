@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError
+from harness.errors import UserError, os_reason
 
 DEFAULT_BENCHMARK = "nb201-analog"
 DEFAULT_STRATEGIES = "random,rea"
@@ -104,7 +104,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but usage errors exit 2 with one line (no usage dump)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message}")
+        # main() prefixes "tabnas: error: "; a subcommand's name stays in front.
+        where = self.prog.removeprefix("tabnas").strip()
+        raise UserError(f"{where}: {message}" if where else message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -403,7 +405,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             atomic_write_bytes(args.output, lambda tmp: df.to_parquet(tmp, index=False))
     except OSError as exc:
-        raise UserError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write {args.output}: {os_reason(exc)}") from None
     print(f"wrote {len(df)} rows to {args.output}")
     return 0
 

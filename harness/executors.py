@@ -32,6 +32,7 @@ import contextlib
 import importlib
 import io
 import json
+import logging
 import math
 import queue
 import signal
@@ -264,8 +265,20 @@ class DaskExecutor(Executor):
             count = target.partition(":")[2]
             if not count.isdigit() or int(count) < 1:
                 raise UserError(f"--dask {target!r}: write local:N with N >= 1 workers")
-            self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1,
-                                         processes=True, dashboard_address=None)
+            # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
+            # log a warning about it below tabnas' one-line message.
+            # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C
+            # in the terminal reaches the whole process group, and this process
+            # alone stops the cluster.
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+            try:
+                self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1,
+                                             processes=True, dashboard_address=None,
+                                             silence_logs=logging.ERROR)
+            finally:
+                if main:
+                    signal.signal(signal.SIGINT, previous)
             self.client = Client(self._cluster)
         else:
             try:

@@ -52,6 +52,8 @@ def log_axis(ax, which: str) -> None:
     from matplotlib import ticker
 
     axis = ax.xaxis if which == "x" else ax.yaxis
+    if not (ax.dataLim.x1 if which == "x" else ax.dataLim.y1) > 0:
+        return  # nothing positive (every run found the optimum): a log axis would be empty
     (ax.set_xscale if which == "x" else ax.set_yscale)("log", nonpositive="mask")
     def minor(v: float, _pos) -> str:
         lo, hi = axis.get_view_interval()

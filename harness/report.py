@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from harness.cache import atomic_write_bytes
-from harness.errors import UserError
+from harness.errors import UserError, os_reason
 
 #: Fractions of the evaluation budget at which the anytime table is reported.
 ANYTIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -165,7 +165,7 @@ def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path
     try:
         atomic_write_bytes(out, lambda tmp: tmp.write_text(page, encoding="utf-8"))
     except OSError as exc:
-        raise UserError(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write {out}: {os_reason(exc)}") from None
     return out
 
 

@@ -41,10 +41,12 @@ from typing import Any
 
 from harness import RESULTS_FORMAT, __version__
 from harness.cache import atomic_write_bytes
-from harness.errors import UserError
+from harness.errors import UserError, os_reason
 from harness.locks import claim_is_stale, experiment_lock, read_claim
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME_MAX = 100
+_STUDY_KEYS = ("benchmarks", "strategies", "seeds", "budget", "hyperparameters")
 _PACKAGES = ("numpy", "pandas", "scipy", "pyarrow", "matplotlib", "analog-nasbench")
 
 
@@ -56,9 +58,12 @@ def safe_part(name: str) -> str:
 def experiment_dir(results_dir: str | Path, experiment: str) -> Path:
     if not _NAME_RE.match(experiment) or experiment in (".", ".."):
         raise UserError(
-            f"experiment name {experiment!r} is not allowed: use letters, digits, '.', '_' "
-            "and '-' (no path separators), starting with a letter or digit"
+            f"experiment name {experiment!r} is not allowed: use ASCII letters, digits, '.', "
+            "'_' and '-' (no path separators), starting with a letter or digit"
         )
+    if len(experiment) > _NAME_MAX:  # a folder name the file system refuses
+        raise UserError(f"experiment name {experiment[:20]}... is {len(experiment)} characters "
+                        f"long; use at most {_NAME_MAX}")
     return Path(results_dir) / experiment
 
 
@@ -84,7 +89,7 @@ def ensure_writable(exp_dir: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise UserError(
-            f"cannot write results to {exp_dir}: {exc.strerror or exc}; "
+            f"cannot write results to {exp_dir}: {os_reason(exc)}; "
             "choose another --results-dir"
         ) from None
 
@@ -122,15 +127,29 @@ def read_manifest(exp_dir: Path) -> dict | None:
         return None
     try:
         manifest = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
         raise UserError(f"{path} is unreadable ({exc}); move the folder aside") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{path} is damaged (not a JSON object); move the folder aside")
     if manifest.get("format") != RESULTS_FORMAT:
         raise UserError(
             f"{exp_dir} was written by an incompatible tabnas results format "
             f"({manifest.get('format')!r}, this is {RESULTS_FORMAT}); use another "
             "--experiment name or --results-dir; nothing was changed"
         )
+    if not isinstance(manifest.get("config"), dict):
+        raise UserError(f"{path} is damaged (no study configuration); move the folder aside")
     return manifest
+
+
+def _study_config(exp_dir: Path, manifest: dict) -> dict:
+    """The manifest's study configuration, with the keys that running and status need."""
+    config = manifest["config"]
+    missing = [k for k in _STUDY_KEYS if k not in config]
+    if missing:
+        raise UserError(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
+                        f"{', '.join(missing)}); move the folder aside")
+    return config
 
 
 def open_experiment(
@@ -152,7 +171,7 @@ def open_experiment(
 def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is not None:
-        old = manifest["config"]
+        old = _study_config(exp_dir, manifest)
         if old.get("sim_workers", 1) != config.get("sim_workers", 1):
             raise UserError(
                 f"experiment {exp_dir.name!r} already exists with "
@@ -266,7 +285,7 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
     if manifest is None:
         raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
                         f"{exp_dir.name}' first or check --results-dir")
-    cfg = manifest["config"]
+    cfg = _study_config(exp_dir, manifest)
     failures = {(r["benchmark"], r["strategy"], r["seed"]): r for r in failure_records(exp_dir)}
     out: dict[str, Any] = {"done": 0, "failed": 0, "running": 0, "missing": 0,
                            "failures": [], "holders": {}}
@@ -325,7 +344,11 @@ def _read_runs(exp_dir: Path, files: list[Path]):
         import pyarrow.dataset as ds
 
         # One multi-threaded scan in C++: about twice as fast as a read_table per file.
-        tables.append(ds.dataset([str(f) for f in new], format="parquet").to_table())
+        try:
+            tables.append(ds.dataset([str(f) for f in new], format="parquet").to_table())
+        except (OSError, pa.ArrowException):
+            _raise_damaged(new)
+            raise
     table = pa.concat_tables(tables)
     if new:
         # Stored sorted, so a load that finds nothing new needs no sort at all.
@@ -337,6 +360,21 @@ def _read_runs(exp_dir: Path, files: list[Path]):
         except OSError:
             pass  # a read-only results folder still loads, just without the cache
     return table
+
+
+def _raise_damaged(files: list[Path]) -> None:
+    """Name the first run file that cannot be read (runs are written atomically, so
+    only damage from outside makes one): deleting it makes the next run redo it."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for f in files:
+        try:
+            pq.read_table(f)
+        except (OSError, pa.ArrowException) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+            raise UserError(f"run file {f} is damaged ({first}); delete it and rerun "
+                            "'tabnas run' with the same settings to redo that run") from None
 
 
 def load_results(exp_dir: Path):

@@ -60,6 +60,12 @@ class Study:
     def __post_init__(self) -> None:
         if not self.strategies:
             raise UserError("give at least one strategy with --strategy")
+        if not self.benchmarks:
+            raise UserError("give at least one benchmark with --benchmark")
+        for flag, names in (("--strategy", self.strategies), ("--benchmark", self.benchmarks)):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise UserError(f"{flag} names {', '.join(twice)} twice; give each once")
         if not self.seeds:
             raise UserError("--seeds must be a positive integer")
         if not isinstance(self.sim_workers, int) or self.sim_workers < 1:

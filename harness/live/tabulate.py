@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.benchmarks.tables.custom import SPEC_FILE
-from harness.errors import UserError
+from harness.errors import UserError, os_reason
 from harness.progress import progress_bar
 
 TABLE_FILE = "table.parquet"
@@ -129,7 +129,7 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
     try:
         write_json_atomic(out / CONFIG_FILE, config)
     except OSError as exc:
-        raise UserError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        raise UserError(f"cannot write to {out}: {os_reason(exc)}") from None
 
     space = bench.space
     archs = space.all_archs()

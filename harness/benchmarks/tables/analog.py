@@ -95,9 +95,16 @@ def _convert(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     try:
         with open(path, "rb") as f:
             table = _SafeUnpickler(f).load()
-    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError) as exc:
-        raise UserError(f"cannot read {path}: {exc}; reinstall with "
+        return _arrays(table)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError,
+            KeyError, IndexError) as exc:
+        # A file that unpickles into the wrong shape is as unreadable as a damaged one.
+        raise UserError(f"cannot read {path} ({type(exc).__name__}: {exc}); it is not "
+                        "analog-nasbench's data.anb: omit --data, or reinstall with "
                         "'pip install --force-reinstall analog-nasbench==0.1.3'") from None
+
+
+def _arrays(table: dict) -> tuple[dict[str, np.ndarray], dict]:
     space = NB201Space()
     n = space.size
     arrays = {k: np.full(n, np.nan) for k in ACCURACIES}
@@ -114,7 +121,7 @@ def _convert(path: Path) -> tuple[dict[str, np.ndarray], dict]:
             arrays[k][i] = float(drift.value)
             arrays[k + "_uncertainty"][i] = float(drift.uncertainty)
     if np.isnan(arrays["baseline_accuracy"]).any():
-        raise UserError(f"{path} lacks some of the 15,625 cells; reinstall analog-nasbench")
+        raise ValueError("it lacks some of the 15,625 cells")
     arrays["mflops"] = np.array([cell_mflops(space.arch_at(i)) for i in range(n)])
     return arrays, {"source": "analog-nasbench 0.1.3 data.anb"}
 
@@ -122,6 +129,9 @@ def _convert(path: Path) -> tuple[dict[str, np.ndarray], dict]:
 def load(data: str | None = None, objective: str = "baseline_accuracy",
          seed_mode: str = "sample") -> TableBenchmark:
     path = Path(data) if data else data_file()
+    if data and not path.is_file():
+        raise UserError(f"nb201-analog: --data {data} is not a file; omit --data to use the "
+                        "table shipped in analog-nasbench")
     if path is None or not path.exists():
         raise UserError("nb201-analog needs the analog-nasbench package: "
                         "pip install analog-nasbench==0.1.3")

@@ -156,6 +156,7 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
             code = text.map(lookup)
             if code.isna().any():
                 bad = df[col][code.isna()].iloc[0]
+                bad = bad.item() if isinstance(bad, np.generic) else bad  # 3, not np.int64(3)
                 raise UserError(f"{where}: column {col!r} holds {bad!r}, which is not among "
                                 f"its choices {choices} in [variables]")
             codes.append(code.to_numpy(dtype=np.int64))

@@ -26,13 +26,20 @@ DEFAULT_EPOCHS = 10
 DEFAULT_SEEDS = 3
 
 
+#: Upper bounds of the options: the benchmark holds per-epoch and per-seed
+#: records, so an absurd value (epochs=1e9) would exhaust memory, not train.
+MOST = {"epochs": 10_000, "seeds": 1_000}
+
+
 def _positive(name: str, value: Any) -> int:
     try:
         number = int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         number = 0
     if number <= 0 or (isinstance(value, float) and value != number):
         raise UserError(f"benchmark option {name}={value!r}: expected a positive integer")
+    if number > MOST[name]:
+        raise UserError(f"benchmark option {name}={value!r}: at most {MOST[name]:,}")
     return number
 
 

@@ -201,7 +201,8 @@ def load(data: str | None = None, seed_mode: str = "sample",
          encoding: str = "adjacency") -> TableBenchmark:
     path = data_path(data)
     if path is None or not path.is_file():
-        where = f"{path} does not exist; " if path is not None else ""
+        where = "" if path is None else (f"{path} is a folder, not a .tfrecord file; "
+                                         if path.is_dir() else f"{path} does not exist; ")
         raise UserError(f"nb101 needs the official data: {where}{HOW_TO_GET}")
     name = "nb101-" + re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)
     arrays, meta = cached_convert(name, [path], lambda: convert(path))

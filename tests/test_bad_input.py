@@ -1,0 +1,174 @@
+"""Bad input a user can type or leave on disk: one line on stderr, exit code 2, nothing lost.
+
+Runs the command line in this process (``harness.cli.main``), so an uncaught
+exception fails the test with its traceback; each case checks the one line.
+"""
+
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from harness.cli import main
+from tests.conftest import REPO, run_cli
+
+
+def _one_line(capsys, argv) -> str:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("tabnas: error: ")
+    return lines[0]
+
+
+@pytest.fixture
+def toy_experiment(tmp_path, capsys):
+    """A finished two-run experiment on the toy table."""
+    results = tmp_path / "results"
+    assert main(["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
+                 "--budget-evals", "4", "--experiment", "e", "--no-report",
+                 "--results-dir", str(results)]) == 0
+    capsys.readouterr()
+    return results
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--benchmark", ","], "give at least one benchmark"),
+        (["--strategy", "random,rea,random"], "--strategy names random twice"),
+        (["--benchmark", "toy,toy"], "--benchmark names toy twice"),
+        (["--experiment", "x" * 300], "use at most 100"),
+        (["--benchmark", "toy", "--option", "epochs=3"], "toy has no option epochs"),
+    ],
+)
+def test_run_arguments(tmp_path, capsys, args, needle):
+    line = _one_line(capsys, ["run", "--seeds", "1", "--budget-evals", "2", "--no-report",
+                              "--results-dir", str(tmp_path / "r"), *args])
+    assert needle in line
+    assert not (tmp_path / "r").exists()
+
+
+def test_usage_error_names_the_subcommand_once(capsys):
+    assert _one_line(capsys, ["run", "--seeds", "0"]) == \
+        "tabnas: error: run: argument --seeds: must be > 0, got 0"
+    assert _one_line(capsys, ["list", "extra"]) == "tabnas: error: unrecognized arguments: extra"
+
+
+def test_analog_data_that_is_not_the_table(tmp_path, capsys):
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    wrong = tmp_path / "wrong.anb"
+    wrong.write_bytes(pickle.dumps({1: 2}))
+    for data, needle in ((tmp_path / "missing.anb", "is not a file; omit --data"),
+                         (folder, "is not a file; omit --data"),
+                         (wrong, "it is not analog-nasbench's data.anb")):
+        line = _one_line(capsys, ["info", "nb201-analog", "--data", str(data)])
+        assert needle in line and str(data) in line
+
+
+def test_nb101_data_folder(tmp_path, capsys):
+    line = _one_line(capsys, ["info", "nb101", "--data", str(tmp_path)])
+    assert "is a folder, not a .tfrecord file" in line
+
+
+def test_live_options_beyond_memory(capsys):
+    assert "epochs=1000000000.0: at most 10,000" in _one_line(
+        capsys, ["info", "mnist-mlp", "--option", "epochs=1e9"])
+    assert "seeds=5000: at most 1,000" in _one_line(
+        capsys, ["info", "mnist-mlp-shared", "--option", "seeds=5000"])
+
+
+@pytest.mark.parametrize("text", ["[1, 2]", '{"format": 1}', "\xff not json"])
+def test_damaged_manifest(toy_experiment, capsys, text):
+    manifest = toy_experiment / "e" / "manifest.json"
+    manifest.write_bytes(text.encode("latin-1"))
+    for argv in (["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
+                  "--budget-evals", "4", "--experiment", "e"], ["stats", "e"], ["status", "e"]):
+        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        assert str(manifest) in line and "move the folder aside" in line
+    assert manifest.read_bytes() == text.encode("latin-1")
+
+
+def test_damaged_run_file_is_named(toy_experiment, tmp_path, capsys):
+    run = toy_experiment / "e" / "runs" / "toy" / "random" / "seed-1.parquet"
+    run.write_bytes(run.read_bytes()[:100])
+    out = tmp_path / "rows.csv"
+    for argv in (["stats", "e"], ["export", "e", "-o", str(out)]):
+        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        assert f"run file {run} is damaged" in line and "delete it and rerun" in line
+    assert not out.exists()
+    # Doing what the line says repairs the experiment.
+    run.unlink()
+    assert main(["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
+                 "--budget-evals", "4", "--experiment", "e", "--no-report",
+                 "--results-dir", str(toy_experiment)]) == 0
+    assert main(["export", "e", "-o", str(out), "--results-dir", str(toy_experiment)]) == 0
+    assert len(out.read_text().splitlines()) == 1 + 2 * 4
+
+
+def test_output_under_a_file(toy_experiment, tmp_path, capsys):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("keep")
+    for argv in (["export", "e", "-o", str(blocker / "rows.csv")],
+                 ["report", "e", "-o", str(blocker / "report.html")]):
+        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        assert f"{blocker} is a file, not a folder" in line
+    assert blocker.read_text() == "keep"
+
+
+def test_table_value_not_among_choices_is_shown_plainly(tmp_path, capsys):
+    (tmp_path / "t.csv").write_text("w,v\n1,0.5\n2,0.7\n3,0.9\n")
+    (tmp_path / "spec.toml").write_text('name = "t"\ntable = "t.csv"\nvalue = "v"\n'
+                                        "[variables]\nw = [1, 2]\n")
+    line = _one_line(capsys, ["info", f"table:{tmp_path}"])
+    assert "column 'w' holds 3, which is not among its choices [1, 2]" in line
+
+
+def test_plot_with_zero_regret_everywhere_is_quiet(tmp_path):
+    """A one-architecture table: every run finds the optimum, regret is 0 throughout."""
+    (tmp_path / "t.csv").write_text("w,v\n1,0.5\n")
+    (tmp_path / "spec.toml").write_text('name = "one"\ntable = "t.csv"\nvalue = "v"\n'
+                                        "[variables]\nw = [1]\n")
+    proc = run_cli("run", "--benchmark", f"table:{tmp_path}", "--strategy", "random",
+                   "--seeds", "2", "--budget-evals", "1", "--experiment", "z", cwd=tmp_path)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert (tmp_path / "results" / "z" / "figures" / "regret_evals.png").stat().st_size > 0
+
+
+def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
+    """Ctrl-C reaches the terminal's whole process group, Dask's workers included."""
+    code = ("import sys, tests.faulty_strategies; from harness.cli import main; "
+            "raise SystemExit(main(sys.argv[1:]))")
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, "run", "--no-report", "--strategy", "random,sleepy",
+         "--seeds", "1", "--budget-evals", "5", "--experiment", "c", "--dask", "local:1"],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
+    done = tmp_path / "results" / "c" / "runs" / "nb201-analog" / "random" / "seed-0.parquet"
+    deadline = time.monotonic() + 120
+    while not done.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(0.5)  # the sleepy run is now in its worker
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "tabnas: interrupted; finished runs are saved, rerun the command to resume"]
+    assert done.stat().st_size > 0
+
+
+def test_manifest_without_study_settings(toy_experiment, capsys):
+    manifest = toy_experiment / "e" / "manifest.json"
+    manifest.write_text('{"format": 1, "config": {"benchmarks": ["toy"]}}')
+    for argv in (["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
+                  "--budget-evals", "4", "--experiment", "e"], ["status", "e"]):
+        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        assert "is damaged (its configuration lacks strategies, seeds, budget" in line
