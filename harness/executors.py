@@ -34,6 +34,7 @@ import io
 import json
 import logging
 import math
+import os
 import queue
 import signal
 import threading
@@ -207,6 +208,28 @@ class InProcessExecutor(Executor):
         return fut
 
 
+def _exit_with_parent(parent_pid: int, interval_s: float = 0.5) -> None:
+    """Pool-worker initializer: end this worker once the study process is gone.
+
+    A study killed with SIGKILL cannot shut its pool down, and forkserver
+    workers are not its children, so nothing else would end them: they would
+    idle forever. A daemon thread polls the parent's pid instead.
+    """
+    import time
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass  # the pid exists (and belongs to another user): still alive
+
+    threading.Thread(target=watch, name="tabnas-parent-watch", daemon=True).start()
+
+
 class ProcessExecutor(Executor):
     """A local pool of ``workers`` processes (forkserver where available, else spawn).
 
@@ -225,7 +248,8 @@ class ProcessExecutor(Executor):
         if method == "forkserver":
             ctx.set_forkserver_preload(["harness.executors", "numpy", "pyarrow.parquet"])
         self.slots = workers
-        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+        self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                         initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,21 @@ def check_complete(exp, reference):
     assert df.equals(reference)
 
 
+def _processes_mentioning(text: str) -> list[int]:
+    """Live processes whose command line contains ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                state = (entry / "stat").read_text().split(") ")[-1][:1]
+            except OSError:
+                continue
+            if text in cmdline and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
 @pytest.mark.parametrize("executor", [[], ["--workers", "2", "--chunk-size", "3"]],
                          ids=["in-process", "workers-2"])
 def test_sigkill_at_random_point_then_rerun(tmp_path, reference, executor):
@@ -65,6 +81,12 @@ def test_sigkill_at_random_point_then_rerun(tmp_path, reference, executor):
     os.kill(proc.pid, signal.SIGKILL)  # from this process, while it is running
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
+    # No worker outlives the killed study (pool processes carry its folder in their
+    # command line): they notice the parent is gone and exit.
+    deadline = time.monotonic() + 20
+    while _processes_mentioning(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_mentioning(str(tmp_path)) == []
     done_before = len(run_files(exp))
     assert target <= done_before < total, (target, done_before)
     # What a kill during a write leaves (atomic_write_bytes's temporary), for a run not done:
