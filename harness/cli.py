@@ -437,9 +437,12 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser()
+        argv = sys.argv[1:] if argv is None else list(argv)
+        if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+            argv = ["run", *argv]  # `tabnas --seeds 5` means `tabnas run --seeds 5`
         args = parser.parse_args(argv)
         if args.command is None:
-            args = parser.parse_args(["run", *(argv or [])])
+            args = parser.parse_args(["run"])
         return COMMANDS[args.command](args)
     except UserError as exc:
         print(f"tabnas: error: {exc}", file=sys.stderr)

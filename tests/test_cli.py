@@ -146,3 +146,9 @@ def test_changed_budget_refused(default_run):
     cwd, _, env = default_run
     proc = run_cli("run", "--budget-evals", "50", "--no-report", cwd=cwd, env=env)
     assert proc.returncode == 2 and "already exists with budget" in proc.stderr
+
+
+def test_options_without_a_command_mean_run(tmp_path):
+    proc = run_cli("--seeds", "1", "--budget-evals", "5", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 runs done" in proc.stdout
