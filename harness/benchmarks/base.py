@@ -65,6 +65,8 @@ class Benchmark:
     checksums: dict[str, str] = {}
     #: Where ``truth`` and ``optimum`` come from when not the last searched fidelity.
     reported_at: str = ""
+    #: The last querying run's (generator, :func:`stream_key`), see :meth:`_run_key`.
+    _rng_ref: tuple[np.random.Generator, int] | None = None
 
     def query(
         self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
@@ -105,6 +107,18 @@ class Benchmark:
             out["optimum (test)"] = (f"{opt.test_value:.4f} at {opt.extras['test_arch']} "
                                      f"(seed-averaged reported value, {at})")
         return out
+
+    def _run_key(self, rng: np.random.Generator) -> int:
+        """:func:`stream_key` of ``rng``, remembered for the run that is querying.
+
+        Kept as one (generator, key) pair, read and replaced whole: runs in several
+        threads (a multi-threaded Dask worker) share one benchmark, and a key must
+        never be paired with another run's generator.
+        """
+        ref = self._rng_ref
+        if ref is None or ref[0] is not rng:
+            ref = self._rng_ref = (rng, stream_key(rng))
+        return ref[1]
 
     def fidelity_index(self, fidelity: int | None) -> int:
         if self.fidelities is None:
@@ -215,7 +229,7 @@ class TableBenchmark(Benchmark):
             with np.errstate(all="ignore"):
                 self._true_v = np.nanmean(report_v, axis=1)
                 self._true_t = np.nanmean(report_t, axis=1)
-        self._rng_ref: tuple[np.random.Generator, int] | None = None
+        self._optimum: Evaluation | None = None
         self._n_fid = self.values.shape[2]
 
     def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
@@ -227,18 +241,6 @@ class TableBenchmark(Benchmark):
         """
         options = np.flatnonzero(self._present[cell])
         return int(options[seed_position(self._run_key(rng), cell, len(options))])
-
-    def _run_key(self, rng: np.random.Generator) -> int:
-        """:func:`stream_key` of ``rng``, remembered for the run that is querying.
-
-        Kept as one (generator, key) pair, read and replaced whole: runs in several
-        threads (a multi-threaded Dask worker) share one benchmark, and a key must
-        never be paired with another run's generator.
-        """
-        ref = self._rng_ref
-        if ref is None or ref[0] is not rng:
-            ref = self._rng_ref = (rng, stream_key(rng))
-        return ref[1]
 
     def query(
         self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
@@ -259,13 +261,16 @@ class TableBenchmark(Benchmark):
         return float(self._true_v[cell]), float(self._true_t[cell])
 
     def optimum(self) -> Evaluation:
-        pick = np.nanargmax if self.maximize else np.nanargmin
-        iv, it = int(pick(self._true_v)), int(pick(self._true_t))
-        return Evaluation(
-            float(self._true_v[iv]), float(self._true_t[it]), float("nan"),
-            {"value_arch": self.space.to_string(self.space.arch_at(iv)),
-             "test_arch": self.space.to_string(self.space.arch_at(it))},
-        )
+        """Computed once: every run asks for it, and the table does not change."""
+        if self._optimum is None:
+            pick = np.nanargmax if self.maximize else np.nanargmin
+            iv, it = int(pick(self._true_v)), int(pick(self._true_t))
+            self._optimum = Evaluation(
+                float(self._true_v[iv]), float(self._true_t[it]), float("nan"),
+                {"value_arch": self.space.to_string(self.space.arch_at(iv)),
+                 "test_arch": self.space.to_string(self.space.arch_at(it))},
+            )
+        return self._optimum
 
     def extras(self, arch: Arch) -> dict[str, Any]:
         cell = self.space.index(arch)

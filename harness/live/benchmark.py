@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks.base import Benchmark, seed_position, stream_key
+from harness.benchmarks.base import Benchmark, seed_position
 from harness.errors import UserError
 from harness.live.data import Splits
 from harness.live.trainer import BATCH_SIZE, LEARNING_RATE, DeviceData, TrainingRun
@@ -65,7 +65,6 @@ class LiveBenchmark(Benchmark):
             "Optimum unknown (nothing is trained in advance): regret is NaN.",
         )
         self._runs: dict[tuple[int, int], TrainingRun] = {}
-        self._rng_ref: tuple[np.random.Generator, int] | None = None
 
     def training_run(self, arch: Arch, seed: int, epoch: int) -> TrainingRun:
         """The run of ``arch`` with training seed ``seed``, trained to at least ``epoch``."""
@@ -80,10 +79,8 @@ class LiveBenchmark(Benchmark):
         return run
 
     def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
-        ref = self._rng_ref  # one (generator, key) pair: runs in threads share a benchmark
-        if ref is None or ref[0] is not rng:
-            ref = self._rng_ref = (rng, stream_key(rng))
-        return self.training_seeds[seed_position(ref[1], cell, len(self.training_seeds))]
+        key = self._run_key(rng)
+        return self.training_seeds[seed_position(key, cell, len(self.training_seeds))]
 
     def query(
         self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
