@@ -260,17 +260,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
     if not args.no_report:
-        _stats(study.exp_dir)
-        _plot(study.exp_dir)
+        loaded = _load(study.exp_dir)  # read once for both
+        _stats(study.exp_dir, *loaded)
+        _plot(study.exp_dir, *loaded)
     return 0
 
 
-def _stats(exp_dir: Path) -> None:
-    from harness.cache import atomic_write_bytes
+def _load(exp_dir: Path):
     from harness.results import load_experiment
+
+    return load_experiment(exp_dir)
+
+
+def _stats(exp_dir: Path, df, manifest: dict) -> None:
+    from harness.cache import atomic_write_bytes
     from harness.tables import final_results, summary_markdown, to_csv_text
 
-    df, manifest = load_experiment(exp_dir)
     final = final_results(df)
     text = summary_markdown(final)
     for note in manifest["notes"]:
@@ -284,11 +289,9 @@ def _stats(exp_dir: Path) -> None:
     print(f"saved {exp_dir / 'stats.csv'} and {exp_dir / 'stats.md'}")
 
 
-def _plot(exp_dir: Path) -> None:
+def _plot(exp_dir: Path, df, manifest: dict) -> None:
     from harness import plots
-    from harness.results import load_experiment
 
-    df, manifest = load_experiment(exp_dir)
     colours = plots.strategy_colours(df["strategy"].unique())
     written = []
     for stem, fig in plots.regret_figures(df, colours, manifest.get("cost_labels")).items():
@@ -355,14 +358,16 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 def cmd_plot(args: argparse.Namespace) -> int:
     from harness.results import experiment_dir
 
-    _plot(experiment_dir(args.results_dir, args.experiment))
+    exp_dir = experiment_dir(args.results_dir, args.experiment)
+    _plot(exp_dir, *_load(exp_dir))
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from harness.results import experiment_dir
 
-    _stats(experiment_dir(args.results_dir, args.experiment))
+    exp_dir = experiment_dir(args.results_dir, args.experiment)
+    _stats(exp_dir, *_load(exp_dir))
     return 0
 
 
