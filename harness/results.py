@@ -29,7 +29,6 @@ source of truth.
 from __future__ import annotations
 
 import json
-import os
 import platform
 import re
 import subprocess
@@ -388,9 +387,6 @@ def load_results(exp_dir: Path):
                         "run 'tabnas run' for it first")
     return _read_runs(exp_dir, files).to_pandas()
 
-
-def results_dir_default() -> Path:
-    return Path(os.environ.get("TABNAS_RESULTS", "results"))
 
 
 def load_experiment(exp_dir: Path):
