@@ -22,7 +22,7 @@ from harness.strategy import Hyperparameter, register
 from harness.types import Arch, Observation
 from strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
 from strategies._sampling import unseen_sample
-from strategies.tpe import tpe_propose
+from strategies.tpe import TPE_MODEL_HYPERPARAMETERS, tpe_propose
 
 
 @register("bohb")
@@ -33,9 +33,7 @@ class BOHB(BracketStrategy):
                                           high=1.0),
         "min_points": Hyperparameter(0, "observations a fidelity needs to be modelled "
                                         "(0: positions + 1)", low=0),
-        "gamma": Hyperparameter(0.15, "fraction counted as good", low=0.01, high=0.99),
-        "candidates": Hyperparameter(24, "samples scored per proposal", low=1),
-        "prior_weight": Hyperparameter(1.0, "pseudo-counts of the uniform prior", low=1e-6),
+        **TPE_MODEL_HYPERPARAMETERS,
     }
     requires = frozenset({"fidelities", "cardinalities"})
 

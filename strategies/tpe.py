@@ -58,14 +58,20 @@ def tpe_propose(space: SearchSpace, archs: np.ndarray, scores: np.ndarray,
     return mapped[int(np.argmax(log_ratio))]
 
 
+#: The model's hyperparameters, shared with BOHB (``tpe_propose``'s keyword arguments).
+TPE_MODEL_HYPERPARAMETERS = {
+    "gamma": Hyperparameter(0.15, "fraction of observations counted as good",
+                            low=0.01, high=0.99),
+    "candidates": Hyperparameter(24, "samples from l(x) scored per proposal", low=1),
+    "prior_weight": Hyperparameter(1.0, "pseudo-counts of the uniform prior", low=1e-6),
+}
+
+
 @register("tpe")
 class TPE(Strategy):
     hyperparameters = {
         "initial": Hyperparameter(10, "uniform samples before the first model", low=1),
-        "gamma": Hyperparameter(0.15, "fraction of observations counted as good",
-                                low=0.01, high=0.99),
-        "candidates": Hyperparameter(24, "samples from l(x) scored per proposal", low=1),
-        "prior_weight": Hyperparameter(1.0, "pseudo-counts of the uniform prior", low=1e-6),
+        **TPE_MODEL_HYPERPARAMETERS,
     }
     requires = frozenset({"cardinalities"})
 
