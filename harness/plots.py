@@ -228,15 +228,18 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
 
 
 def regret_figures(df: pd.DataFrame, colours: dict[str, str],
-                   cost_labels: dict[str, str] | None = None) -> dict[str, Figure]:
+                   cost_labels: dict[str, str] | None = None, *,
+                   by_evals: pd.DataFrame | None = None) -> dict[str, Figure]:
     """Test regret vs evaluations and (where costs differ) vs cumulative cost, mean ± s.e.
 
-    The figures ``tabnas plot`` writes and the report embeds.
+    The figures ``tabnas plot`` writes and the report embeds. ``by_evals`` is
+    ``statistics.curves(df, "evals")`` when the caller has it already.
     """
     from harness import statistics
 
-    figures = {"regret_evals": curves_figure(statistics.curves(df, "evals"), colours,
-                                             xlabel="evaluations")}
+    if by_evals is None:
+        by_evals = statistics.curves(df, "evals")
+    figures = {"regret_evals": curves_figure(by_evals, colours, xlabel="evaluations")}
     by_cost = statistics.curves(df, "cost")
     if by_cost["x"].nunique() > 1:
         labels = cost_labels or {}

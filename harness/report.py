@@ -76,8 +76,9 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     rep = Report(title=f"tabnas report: {exp_dir.name}", manifest=manifest,
                  budget_text=budget_text, notes=list(manifest.get("notes", [])))
     colours = plots.strategy_colours(df["strategy"].unique())
-    regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}))
     by_evals = statistics.curves(df, "evals")
+    regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
+                                  by_evals=by_evals)
     rep.figures["regret_evals"] = regret["regret_evals"]
     rep.captions["regret_evals"] = ("Test regret of the incumbent (chosen on the searched "
                                     "value) vs evaluations: mean ± standard error over seeds.")
