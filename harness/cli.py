@@ -260,16 +260,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
     if not args.no_report:
-        loaded = _load(study.exp_dir)  # read once for both
+        from harness.results import load_experiment
+
+        loaded = load_experiment(study.exp_dir)  # read once for both
         _stats(study.exp_dir, *loaded)
         _plot(study.exp_dir, *loaded)
     return 0
-
-
-def _load(exp_dir: Path):
-    from harness.results import load_experiment
-
-    return load_experiment(exp_dir)
 
 
 def _stats(exp_dir: Path, df, manifest: dict) -> None:
@@ -356,18 +352,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from harness.results import experiment_dir
+    from harness.results import experiment_dir, load_experiment
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _plot(exp_dir, *_load(exp_dir))
+    _plot(exp_dir, *load_experiment(exp_dir))
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from harness.results import experiment_dir
+    from harness.results import experiment_dir, load_experiment
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _stats(exp_dir, *_load(exp_dir))
+    _stats(exp_dir, *load_experiment(exp_dir))
     return 0
 
 

@@ -45,28 +45,18 @@ class Report:
     extra_sections: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _load(exp_dir: Path) -> tuple[pd.DataFrame, dict]:
-    from harness.results import load_experiment
-
-    df, manifest = load_experiment(exp_dir)
-    if df.empty:
-        raise UserError(f"every run of experiment {exp_dir.name!r} ended before its first "
-                        "evaluation (is --budget-cost below the cost of one evaluation?); "
-                        "run it under a new --experiment name with a larger budget")
-    return df, manifest
-
-
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                    alpha: float = 0.05) -> Report:
     """Everything in the report, computed in memory (validates the input first)."""
     from harness import plots, statistics, tables
+    from harness.results import load_experiment
     from harness.significance import friedman_nemenyi, pairwise_wilcoxon
 
     if evals is not None and cost is not None:
         raise UserError("give one budget: --at-evals or --at-cost, not both")
     if not 0 < alpha < 1:
         raise UserError(f"--alpha must be between 0 and 1, got {alpha}")
-    df, manifest = _load(exp_dir)
+    df, manifest = load_experiment(exp_dir)
     long = statistics.values_at(df, evals=evals, cost=cost)  # checks the budget
     for bench in sorted(long["benchmark"].unique()):
         statistics.paired_wide(long, bench)  # checks the seed sets are paired

@@ -396,11 +396,16 @@ def load_experiment(exp_dir: Path):
     regret as NaN. Here such regret is measured against the best value any run
     of the experiment reached on that benchmark (empirical regret), and the
     manifest's ``notes`` say so, so curves, tables and tests still compare
-    strategies on a common, lower-is-better scale.
+    strategies on a common, lower-is-better scale. An experiment whose runs all
+    ended before their first evaluation has nothing to summarise: a clear error.
     """
     import numpy as np
 
     df = load_results(exp_dir)
+    if df.empty:
+        raise UserError(f"every run of experiment {exp_dir.name!r} ended before its first "
+                        "evaluation (is --budget-cost below the cost of one evaluation?); "
+                        "run it under a new --experiment name with a larger budget")
     manifest = read_manifest(exp_dir) or {}
     notes = manifest.setdefault("notes", [])
     for bench, rows in df.groupby("benchmark", sort=True):

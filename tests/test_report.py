@@ -143,6 +143,8 @@ def test_experiment_without_finished_runs(tmp_path):
                    "--no-report", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     assert "ended before its first evaluation" in _bad(tmp_path, env, "report", "tiny")
+    for command in ("stats", "plot"):  # the same message, not an empty table or figure
+        assert "ended before its first evaluation" in _bad(tmp_path, env, command, "tiny")
     exp = tmp_path / "results" / "tiny"
     assert not (exp / "figures").exists() and not (exp / "report.html").exists()
 
