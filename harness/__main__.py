@@ -1,5 +1,5 @@
-"""``python -m harness`` is the same as the ``tabnas`` command."""
+"""``python -m tabnas`` is the same as the ``tabnas`` command."""
 
-from harness.cli import main
+from tabnas.cli import main
 
 raise SystemExit(main())

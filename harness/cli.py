@@ -1,7 +1,7 @@
 """The ``tabnas`` command line.
 
 Heavy libraries are imported inside the command functions, so ``tabnas --help``
-answers in a fraction of a second. A :class:`~harness.errors.UserError`
+answers in a fraction of a second. A :class:`~tabnas.errors.UserError`
 becomes one line on stderr and exit code 2, never a traceback.
 """
 
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.errors import UserError, os_reason
+from tabnas.errors import UserError, os_reason
 
 DEFAULT_BENCHMARK = "nb201-analog"
 DEFAULT_STRATEGIES = "random,rea"
@@ -66,7 +66,7 @@ def _benchmark_options(args: argparse.Namespace) -> dict[str, Any]:
 
     The loader checks them: an unknown option is a one-line error naming the valid ones.
     """
-    from harness.strategy import parse_hyperparameters
+    from tabnas.strategy import parse_hyperparameters
 
     options = {key: _option_value(value)
                for key, value in parse_hyperparameters(args.option, what="--option").items()}
@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="tabnas",
         description="Compare NAS search strategies on tabular NAS benchmarks.",
     )
-    from harness import __version__
+    from tabnas import __version__
 
     parser.add_argument("--version", action="version", version=f"tabnas {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
@@ -226,9 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from harness.runner import Budget
-    from harness.strategy import parse_hyperparameters
-    from harness.study import Study, run_study
+    from tabnas.runner import Budget
+    from tabnas.strategy import parse_hyperparameters
+    from tabnas.study import Study, run_study
 
     evals = args.budget_evals
     if evals is None and args.budget_cost is None:
@@ -260,7 +260,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
     if not args.no_report:
-        from harness.results import load_experiment
+        from tabnas.results import load_experiment
 
         loaded = load_experiment(study.exp_dir)  # read once for both
         _stats(study.exp_dir, *loaded)
@@ -269,8 +269,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _stats(exp_dir: Path, df, manifest: dict) -> None:
-    from harness.cache import atomic_write_bytes
-    from harness.tables import final_results, summary_markdown, to_csv_text
+    from tabnas.cache import atomic_write_bytes
+    from tabnas.tables import final_results, summary_markdown, to_csv_text
 
     final = final_results(df)
     text = summary_markdown(final)
@@ -286,7 +286,7 @@ def _stats(exp_dir: Path, df, manifest: dict) -> None:
 
 
 def _plot(exp_dir: Path, df, manifest: dict) -> None:
-    from harness import plots
+    from tabnas import plots
 
     colours = plots.strategy_colours(df["strategy"].unique())
     written = []
@@ -296,8 +296,8 @@ def _plot(exp_dir: Path, df, manifest: dict) -> None:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from harness.benchmarks import BENCHMARKS
-    from harness.strategy import STRATEGIES
+    from tabnas.benchmarks import BENCHMARKS
+    from tabnas.strategy import STRATEGIES
 
     print("benchmarks:")
     for name in BENCHMARKS.names():
@@ -318,7 +318,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    from harness.benchmarks import load_benchmark
+    from tabnas.benchmarks import load_benchmark
 
     bench = load_benchmark(args.benchmark, data=args.data, **_benchmark_options(args))
     for key, value in bench.info().items():
@@ -329,12 +329,12 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from harness.benchmarks import resolve_benchmark
+    from tabnas.benchmarks import resolve_benchmark
 
     entry = resolve_benchmark(args.benchmark)
     options = _benchmark_options(args)
     family = args.benchmark.split("/", 1)[0]
-    from harness.benchmarks.tables.official import FAMILIES, prepare
+    from tabnas.benchmarks.tables.official import FAMILIES, prepare
 
     if family in FAMILIES:  # converts every dataset and schedule of the official file
         path, meta = prepare(args.benchmark, args.data)
@@ -352,7 +352,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from harness.results import experiment_dir, load_experiment
+    from tabnas.results import experiment_dir, load_experiment
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
     _plot(exp_dir, *load_experiment(exp_dir))
@@ -360,7 +360,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from harness.results import experiment_dir, load_experiment
+    from tabnas.results import experiment_dir, load_experiment
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
     _stats(exp_dir, *load_experiment(exp_dir))
@@ -368,8 +368,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from harness.report import build_report
-    from harness.results import experiment_dir
+    from tabnas.report import build_report
+    from tabnas.results import experiment_dir
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
@@ -379,7 +379,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from harness.results import experiment_dir, experiment_status
+    from tabnas.results import experiment_dir, experiment_status
 
     st = experiment_status(experiment_dir(args.results_dir, args.experiment))
     print(f"experiment {args.experiment!r}: {st['total']} runs: {st['done']} done, "
@@ -393,8 +393,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from harness.cache import atomic_write_bytes
-    from harness.results import experiment_dir, load_results
+    from tabnas.cache import atomic_write_bytes
+    from tabnas.results import experiment_dir, load_results
 
     suffix = args.output.suffix.lower()
     if suffix not in (".csv", ".parquet"):
@@ -412,7 +412,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_tabulate(args: argparse.Namespace) -> int:
-    from harness.live.tabulate import parse_epochs, tabulate
+    from tabnas.live.tabulate import parse_epochs, tabulate
 
     counts = tabulate(args.benchmark, args.output, seeds=args.seeds,
                       epochs=parse_epochs(args.epochs), data=args.data, device=args.device)

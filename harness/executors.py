@@ -45,8 +45,8 @@ from dataclasses import dataclass, field
 from time import perf_counter, thread_time
 from typing import Any
 
-from harness.errors import UserError
-from harness.runner import Budget, RunTimeout, run_search
+from tabnas.errors import UserError
+from tabnas.runner import Budget, RunTimeout, run_search
 
 #: (benchmark, strategy, seed): one run of a study.
 RunKey = tuple[str, str, int]
@@ -90,14 +90,14 @@ def _benchmark(job: Job, name: str):
     key = (name, job.data, json.dumps(job.benchmark_options, sort_keys=True))
     bench = _BENCHMARKS.get(key)
     if bench is None:
-        from harness.benchmarks import load_benchmark
+        from tabnas.benchmarks import load_benchmark
 
         bench = _BENCHMARKS[key] = load_benchmark(name, data=job.data, **job.benchmark_options)
     return bench
 
 
 def _strategy(job: Job, name: str):
-    from harness.strategy import STRATEGIES
+    from tabnas.strategy import STRATEGIES
 
     module = job.strategy_modules.get(name)
     if module and module != "__main__":
@@ -246,7 +246,7 @@ class ProcessExecutor(Executor):
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["harness.executors", "numpy", "pyarrow.parquet"])
+            ctx.set_forkserver_preload(["tabnas.executors", "numpy", "pyarrow.parquet"])
         self.slots = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                          initializer=_exit_with_parent, initargs=(os.getpid(),))

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from harness.errors import UserError
+from tabnas.errors import UserError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -84,7 +84,7 @@ def panel_grid(n: int, *, width: float = 4.2, height: float = 3.2, max_cols: int
 def curves_figure(curves: pd.DataFrame, colours: dict[str, str], *, xlabel: str | dict,
                   ylabel: str = "test regret of incumbent", band: str = "se",
                   log_x: bool = True, log_y: bool = True, title: str = "") -> Figure:
-    """Aggregated curves (:func:`harness.statistics.curves`), one panel per benchmark.
+    """Aggregated curves (:func:`tabnas.statistics.curves`), one panel per benchmark.
 
     ``band`` = "se" draws mean ± standard error, "iqr" median with interquartile range.
     ``xlabel`` may map benchmark -> label (cost units differ between benchmarks).
@@ -235,7 +235,7 @@ def regret_figures(df: pd.DataFrame, colours: dict[str, str],
     The figures ``tabnas plot`` writes and the report embeds. ``by_evals`` is
     ``statistics.curves(df, "evals")`` when the caller has it already.
     """
-    from harness import statistics
+    from tabnas import statistics
 
     if by_evals is None:
         by_evals = statistics.curves(df, "evals")
@@ -252,7 +252,7 @@ def regret_figures(df: pd.DataFrame, colours: dict[str, str],
 def save_figure(fig: Figure, out_dir: Path, stem: str,
                 formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
     """Write ``stem.<fmt>`` for each format atomically; closes the figure."""
-    from harness.cache import atomic_write_bytes
+    from tabnas.cache import atomic_write_bytes
 
     plt = _pyplot()
     out: dict[str, Path] = {}

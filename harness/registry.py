@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from harness.errors import UserError
+from tabnas.errors import UserError
 
 T = TypeVar("T")
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.cache import atomic_write_bytes
-from harness.errors import UserError, os_reason
+from tabnas.cache import atomic_write_bytes
+from tabnas.errors import UserError, os_reason
 
 #: Fractions of the evaluation budget at which the anytime table is reported.
 ANYTIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -48,9 +48,9 @@ class Report:
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                    alpha: float = 0.05) -> Report:
     """Everything in the report, computed in memory (validates the input first)."""
-    from harness import plots, statistics, tables
-    from harness.results import load_experiment
-    from harness.significance import friedman_nemenyi, pairwise_wilcoxon
+    from tabnas import plots, statistics, tables
+    from tabnas.results import load_experiment
+    from tabnas.significance import friedman_nemenyi, pairwise_wilcoxon
 
     if evals is not None and cost is not None:
         raise UserError("give one budget: --at-evals or --at-cost, not both")
@@ -141,7 +141,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
 
 def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path:
     """Write figures, tables and the HTML file (each atomically); returns the HTML path."""
-    from harness.plots import save_figure
+    from tabnas.plots import save_figure
 
     pngs: dict[str, bytes] = {}
     for stem, fig in rep.figures.items():

@@ -38,10 +38,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from harness import RESULTS_FORMAT, __version__
-from harness.cache import atomic_write_bytes
-from harness.errors import UserError, os_reason
-from harness.locks import claim_is_stale, experiment_lock, read_claim
+from tabnas import RESULTS_FORMAT, __version__
+from tabnas.cache import atomic_write_bytes
+from tabnas.errors import UserError, os_reason
+from tabnas.locks import claim_is_stale, experiment_lock, read_claim
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NAME_MAX = 100

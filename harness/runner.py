@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks.base import Benchmark
-from harness.errors import UserError
-from harness.strategy import Strategy
-from harness.types import Observation
+from tabnas.benchmarks.base import Benchmark
+from tabnas.errors import UserError
+from tabnas.strategy import Strategy
+from tabnas.types import Observation
 
 #: The per-evaluation result columns, in order (documented in the README).
 COLUMNS = (

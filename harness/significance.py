@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from harness.errors import UserError
+from tabnas.errors import UserError
 
 
 def holm(pvalues) -> np.ndarray:

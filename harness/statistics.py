@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.errors import UserError
+from tabnas.errors import UserError
 
 
 def final_rows(df: pd.DataFrame) -> pd.DataFrame:

@@ -1,7 +1,7 @@
 """The strategy interface: ask/tell with a ``numpy.random.Generator`` passed in.
 
 A strategy proposes; the runner evaluates. The strategy is told an
-:class:`~harness.types.Observation` (architecture, fidelity, score, cost) and
+:class:`~tabnas.types.Observation` (architecture, fidelity, score, cost) and
 nothing else, so it cannot read a test metric. All randomness comes from the
 generator it is given; nothing here touches global RNG state.
 
@@ -17,10 +17,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from harness.errors import UserError
-from harness.registry import Registry
-from harness.spaces.base import SearchSpace
-from harness.types import Arch, Observation
+from tabnas.errors import UserError
+from tabnas.registry import Registry
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch, Observation
 
 #: A proposal: an architecture, or (architecture, fidelity) for multi-fidelity strategies.
 Proposal = Arch | tuple[Arch, int]
@@ -145,7 +145,9 @@ class Strategy:
                                 f"which space {space.name!r} does not provide")
 
 
-STRATEGIES: Registry[type[Strategy]] = Registry("strategy", "tabnas.strategies", "strategies")
+STRATEGIES: Registry[type[Strategy]] = Registry(
+    "strategy", "tabnas.strategies", "tabnas.strategies"
+)
 
 
 def register(name: str):

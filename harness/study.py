@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks import Benchmark, resolve_benchmark
-from harness.errors import UserError
-from harness.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
-from harness.locks import Claims
-from harness.progress import progress_bar
-from harness.results import (
+from tabnas.benchmarks import Benchmark, resolve_benchmark
+from tabnas.errors import UserError
+from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
+from tabnas.locks import Claims
+from tabnas.progress import progress_bar
+from tabnas.results import (
     claim_parts,
     clear_failure,
     ensure_writable,
@@ -32,8 +32,8 @@ from harness.results import (
     write_failure,
     write_run_bytes,
 )
-from harness.runner import Budget
-from harness.strategy import STRATEGIES
+from tabnas.runner import Budget
+from tabnas.strategy import STRATEGIES
 
 #: How often a process waiting on runs held by another process looks again.
 _POLL_S = 0.2
@@ -109,8 +109,8 @@ def run_study(
     """Run every missing run of ``study``; returns counts of runs done now, skipped, failed.
 
     Runs execute on ``executor`` (default: made from ``workers``/``dask``, see
-    :mod:`harness.executors`). Before a run is handed out it is claimed
-    (:mod:`harness.locks`), so several processes can work on one study at once;
+    :mod:`tabnas.executors`). Before a run is handed out it is claimed
+    (:mod:`tabnas.locks`), so several processes can work on one study at once;
     when this process has nothing left to claim it waits for runs other live
     processes hold, and takes over those whose holder died. Each finished run
     is written atomically by this process; a run that raised or timed out is

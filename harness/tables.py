@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.significance import tied_with_best
-from harness.statistics import bootstrap_ci, paired_wide, values_at
+from tabnas.significance import tied_with_best
+from tabnas.statistics import bootstrap_ci, paired_wide, values_at
 
 
 def _marks(long: pd.DataFrame, alpha: float) -> dict[tuple[str, str], str]:
@@ -41,7 +41,7 @@ def final_results(df: pd.DataFrame, *, evals: int | None = None, cost: float | N
     Columns: benchmark, strategy, runs, mean, se, median, q25, q75, ci_lo, ci_hi
     (bootstrap BCa interval of the mean at ``level``), avg_rank (within seeds), mark.
     """
-    from harness.significance import block_ranks
+    from tabnas.significance import block_ranks
 
     long = values_at(df, evals=evals, cost=cost, metric=metric)
     marks = _marks(long, alpha)

@@ -5,7 +5,7 @@ Every registered strategy is run through it automatically
 by subclassing :class:`StrategyConformance` and supplying one fixture::
 
     import pytest
-    from harness.testing import StrategyConformance
+    from tabnas.testing import StrategyConformance
     from my_package.my_strategy import MyStrategy
 
     class TestMyStrategy(StrategyConformance):
@@ -21,7 +21,7 @@ declares ``deterministic``; no global random state is touched (``numpy``'s
 legacy generator, ``random``, and ``torch`` when loaded); a pickled copy made
 mid-run proposes exactly what the original proposes; constant, tied and
 non-finite scores are survived; ``tell`` only ever receives an
-:class:`~harness.types.Observation`, whose fields cannot carry a test value;
+:class:`~tabnas.types.Observation`, whose fields cannot carry a test value;
 bad hyperparameters are one-line errors naming the parameter and its range.
 
 Opting out is only possible through declared capabilities: a strategy whose
@@ -46,11 +46,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from harness.benchmarks import BENCHMARKS, Benchmark
-from harness.errors import UserError
-from harness.runner import Budget, run_search, run_seed_streams
-from harness.strategy import STRATEGIES, Hyperparameter, Strategy
-from harness.types import Observation
+from tabnas.benchmarks import BENCHMARKS, Benchmark
+from tabnas.errors import UserError
+from tabnas.runner import Budget, run_search, run_seed_streams
+from tabnas.strategy import STRATEGIES, Hyperparameter, Strategy
+from tabnas.types import Observation
 
 #: The toy tables the suite runs on by default (``harness/benchmarks/tables/toy.py``).
 CONFORMANCE_BENCHMARKS = ("toy", "toy-fidelities")
@@ -69,7 +69,7 @@ def shipped_tables() -> tuple[str, ...]:
     costs are measured seconds that differ between runs, so a suite that
     replays runs dozens of times per strategy belongs to tables.
     """
-    from harness.benchmarks import TableBenchmark
+    from tabnas.benchmarks import TableBenchmark
 
     return tuple(n for n in BENCHMARKS.names() if BENCHMARKS.get(n).status()[0]
                  and isinstance(conformance_benchmark(n), TableBenchmark))
@@ -247,7 +247,7 @@ class StrategyConformance:
         spec = strategy_spec(strategy_cls)
         here = proposals(strategy_cls, name, self.seed, self.evals)
         code = ("import json, sys\n"
-                "from harness.testing import proposals, strategy_from_spec\n"
+                "from tabnas.testing import proposals, strategy_from_spec\n"
                 "cls = strategy_from_spec(sys.argv[1])\n"
                 "print(json.dumps(proposals(cls, sys.argv[2], int(sys.argv[3]), "
                 "int(sys.argv[4]))))\n")

@@ -26,11 +26,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import rea_variants  # noqa: E402,F401  (registers the REA variants)
 
-from harness.benchmarks import load_benchmark  # noqa: E402
-from harness.executors import DaskExecutor, InProcessExecutor, ProcessExecutor  # noqa: E402
-from harness.results import load_results, run_files  # noqa: E402
-from harness.runner import Budget  # noqa: E402
-from harness.study import Study, run_study  # noqa: E402
+from tabnas.benchmarks import load_benchmark  # noqa: E402
+from tabnas.executors import DaskExecutor, InProcessExecutor, ProcessExecutor  # noqa: E402
+from tabnas.results import load_results, run_files  # noqa: E402
+from tabnas.runner import Budget  # noqa: E402
+from tabnas.study import Study, run_study  # noqa: E402
 
 DEFAULT_STRATEGIES = "random,rea,local-search,reinforce,rea-p10"
 

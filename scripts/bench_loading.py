@@ -14,7 +14,7 @@ peak-RSS counter (``/proc/self/clear_refs`` = 5), reads ``VmRSS``, loads the
 benchmark from the cache, and reads ``VmHWM``: their difference is the peak RSS
 the load itself added. It is set against the bytes of the benchmark's data
 arrays (values, tests, costs, extra arrays, reporting arrays and the space's
-arrays; each buffer once, :mod:`harness.memory`). Besides the shipped tables
+arrays; each buffer once, :mod:`tabnas.memory`). Besides the shipped tables
 and the 4-cell fixtures, two caches are measured at the official files' scale:
 NAS-Bench-201 records of 15,625 cells x 3 seeds x 200 epochs (one dataset) and
 a NAS-Bench-101 cache of 423,624 cells x 3 runs x 4 budgets, both with
@@ -55,7 +55,7 @@ def measure(code: str, env: dict) -> dict:
 
 def shipped_tables() -> list[str]:
     """Tables whose data ships with tabnas' dependencies (not nb101's file, not live MNIST)."""
-    from harness.benchmarks import BENCHMARKS
+    from tabnas.benchmarks import BENCHMARKS
 
     return [n for n in BENCHMARKS.names() if "/" not in n and n != "nb101"
             and not n.startswith("mnist")]
@@ -75,7 +75,7 @@ def speed_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
           "| official API load + 4 queries s | peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
     for family, path in fixtures.items():
-        load = (f"from harness.benchmarks import load_benchmark; "
+        load = (f"from tabnas.benchmarks import load_benchmark; "
                 f"load_benchmark('{family}/cifar100', data='{path}')")
         first = measure(load, env)
         again = measure(load, env)
@@ -83,7 +83,7 @@ def speed_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
         print(f"| {family}/cifar100 (fixture) | {first['s']:.2f} | {first['rss_mb']:.0f} | "
               f"{again['s']:.3f} | {again['rss_mb']:.0f} | {api['s']:.2f} | {api['rss_mb']:.0f} |")
     for name in shipped_tables():
-        load = f"from harness.benchmarks import load_benchmark; load_benchmark('{name}')"
+        load = f"from tabnas.benchmarks import load_benchmark; load_benchmark('{name}')"
         first = measure(load, env)
         again = measure(load, env)
         print(f"| {name} | {first['s']:.2f} | {first['rss_mb']:.0f} | {again['s']:.3f} | "
@@ -99,8 +99,8 @@ for module in preload:
         importlib.import_module(module)
     except ImportError:  # an extension's internal module, imported by its parent
         pass
-from harness.benchmarks import BENCHMARKS, resolve_benchmark
-from harness.memory import array_bytes
+from tabnas.benchmarks import BENCHMARKS, resolve_benchmark
+from tabnas.memory import array_bytes
 BENCHMARKS.names()  # imports every registered table module
 entry = resolve_benchmark(name)
 
@@ -143,7 +143,7 @@ _NB201_FULL = r"""
 import sys
 from pathlib import Path
 import numpy as np
-from harness.cache import cached_convert
+from tabnas.cache import cached_convert
 src = Path(sys.argv[1])
 src.write_bytes(b"synthetic stand-in for NAS-Bench-201-v1_1-096897.pth")
 
@@ -166,8 +166,8 @@ _NB101_FULL = r"""
 import os, sys
 from pathlib import Path
 import numpy as np
-from harness.benchmarks.tables.nb101 import METRICS
-from harness.cache import cached_convert
+from tabnas.benchmarks.tables.nb101 import METRICS
+from tabnas.cache import cached_convert
 n, src = 423_624, Path(sys.argv[1])
 src.write_bytes(b"synthetic stand-in for nasbench_full.tfrecord")
 
@@ -187,7 +187,7 @@ _USER_TABLE = r"""
 import sys
 from pathlib import Path
 import numpy as np, pandas as pd
-from harness.spaces.nb201 import OPS
+from tabnas.spaces.nb201 import OPS
 folder = Path(sys.argv[1])
 folder.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
@@ -232,7 +232,7 @@ def memory_table(tmp: Path, env: dict, fixtures: dict[str, str]) -> None:
     print("|---|---|---|---|---|---|---|")
     mb = 2**20
     for label, name, data, options, row_env in rows:
-        load = ("from harness.benchmarks import load_benchmark; "
+        load = ("from tabnas.benchmarks import load_benchmark; "
                 f"load_benchmark({name!r}, data={data!r}, **{options!r})")
         subprocess.run([sys.executable, "-c", load], env=row_env, cwd=REPO, check=True)  # cache
         m = measure_memory(name, data, row_env, **options)

@@ -30,9 +30,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.formats.model_metrics import decode_model_metrics  # noqa: E402
-from harness.formats.tfrecord import read_records  # noqa: E402
-from harness.spaces.nb101 import OPS, cell_hash, prune  # noqa: E402
+from tabnas.formats.model_metrics import decode_model_metrics  # noqa: E402
+from tabnas.formats.tfrecord import read_records  # noqa: E402
+from tabnas.spaces.nb101 import OPS, cell_hash, prune  # noqa: E402
 from tests.nb101_fixture import (  # noqa: E402
     metrics_bytes,
     record_bytes,
@@ -111,7 +111,7 @@ CHILD = r"""
 import json, sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
-from harness.benchmarks.tables.nb101 import convert, load
+from tabnas.benchmarks.tables.nb101 import convert, load
 import numpy as np
 
 def status(key):
@@ -142,8 +142,8 @@ import json, os, sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 import numpy as np
-from harness.benchmarks.tables.nb101 import METRICS, load
-from harness.cache import cached_convert
+from tabnas.benchmarks.tables.nb101 import METRICS, load
+from tabnas.cache import cached_convert
 
 n, src = 423_624, Path({path!r})
 src.write_bytes(b"synthetic stand-in for nasbench_full.tfrecord")

@@ -24,10 +24,10 @@ import time
 
 import numpy as np
 
-from harness.benchmarks import load_benchmark
-from harness.runner import Budget, run_search
-from harness.spaces.nb201 import N_EDGES, OPS
-from harness.strategy import STRATEGIES
+from tabnas.benchmarks import load_benchmark
+from tabnas.runner import Budget, run_search
+from tabnas.spaces.nb201 import N_EDGES, OPS
+from tabnas.strategy import STRATEGIES
 
 
 def tabnas_loop(bench, seed: int, evals: int) -> float:

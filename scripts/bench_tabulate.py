@@ -38,11 +38,11 @@ def main() -> None:
     import numpy as np
     import pandas as pd
 
-    from harness.benchmarks import load_benchmark
+    from tabnas.benchmarks import load_benchmark
 
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "table"
-        cmd = [sys.executable, "-m", "harness", "tabulate", "mnist-mlp", "--seeds", args.seeds,
+        cmd = [sys.executable, "-m", "tabnas", "tabulate", "mnist-mlp", "--seeds", args.seeds,
                "--epochs", args.epochs, "-o", str(out)]
         if args.data:
             cmd += ["--data", args.data]

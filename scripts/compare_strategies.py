@@ -34,10 +34,10 @@ from scipy.stats import wilcoxon
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness.benchmarks import load_benchmark  # noqa: E402
-from harness.errors import UserError  # noqa: E402
-from harness.runner import Budget, run_search  # noqa: E402
-from harness.strategy import STRATEGIES  # noqa: E402
+from tabnas.benchmarks import load_benchmark  # noqa: E402
+from tabnas.errors import UserError  # noqa: E402
+from tabnas.runner import Budget, run_search  # noqa: E402
+from tabnas.strategy import STRATEGIES  # noqa: E402
 
 OPTUNA = ("optuna:TPESampler", "optuna:RandomSampler")
 CHECKPOINTS = (25, 50, 100, 200)

@@ -8,8 +8,8 @@ strategy's module by name.
 
 from __future__ import annotations
 
-from harness.strategy import STRATEGIES, Hyperparameter, register
-from strategies.rea import RegularizedEvolution
+from tabnas.strategies.rea import RegularizedEvolution
+from tabnas.strategy import STRATEGIES, Hyperparameter, register
 
 #: name -> (population, tournament size)
 VARIANTS = {"rea-p10": (10, 3), "rea-p50": (50, 10), "rea-t2": (20, 2)}

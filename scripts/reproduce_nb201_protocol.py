@@ -42,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.errors import UserError  # noqa: E402
+from tabnas.errors import UserError  # noqa: E402
 
 PUBLISHED = REPO / "results" / "published" / "nb201_table5.json"
 PAPER_STRATEGIES = ("random", "rea", "reinforce", "bohb")
@@ -102,7 +102,7 @@ def comparison(df, published: dict, optimum: float):
     """Side by side: published mean ± std and this reproduction's, and both gaps to optimum."""
     import pandas as pd
 
-    from harness.statistics import final_rows
+    from tabnas.statistics import final_rows
 
     final = final_rows(df)
     rows = []
@@ -161,13 +161,13 @@ def main(argv: list[str] | None = None) -> int:
 def _main(args: argparse.Namespace) -> int:
     import html
 
-    from harness.benchmarks import BENCHMARKS
-    from harness.cache import atomic_write_bytes
-    from harness.report import compute_report, write_report
-    from harness.results import load_results, safe_part
-    from harness.runner import Budget
-    from harness.strategy import STRATEGIES, parse_hyperparameters
-    from harness.study import Study, run_study
+    from tabnas.benchmarks import BENCHMARKS
+    from tabnas.cache import atomic_write_bytes
+    from tabnas.report import compute_report, write_report
+    from tabnas.results import load_results, safe_part
+    from tabnas.runner import Budget
+    from tabnas.strategy import STRATEGIES, parse_hyperparameters
+    from tabnas.study import Study, run_study
 
     if args.runs < 1:
         raise UserError(f"--runs must be >= 1, got {args.runs}")

@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from harness.benchmarks import load_benchmark  # noqa: E402
-from harness.runner import Budget, run_search  # noqa: E402
-from harness.strategy import STRATEGIES  # noqa: E402
+from tabnas.benchmarks import load_benchmark  # noqa: E402
+from tabnas.runner import Budget, run_search  # noqa: E402
+from tabnas.strategy import STRATEGIES  # noqa: E402
 
 KS = (1, 4, 16)
 

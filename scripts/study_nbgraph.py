@@ -27,7 +27,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harness.errors import UserError  # noqa: E402
+from tabnas.errors import UserError  # noqa: E402
 
 DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv",
             "proteins")
@@ -35,7 +35,7 @@ DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers",
 
 def runnable_strategies(benchmarks) -> tuple[list[str], dict[str, str]]:
     """Strategies every benchmark supports, and why each other one is skipped."""
-    from harness.strategy import STRATEGIES
+    from tabnas.strategy import STRATEGIES
 
     keep, skipped = [], {}
     for name in STRATEGIES.names():
@@ -58,10 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--results-dir", type=Path, default=REPO / "results")
     args = p.parse_args(argv)
     try:
-        from harness.benchmarks import load_benchmark
-        from harness.report import build_report
-        from harness.runner import Budget
-        from harness.study import Study, run_study
+        from tabnas.benchmarks import load_benchmark
+        from tabnas.report import build_report
+        from tabnas.runner import Budget
+        from tabnas.study import Study, run_study
 
         names = [f"nbgraph-{d}" for d in DATASETS]
         strategies, skipped = runnable_strategies([load_benchmark(n) for n in names])

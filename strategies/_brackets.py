@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 
-from harness.errors import UserError
-from harness.strategy import Hyperparameter, Strategy
-from harness.types import Arch, Observation
-from strategies._sampling import rank_key, unseen_sample
+from tabnas.errors import UserError
+from tabnas.strategies._sampling import rank_key, unseen_sample
+from tabnas.strategy import Hyperparameter, Strategy
+from tabnas.types import Arch, Observation
 
 BRACKET_HYPERPARAMETERS = {
     "eta": Hyperparameter(3, "keep the best 1/eta of each rung", low=2, high=100),

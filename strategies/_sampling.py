@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
-from harness.types import Arch
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch
 
 
 def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: set[Arch],

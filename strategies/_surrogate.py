@@ -44,9 +44,9 @@ from contextlib import AbstractContextManager
 
 import numpy as np
 
-from harness.strategy import Hyperparameter, Strategy
-from harness.types import Arch, Observation
-from strategies._sampling import unseen_sample
+from tabnas.strategies._sampling import unseen_sample
+from tabnas.strategy import Hyperparameter, Strategy
+from tabnas.types import Arch, Observation
 
 SURROGATE_HYPERPARAMETERS = {
     "initial": Hyperparameter(10, "uniform samples before the first model fit", low=2),

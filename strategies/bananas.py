@@ -27,9 +27,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.strategy import Hyperparameter, register
-from harness.types import Arch
-from strategies._surrogate import SURROGATE_HYPERPARAMETERS, SurrogateStrategy
+from tabnas.strategies._surrogate import SURROGATE_HYPERPARAMETERS, SurrogateStrategy
+from tabnas.strategy import Hyperparameter, register
+from tabnas.types import Arch
 
 
 class _Ensemble:

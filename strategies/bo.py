@@ -28,12 +28,12 @@ import warnings
 
 import numpy as np
 
-from harness.strategy import Hyperparameter, register
-from strategies._surrogate import (
+from tabnas.strategies._surrogate import (
     SURROGATE_HYPERPARAMETERS,
     SurrogateStrategy,
     expected_improvement,
 )
+from tabnas.strategy import Hyperparameter, register
 
 
 @register("bo")

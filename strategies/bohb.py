@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.strategy import Hyperparameter, register
-from harness.types import Arch, Observation
-from strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
-from strategies._sampling import unseen_sample
-from strategies.tpe import TPE_MODEL_HYPERPARAMETERS, tpe_propose
+from tabnas.strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
+from tabnas.strategies._sampling import unseen_sample
+from tabnas.strategies.tpe import TPE_MODEL_HYPERPARAMETERS, tpe_propose
+from tabnas.strategy import Hyperparameter, register
+from tabnas.types import Arch, Observation
 
 
 @register("bohb")

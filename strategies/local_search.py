@@ -12,9 +12,9 @@ Hyperparameters (defaults): ``initial`` 10.
 
 from __future__ import annotations
 
-from harness.strategy import Hyperparameter, Strategy, register
-from harness.types import Arch, Observation
-from strategies._sampling import rank_key, unseen_sample
+from tabnas.strategies._sampling import rank_key, unseen_sample
+from tabnas.strategy import Hyperparameter, Strategy, register
+from tabnas.types import Arch, Observation
 
 
 @register("local-search")

@@ -26,9 +26,9 @@ import math
 from contextlib import contextmanager
 from typing import Any
 
-from harness.errors import UserError
-from harness.strategy import STRATEGIES, Hyperparameter, Strategy
-from harness.types import Arch, Observation
+from tabnas.errors import UserError
+from tabnas.strategy import STRATEGIES, Hyperparameter, Strategy
+from tabnas.types import Arch, Observation
 
 PREFIX = "optuna"
 _SIMPLE = (bool, int, float, str)

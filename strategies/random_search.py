@@ -9,8 +9,8 @@ No hyperparameters.
 
 from __future__ import annotations
 
-from harness.strategy import Strategy, register
-from harness.types import Arch, Observation
+from tabnas.strategy import Strategy, register
+from tabnas.types import Arch, Observation
 
 _BATCH = 64
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import deque
 
-from harness.strategy import Hyperparameter, Strategy, register
-from harness.types import Arch, Observation
+from tabnas.strategy import Hyperparameter, Strategy, register
+from tabnas.types import Arch, Observation
 
 #: How often a proposal that is still pending is redrawn before it is accepted.
 _REDRAWS = 10
@@ -38,7 +38,7 @@ class RegularizedEvolution(Strategy):
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
         if self.sample > self.population:
-            from harness.errors import UserError
+            from tabnas.errors import UserError
 
             raise UserError(f"hyperparameter sample={self.sample}: must be <= population "
                             f"({self.population})")

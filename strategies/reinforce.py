@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
-from harness.strategy import Hyperparameter, Strategy, register
-from harness.types import Arch, Observation
-from strategies._sampling import draw_arch
+from tabnas.strategies._sampling import draw_arch
+from tabnas.strategy import Hyperparameter, Strategy, register
+from tabnas.types import Arch, Observation
 
 
 @register("reinforce")

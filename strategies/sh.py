@@ -10,8 +10,8 @@ Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5.
 
 from __future__ import annotations
 
-from harness.strategy import register
-from strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
+from tabnas.strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
+from tabnas.strategy import register
 
 
 @register("sh")

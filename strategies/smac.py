@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.strategy import Hyperparameter, register
-from strategies._surrogate import (
+from tabnas.strategies._surrogate import (
     SURROGATE_HYPERPARAMETERS,
     SurrogateStrategy,
     expected_improvement,
 )
+from tabnas.strategy import Hyperparameter, register
 
 
 @register("smac")

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
-from harness.strategy import Hyperparameter, Strategy, register
-from harness.types import Arch, Observation
-from strategies._sampling import unseen_sample
-from strategies._surrogate import model_targets
+from tabnas.spaces.base import SearchSpace
+from tabnas.strategies._sampling import unseen_sample
+from tabnas.strategies._surrogate import model_targets
+from tabnas.strategy import Hyperparameter, Strategy, register
+from tabnas.types import Arch, Observation
 
 
 def tpe_propose(space: SearchSpace, archs: np.ndarray, scores: np.ndarray,

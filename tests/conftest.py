@@ -22,16 +22,16 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def analog():
-    from harness.benchmarks import load_benchmark
+    from tabnas.benchmarks import load_benchmark
 
     return load_benchmark("nb201-analog")
 
 
 def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m harness ARGS`` in a fresh process, as a user would run ``tabnas``."""
+    """Run ``python -m tabnas ARGS`` in a fresh process, as a user would run ``tabnas``."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, env=full_env,
+    return subprocess.run([sys.executable, "-m", "tabnas", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=600)

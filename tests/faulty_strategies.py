@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from harness.strategy import Strategy, register
+from tabnas.strategy import Strategy, register
 
 
 @register("explode")

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
-from harness.formats.tfrecord import frame
-from harness.spaces.nb101 import OPS, cell_hash, check_cell, pad, prune
+from tabnas.formats.tfrecord import frame
+from tabnas.spaces.nb101 import OPS, cell_hash, check_cell, pad, prune
 
 CONV3, CONV1, POOL = OPS
 FIDELITIES = (4, 12, 36, 108)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks.tables.official import CHANNELS, TEST_SET
+from tabnas.benchmarks.tables.official import CHANNELS, TEST_SET
 
 NB201_ARCHS = [
     "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|",
@@ -91,7 +91,7 @@ def build_nb201_searchable(path: Path, cells: int) -> Path:
     import torch
     from nas_201_api import api_utils
 
-    from harness.spaces.nb201 import NB201Space
+    from tabnas.spaces.nb201 import NB201Space
 
     rng = np.random.default_rng(12)
     space = NB201Space()

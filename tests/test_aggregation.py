@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import UserError
-from harness.statistics import (
+from tabnas.errors import UserError
+from tabnas.statistics import (
     anytime_ranks,
     bootstrap_ci,
     check_budget,

@@ -7,13 +7,13 @@ import pickle
 import numpy as np
 import pytest
 
-from harness.benchmarks.tables.analog import (
+from tabnas.benchmarks.tables.analog import (
     _SafeUnpickler,
     analog_key_to_arch,
     cell_mflops,
     data_file,
 )
-from harness.spaces.nb201 import string_to_arch
+from tabnas.spaces.nb201 import string_to_arch
 
 
 def test_key_mapping_matches_data_md():
@@ -53,7 +53,7 @@ def test_optimum_bounds_every_query(analog):
 
 
 def test_objective_option(tmp_path):
-    from harness.benchmarks import load_benchmark
+    from tabnas.benchmarks import load_benchmark
 
     b = load_benchmark("nb201-analog", objective="analog_accuracy")
     arch = (3,) * 6
@@ -61,8 +61,8 @@ def test_objective_option(tmp_path):
 
 
 def test_unknown_objective_is_a_user_error():
-    from harness.benchmarks import load_benchmark
-    from harness.errors import UserError
+    from tabnas.benchmarks import load_benchmark
+    from tabnas.errors import UserError
 
     with pytest.raises(UserError, match="baseline_accuracy"):
         load_benchmark("nb201-analog", objective="nope")
@@ -75,7 +75,7 @@ def test_restricted_unpickler_refuses_other_globals():
 
 
 def test_cache_round_trip_and_stale_rebuild(tmp_path, monkeypatch):
-    from harness.cache import cached_convert
+    from tabnas.cache import cached_convert
 
     monkeypatch.setenv("TABNAS_CACHE", str(tmp_path / "cache"))
     src = tmp_path / "source.bin"

@@ -1,6 +1,6 @@
 """Bad input a user can type or leave on disk: one line on stderr, exit code 2, nothing lost.
 
-Runs the command line in this process (``harness.cli.main``), so an uncaught
+Runs the command line in this process (``tabnas.cli.main``), so an uncaught
 exception fails the test with its traceback; each case checks the one line.
 """
 
@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from harness.cli import main
+from tabnas.cli import main
 from tests.conftest import REPO, run_cli
 
 
@@ -144,7 +144,7 @@ def test_plot_with_zero_regret_everywhere_is_quiet(tmp_path):
 
 def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
     """Ctrl-C reaches the terminal's whole process group, Dask's workers included."""
-    code = ("import sys, tests.faulty_strategies; from harness.cli import main; "
+    code = ("import sys, tests.faulty_strategies; from tabnas.cli import main; "
             "raise SystemExit(main(sys.argv[1:]))")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.Popen(

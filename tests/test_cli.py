@@ -90,7 +90,7 @@ def test_help_does_not_import_heavy_libraries(tmp_path):
     import subprocess
     import sys
 
-    code = ("import sys; from harness.cli import build_parser; build_parser(); "
+    code = ("import sys; from tabnas.cli import build_parser; build_parser(); "
             "heavy = [m for m in ('pandas', 'matplotlib', 'pyarrow', 'scipy') if m in sys.modules];"
             "print(heavy); raise SystemExit(bool(heavy))")
     env = dict(os.environ, PYTHONPATH=str(__import__("tests.conftest").conftest.REPO))

@@ -8,8 +8,8 @@ shipped table (live benchmarks, which train networks, have their own tests). The
 
 import pytest
 
-from harness.strategy import STRATEGIES
-from harness.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, shipped_tables
+from tabnas.strategy import STRATEGIES
+from tabnas.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, shipped_tables
 
 
 @pytest.fixture(params=STRATEGIES.names())

@@ -5,8 +5,8 @@ import os
 import numpy as np
 import pytest
 
-from harness.strategy import Strategy
-from harness.testing import StrategyConformance
+from tabnas.strategy import Strategy
+from tabnas.testing import StrategyConformance
 
 SUITE = StrategyConformance()
 

@@ -4,11 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.benchmarks import load_benchmark
-from harness.errors import UserError
-from harness.runner import Budget, run_search
-from harness.spaces.nb201 import EDGES, OPS
-from harness.strategy import STRATEGIES
+from tabnas.benchmarks import load_benchmark
+from tabnas.errors import UserError
+from tabnas.runner import Budget, run_search
+from tabnas.spaces.nb201 import EDGES, OPS
+from tabnas.strategy import STRATEGIES
 from tests.conftest import run_cli
 
 EDGE_COLS = [f"e{t}{s}" for t, s in EDGES]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.executors import InProcessExecutor
-from harness.results import load_results, run_files
-from harness.runner import Budget
-from harness.study import Study, run_study
+from tabnas.executors import InProcessExecutor
+from tabnas.results import load_results, run_files
+from tabnas.runner import Budget
+from tabnas.study import Study, run_study
 from tests.conftest import REPO, run_cli
 
 STRATEGIES = "random,rea"
@@ -37,7 +37,7 @@ def reference(tmp_path_factory):
 
 def start_cli(*args, cwd):
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, env=env,
+    return subprocess.Popen([sys.executable, "-m", "tabnas", *args], cwd=cwd, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -116,7 +116,7 @@ def test_two_processes_on_the_same_study(tmp_path, reference):
 
 
 def test_when_a_claim_is_stale(tmp_path):
-    from harness.locks import LEASE_S, Claims, claim_is_stale, claim_owner
+    from tabnas.locks import LEASE_S, Claims, claim_is_stale, claim_owner
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()

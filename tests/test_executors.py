@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from harness.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
-from harness.results import load_results
-from harness.runner import Budget
-from harness.study import Study, run_study
+from tabnas.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
+from tabnas.results import load_results
+from tabnas.runner import Budget
+from tabnas.study import Study, run_study
 from tests.conftest import REPO, run_cli
 
 
@@ -109,7 +109,7 @@ def test_incompatible_results_folder_untouched(tmp_path):
 
 def run_with_faulty(*args, cwd):
     """The CLI in a fresh process that also registers tests/faulty_strategies.py."""
-    code = ("import sys, tests.faulty_strategies; from harness.cli import main; "
+    code = ("import sys, tests.faulty_strategies; from tabnas.cli import main; "
             "raise SystemExit(main(sys.argv[1:]))")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, env=env,
@@ -168,8 +168,8 @@ def test_one_benchmark_answers_each_run_alike_from_many_threads():
     # still depend on its run's stream alone, or records differ between executors.
     import threading
 
-    from harness.benchmarks import load_benchmark
-    from harness.runner import run_seed_streams
+    from tabnas.benchmarks import load_benchmark
+    from tabnas.runner import run_seed_streams
 
     bench = load_benchmark("toy")
     cells = [bench.space.arch_at(i) for i in range(bench.space.size)] * 10

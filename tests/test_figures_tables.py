@@ -3,9 +3,9 @@
 import numpy as np
 import pandas as pd
 
-from harness import plots, tables
-from harness.significance import friedman_nemenyi
-from harness.statistics import curves, values_at
+from tabnas import plots, tables
+from tabnas.significance import friedman_nemenyi
+from tabnas.statistics import curves, values_at
 from tests.test_significance import demsar_wide
 
 
@@ -114,7 +114,7 @@ def test_cd_diagram_of_demsar_example(tmp_path):
 
 
 def test_rank_figure_multi_benchmark():
-    from harness.statistics import anytime_ranks
+    from tabnas.statistics import anytime_ranks
 
     df = synthetic(benchmarks=("b1", "b2"))
     r = anytime_ranks(df, "evals")

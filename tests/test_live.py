@@ -12,14 +12,14 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.benchmarks import load_benchmark
-from harness.benchmarks.tables.custom import read_spec
-from harness.errors import UserError
-from harness.live.tabulate import tabulate
-from harness.results import load_results
-from harness.runner import Budget, run_search
-from harness.strategy import STRATEGIES
-from harness.study import Study, run_study
+from tabnas.benchmarks import load_benchmark
+from tabnas.benchmarks.tables.custom import read_spec
+from tabnas.errors import UserError
+from tabnas.live.tabulate import tabulate
+from tabnas.results import load_results
+from tabnas.runner import Budget, run_search
+from tabnas.strategy import STRATEGIES
+from tabnas.study import Study, run_study
 from tests.conftest import SHARED, run_cli
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

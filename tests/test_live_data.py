@@ -5,8 +5,8 @@ import gzip
 import numpy as np
 import pytest
 
-from harness.errors import UserError
-from harness.live.data import SPLIT_SEED, load_idx_folder, load_subset
+from tabnas.errors import UserError
+from tabnas.live.data import SPLIT_SEED, load_idx_folder, load_subset
 from tests.conftest import run_cli
 
 

@@ -1,7 +1,7 @@
 """Loaded benchmarks hold their data arrays once: no hidden full-size copies.
 
 Byte counts of the arrays a benchmark references (each buffer once,
-``harness.memory``), not RSS: deterministic, so the assertions cannot flake.
+``tabnas.memory``), not RSS: deterministic, so the assertions cannot flake.
 ``scripts/bench_loading.py`` measures the peak RSS of loading beside them.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.benchmarks import load_benchmark
-from harness.cache import cached_convert
-from harness.memory import array_bytes, held_arrays
+from tabnas.benchmarks import load_benchmark
+from tabnas.cache import cached_convert
+from tabnas.memory import array_bytes, held_arrays
 from tests.official_fixtures import build_nb201
 
 

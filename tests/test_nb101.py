@@ -6,12 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from harness.benchmarks import load_benchmark
-from harness.errors import UserError
-from harness.formats.model_metrics import decode_model_metrics
-from harness.formats.tfrecord import frame, masked_crc, read_records
-from harness.runner import Budget, run_search
-from harness.strategy import STRATEGIES
+from tabnas.benchmarks import load_benchmark
+from tabnas.errors import UserError
+from tabnas.formats.model_metrics import decode_model_metrics
+from tabnas.formats.tfrecord import frame, masked_crc, read_records
+from tabnas.runner import Budget, run_search
+from tabnas.strategy import STRATEGIES
 from tests.conftest import run_cli
 from tests.nb101_fixture import (
     README_PARAMS,

@@ -6,12 +6,12 @@ import pickle
 import numpy as np
 import pytest
 
-from harness.benchmarks import load_benchmark
-from harness.benchmarks.tables.nbgraph import DATASETS, _BenchUnpickler, bench_file
-from harness.errors import UserError
-from harness.runner import Budget, run_search
-from harness.spaces.nbgraph import LINKS
-from harness.strategy import STRATEGIES
+from tabnas.benchmarks import load_benchmark
+from tabnas.benchmarks.tables.nbgraph import DATASETS, _BenchUnpickler, bench_file
+from tabnas.errors import UserError
+from tabnas.runner import Budget, run_search
+from tabnas.spaces.nbgraph import LINKS
+from tabnas.strategy import STRATEGIES
 
 
 @pytest.fixture(scope="module", params=DATASETS)

@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from harness.benchmarks import load_benchmark
-from harness.benchmarks.tables.official import DATASETS, TEST_SET
-from harness.errors import UserError
+from tabnas.benchmarks import load_benchmark
+from tabnas.benchmarks.tables.official import DATASETS, TEST_SET
+from tabnas.errors import UserError
 from tests.conftest import run_cli
 from tests.official_fixtures import NB201_ARCHS, SSS_ARCHS, build_nats, build_nb201
 
@@ -23,7 +23,7 @@ def files(tmp_path_factory):
 
 
 def _official(family, path):
-    from harness.benchmarks.tables.official import open_api
+    from tabnas.benchmarks.tables.official import open_api
 
     return open_api(family, path)
 
@@ -223,8 +223,8 @@ def test_search_one_schedule_report_another(files, family, searched, reported, d
 
 
 def test_report_schedule_run_regret_and_bad_value(files):
-    from harness.runner import Budget, run_search
-    from harness.strategy import STRATEGIES
+    from tabnas.runner import Budget, run_search
+    from tabnas.strategy import STRATEGIES
 
     path = str(files["nb201"])
     bench = load_benchmark("nb201/cifar10-valid", data=path, schedule=12, report_schedule=200)

@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from harness.cli import split_names
-from harness.spaces.nb201 import NB201Space, string_to_arch
-from harness.spaces.product import ProductSpace
-from strategies._brackets import rung_fidelities
+from tabnas.cli import split_names
+from tabnas.spaces.nb201 import NB201Space, string_to_arch
+from tabnas.spaces.product import ProductSpace
+from tabnas.strategies._brackets import rung_fidelities
 
 
 def test_product_space_categorical_view():
@@ -16,7 +16,7 @@ def test_product_space_categorical_view():
 
 
 def test_toy_tables_are_fixed_and_split_validation_from_test():
-    from harness.benchmarks import load_benchmark
+    from tabnas.benchmarks import load_benchmark
 
     toy, multi = load_benchmark("toy"), load_benchmark("toy-fidelities")
     assert toy.space.size == multi.space.size == 108 and toy.fidelities is None

@@ -165,9 +165,9 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     """Three strategies on four benchmarks, stored in the results format: CD diagram, Friedman."""
     import pyarrow as pa
 
-    from harness.report import build_report
-    from harness.results import run_path, write_json_atomic, write_run
-    from harness.runner import COLUMNS
+    from tabnas.report import build_report
+    from tabnas.results import run_path, write_json_atomic, write_run
+    from tabnas.runner import COLUMNS
     from tests.test_figures_tables import synthetic
 
     df = synthetic(seeds=6, steps=15)
@@ -186,7 +186,7 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
         types = {"seed": pa.int64(), "step": pa.int64(), "fidelity": pa.int64()}
         table = pa.table({c: pa.array(cols[c], types.get(c)) for c in COLUMNS})
         write_run(run_path(exp, bench, strat, seed), table)
-    write_json_atomic(exp / "manifest.json", {"format": __import__("harness").RESULTS_FORMAT,
+    write_json_atomic(exp / "manifest.json", {"format": __import__("tabnas").RESULTS_FORMAT,
                                               "config": {"benchmarks": ["b1"]},
                                               "cost_labels": {"b1": "GPU-hours"}})
     page = build_report(exp).read_text()

@@ -8,9 +8,9 @@ import sys
 import pandas as pd
 import pytest
 
-from harness.benchmarks import BENCHMARKS
-from harness.errors import UserError
-from harness.strategy import STRATEGIES
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.errors import UserError
+from tabnas.strategy import STRATEGIES
 from tests.conftest import REPO
 
 SCRIPT = REPO / "scripts" / "reproduce_nb201_protocol.py"
@@ -71,8 +71,8 @@ def test_paper_protocol_on_official_format_fixture(tmp_path):
     """nb201/*: search the 12-epoch schedule on 12,000 s, report the 200-epoch test accuracy."""
     import numpy as np
 
-    from harness.benchmarks import load_benchmark
-    from harness.results import load_results
+    from tabnas.benchmarks import load_benchmark
+    from tabnas.results import load_results
     from tests.official_fixtures import build_nb201_searchable
 
     data = str(build_nb201_searchable(tmp_path / "NAS-Bench-201-v1_1-096897.pth", cells=400))

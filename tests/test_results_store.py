@@ -2,10 +2,10 @@
 
 import pyarrow.parquet as pq
 
-from harness.executors import InProcessExecutor
-from harness.results import load_results, run_files
-from harness.runner import Budget
-from harness.study import Study, run_study
+from tabnas.executors import InProcessExecutor
+from tabnas.results import load_results, run_files
+from tabnas.runner import Budget
+from tabnas.study import Study, run_study
 
 
 def study(root, seeds):

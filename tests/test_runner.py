@@ -7,8 +7,8 @@ import pytest
 from scipy.special import gammaln
 from scipy.stats import wilcoxon
 
-from harness.runner import Budget, run_search
-from harness.strategy import STRATEGIES
+from tabnas.runner import Budget, run_search
+from tabnas.strategy import STRATEGIES
 
 
 def expected_max_without_replacement(values: np.ndarray, n: int) -> float:
@@ -91,8 +91,8 @@ def test_cost_budget_is_respected(analog):
 
 
 def test_random_exhausts_a_space_without_repeats():
-    from harness.benchmarks.base import TableBenchmark
-    from harness.spaces.nb201 import NB201Space
+    from tabnas.benchmarks.base import TableBenchmark
+    from tabnas.spaces.nb201 import NB201Space
 
     space = NB201Space()
     vals = np.arange(space.size, dtype=float).reshape(-1, 1, 1)

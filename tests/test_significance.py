@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.errors import UserError
-from harness.significance import (
+from tabnas.errors import UserError
+from tabnas.significance import (
     critical_difference,
     friedman_nemenyi,
     holm,

@@ -5,9 +5,9 @@ import heapq
 import numpy as np
 import pytest
 
-from harness.runner import Budget, run_search
-from harness.strategy import STRATEGIES
-from strategies.rea import RegularizedEvolution
+from tabnas.runner import Budget, run_search
+from tabnas.strategies.rea import RegularizedEvolution
+from tabnas.strategy import STRATEGIES
 
 
 def strip(records):

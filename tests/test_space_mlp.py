@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.spaces.mlp import MLPSpace
+from tabnas.spaces.mlp import MLPSpace
 
 
 @pytest.mark.parametrize(("shared", "size", "n_vars"), [(False, 81, 4), (True, 9, 2)])

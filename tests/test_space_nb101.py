@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from harness.spaces.nb101 import (
+from tabnas.spaces.nb101 import (
     OPS,
     NB101Space,
     cell_hash,

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.spaces.nb201 import NB201Space, arch_to_string, string_to_arch
+from tabnas.spaces.nb201 import NB201Space, arch_to_string, string_to_arch
 
 OFFICIAL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy.stats import wilcoxon
 
-from harness.errors import UserError
-from harness.runner import Budget, run_search
-from harness.strategy import STRATEGIES
+from tabnas.errors import UserError
+from tabnas.runner import Budget, run_search
+from tabnas.strategy import STRATEGIES
 from tests.conftest import REPO, run_cli
 
 SMALL = ("--seeds", "1", "--budget-evals", "5", "--no-report")
@@ -93,7 +93,7 @@ def test_bad_optuna_names_are_one_line_errors(name, words):
 def test_optuna_absent_gives_a_clear_message(tmp_path):
     # sys.modules[name] = None is Python's documented way to make an import fail.
     code = ("import sys; sys.modules['optuna'] = None\n"
-            "from harness.cli import main\n"
+            "from tabnas.cli import main\n"
             "raise SystemExit(main(sys.argv[1:]))\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     proc = subprocess.run([sys.executable, "-c", code, "run", "--benchmark", "toy",
@@ -117,7 +117,7 @@ def _dist_info(folder, dist, entry_points):
 def test_entry_point_strategy_is_listed_and_runs(tmp_path):
     (tmp_path / "ext_walk.py").write_text(textwrap.dedent('''
         """Random walk: mutate the last proposal."""
-        from harness.strategy import Strategy
+        from tabnas.strategy import Strategy
 
         class RandomWalk(Strategy):
             requires = frozenset({"mutate"})

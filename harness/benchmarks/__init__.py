@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.benchmarks.base import Benchmark, BenchmarkEntry, TableBenchmark
-from harness.registry import Registry
+from tabnas.benchmarks.base import Benchmark, BenchmarkEntry, TableBenchmark
+from tabnas.registry import Registry
 
 BENCHMARKS: Registry[BenchmarkEntry] = Registry(
-    "benchmark", "tabnas.benchmarks", "harness.benchmarks.tables"
+    "benchmark", "tabnas.benchmarks", "tabnas.benchmarks.tables"
 )
 
 #: Prefix of user-table benchmark names.
@@ -23,7 +23,7 @@ TABLE_PREFIX = "table:"
 def resolve_benchmark(name: str) -> BenchmarkEntry:
     """The entry for a registered name or a ``table:PATH`` user table."""
     if name.startswith(TABLE_PREFIX):
-        from harness.benchmarks.tables.custom import table_entry
+        from tabnas.benchmarks.tables.custom import table_entry
 
         return table_entry(name[len(TABLE_PREFIX):])
     return BENCHMARKS.get(name)

@@ -1,7 +1,7 @@
 """The benchmark interface, and the dense-array table every tabular benchmark uses.
 
 A benchmark answers ``query(arch, fidelity, rng=...)`` with an
-:class:`~harness.types.Evaluation`. Tables hold dense arrays indexed
+:class:`~tabnas.types.Evaluation`. Tables hold dense arrays indexed
 ``[cell, seed, fidelity]`` so a query is three integer look-ups: this is what
 keeps the harness's per-evaluation overhead in microseconds.
 
@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.errors import UserError
-from harness.spaces.base import SearchSpace
-from harness.types import Arch, Evaluation
+from tabnas.errors import UserError
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch, Evaluation
 
 
 def stream_key(rng: np.random.Generator) -> int:

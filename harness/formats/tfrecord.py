@@ -24,7 +24,7 @@ from pathlib import Path
 
 from crc32c import crc32c
 
-from harness.errors import UserError
+from tabnas.errors import UserError
 
 _MASK_DELTA = 0xA282EAD8
 _HEADER = struct.Struct("<QI")

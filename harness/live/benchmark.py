@@ -9,7 +9,7 @@ query with the same numbers.
 
 Seeds work as in the multi-seed tables: the run's benchmark stream picks, per
 architecture, one of the ``seeds`` training seeds (``0 .. seeds-1``) with the
-same rule :class:`~harness.benchmarks.base.TableBenchmark` uses; that training
+same rule :class:`~tabnas.benchmarks.base.TableBenchmark` uses; that training
 seed seeds the run's local ``torch.Generator``. ``truth`` (what results
 report for an incumbent) is the mean over all training seeds at the last
 epoch, as in a table; it trains whatever is missing for it.
@@ -27,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks.base import Benchmark, seed_position
-from harness.errors import UserError
-from harness.live.data import Splits
-from harness.live.trainer import BATCH_SIZE, LEARNING_RATE, DeviceData, TrainingRun
-from harness.spaces.mlp import MLPSpace
-from harness.types import Arch, Evaluation
+from tabnas.benchmarks.base import Benchmark, seed_position
+from tabnas.errors import UserError
+from tabnas.live.data import Splits
+from tabnas.live.trainer import BATCH_SIZE, LEARNING_RATE, DeviceData, TrainingRun
+from tabnas.spaces.mlp import MLPSpace
+from tabnas.types import Arch, Evaluation
 
 
 class LiveBenchmark(Benchmark):

@@ -16,7 +16,7 @@ carved from the training file: a fixed random sixth of it (``SPLIT_SEED``;
 
 A malformed file (bad magic number, truncated or over-long data, image and
 label counts that disagree, labels out of range) is a one-line
-:class:`~harness.errors.UserError` naming the file.
+:class:`~tabnas.errors.UserError` naming the file.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import UserError
+from tabnas.errors import UserError
 
 #: Seed of the train/validation(/test) split. Part of the benchmark's definition.
 SPLIT_SEED = 0
@@ -84,7 +84,7 @@ def _convert_subset() -> tuple[dict[str, np.ndarray], dict]:
 
 def load_subset() -> Splits:
     """The shipped 5,000 digits, split stratified 3,000 / 1,000 / 1,000."""
-    from harness.cache import cached_convert
+    from tabnas.cache import cached_convert
 
     path = subset_file()
     if path is None:
@@ -152,7 +152,7 @@ def _read_pair(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray, list[P
 
 def load_idx_folder(folder: str | Path) -> Splits:
     """Train/validation/test from the IDX files in ``folder`` (see the module docstring)."""
-    from harness.cache import sha256_file
+    from tabnas.cache import sha256_file
 
     folder = Path(folder)
     if not folder.is_dir():

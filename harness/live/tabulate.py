@@ -14,9 +14,9 @@ other epochs, data, or device is refused (its runs would not belong to the
 same table). The table and then the spec are written last, atomically, so a
 folder with a ``spec.toml`` always holds a complete table, which loads as the
 benchmark ``table:TABLE`` through the ordinary custom-table loader
-(:mod:`harness.benchmarks.tables.custom`); its ``[variables]`` are the
+(:mod:`tabnas.benchmarks.tables.custom`); its ``[variables]`` are the
 space's, so it numbers and searches architectures exactly as the live
-benchmark does (see :mod:`harness.spaces.mlp`).
+benchmark does (see :mod:`tabnas.spaces.mlp`).
 
 Columns: ``arch`` (string form), the space's variables (``width1``, ``act1``,
 ``width2``, ``act2``; ``width``, ``act`` for the shared space), ``seed``,
@@ -30,9 +30,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.benchmarks.tables.custom import SPEC_FILE
-from harness.errors import UserError, os_reason
-from harness.progress import progress_bar
+from tabnas.benchmarks.tables.custom import SPEC_FILE
+from tabnas.errors import UserError, os_reason
+from tabnas.progress import progress_bar
 
 TABLE_FILE = "table.parquet"
 CONFIG_FILE = "tabulate.json"
@@ -74,7 +74,7 @@ def spec_text(name: str, variables: list[tuple[str, tuple]], cost_label: str,
 
 
 def _config(bench, hi: int) -> dict[str, Any]:
-    from harness.live.trainer import BATCH_SIZE, LEARNING_RATE, THREADS
+    from tabnas.live.trainer import BATCH_SIZE, LEARNING_RATE, THREADS
 
     return {"benchmark": bench.name, "last_epoch": hi, "device": bench.data.device.type,
             "data": bench.splits.source, "checksums": sorted(bench.checksums.values()),
@@ -113,10 +113,10 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
 
     Returns counts of runs trained now and runs found on disk.
     """
-    from harness.benchmarks import load_benchmark
-    from harness.benchmarks.tables.mnist import LIVE_BENCHMARKS
-    from harness.live.benchmark import LiveBenchmark
-    from harness.results import write_json_atomic
+    from tabnas.benchmarks import load_benchmark
+    from tabnas.benchmarks.tables.mnist import LIVE_BENCHMARKS
+    from tabnas.live.benchmark import LiveBenchmark
+    from tabnas.results import write_json_atomic
 
     if benchmark not in LIVE_BENCHMARKS:
         raise UserError(f"tabulate trains live benchmarks ({', '.join(LIVE_BENCHMARKS)}); "
@@ -164,7 +164,7 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
 def _write_table(out: Path, bench, lo: int, hi: int) -> None:
     import pandas as pd
 
-    from harness.cache import atomic_write_bytes
+    from tabnas.cache import atomic_write_bytes
 
     space = bench.space
     rows: dict[str, list] = {k: [] for k in ("arch", *(v for v, _ in space.variables), "seed",

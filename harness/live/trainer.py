@@ -35,7 +35,7 @@ from time import perf_counter
 import torch
 import torch.nn.functional as F
 
-from harness.live.data import Splits
+from tabnas.live.data import Splits
 
 #: Training settings; part of what a live benchmark (and a tabulated table) means.
 BATCH_SIZE = 64
@@ -49,7 +49,7 @@ def resolve_device(device: str | None) -> torch.device:
     """``auto`` (or None) is CUDA when available, else the CPU."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from harness.errors import UserError
+    from tabnas.errors import UserError
 
     try:
         dev = torch.device(device)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.types import Arch
+from tabnas.types import Arch
 
 
 class SearchSpace:

@@ -5,7 +5,7 @@
 ``mnist-mlp-shared``: both layers share one width and one activation, 9
 networks, variables ``width, act``.
 
-Both are product spaces (:class:`~harness.spaces.product.ProductSpace`) of
+Both are product spaces (:class:`~tabnas.spaces.product.ProductSpace`) of
 those variables, so numbering, ``sample``, ``mutate``, ``neighbours`` and
 ``encode`` are the product space's own: a table that ``tabnas tabulate``
 writes lists the same ``[variables]``, and the ``table:PATH`` loader builds a
@@ -19,8 +19,8 @@ same either way.
 
 from __future__ import annotations
 
-from harness.spaces.product import ProductSpace
-from harness.types import Arch
+from tabnas.spaces.product import ProductSpace
+from tabnas.types import Arch
 
 WIDTHS: tuple[int, ...] = (64, 128, 256)
 ACTIVATIONS: tuple[str, ...] = ("relu", "sigmoid", "tanh")

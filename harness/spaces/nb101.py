@@ -9,7 +9,7 @@ on a path from input to output are pruned, exactly as the official
 so a key read here equals the ``module_hash`` in the official files.
 
 The space is the set of cells in the table (423,624 for the official files).
-The canonical :data:`~harness.types.Arch` is ``(i,)``, ``i`` the position of the
+The canonical :data:`~tabnas.types.Arch` is ``(i,)``, ``i`` the position of the
 cell's hash in the table's sorted list of hashes: a dense index, so a query is
 an array look-up. ``to_string`` gives the hash (the official key);
 ``from_string`` takes a hash or the tfrecord's own spelling
@@ -32,8 +32,8 @@ from functools import cached_property
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
-from harness.types import Arch
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch
 
 INPUT, OUTPUT = "input", "output"
 #: Interior operations in the official ``config['available_ops']`` order: the

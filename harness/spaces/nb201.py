@@ -13,8 +13,8 @@ from functools import cache
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
-from harness.types import Arch
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (target node, source node) per tuple position, in official string order.

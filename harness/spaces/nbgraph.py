@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
-from harness.types import Arch
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch
 
 #: ``nas_bench_graph.architecture.link_list``, copied so the space needs no import.
 LINKS: tuple[tuple[int, int, int, int], ...] = (

@@ -6,7 +6,7 @@ integer index reads that tuple as a mixed-radix number, first variable most
 significant. With six variables of five choices this is exactly the
 NAS-Bench-201 cell numbering, and ``mutate`` draws from the generator the same
 way ``NB201Space.mutate`` does, so a NAS-Bench-201 table exported to a file and
-loaded back gives the same runs. :class:`~harness.spaces.mlp.MLPSpace` is a
+loaded back gives the same runs. :class:`~tabnas.spaces.mlp.MLPSpace` is a
 product space with its own readable names, for the same reason.
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from harness.spaces.base import SearchSpace
-from harness.types import Arch
+from tabnas.spaces.base import SearchSpace
+from tabnas.types import Arch
 
 
 class ProductSpace(SearchSpace):

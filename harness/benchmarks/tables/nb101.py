@@ -40,13 +40,13 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import BENCHMARKS
-from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
-from harness.cache import cached_convert
-from harness.errors import UserError
-from harness.formats.model_metrics import DecodeError, decode_model_metrics
-from harness.formats.tfrecord import read_records
-from harness.spaces.nb101 import N_VERTICES, NO_OP, NB101Space, cell_hash, check_cell
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
+from tabnas.cache import cached_convert
+from tabnas.errors import UserError
+from tabnas.formats.model_metrics import DecodeError, decode_model_metrics
+from tabnas.formats.tfrecord import read_records
+from tabnas.spaces.nb101 import N_VERTICES, NO_OP, NB101Space, cell_hash, check_cell
 
 ENV = "TABNAS_NB101"
 FIDELITIES = (4, 12, 36, 108)

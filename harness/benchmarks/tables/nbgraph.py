@@ -27,11 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.benchmarks import BENCHMARKS
-from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
-from harness.cache import cached_convert
-from harness.errors import UserError
-from harness.spaces.nbgraph import LINKS, N_NODES, NBGraphSpace, raw_index
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
+from tabnas.cache import cached_convert
+from tabnas.errors import UserError
+from tabnas.spaces.nbgraph import LINKS, N_NODES, NBGraphSpace, raw_index
 
 DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv",
             "proteins")

@@ -49,12 +49,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.benchmarks import BENCHMARKS
-from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
-from harness.cache import cached_convert, cached_meta
-from harness.errors import UserError
-from harness.spaces.nb201 import NB201Space
-from harness.spaces.product import ProductSpace
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
+from tabnas.cache import cached_convert, cached_meta
+from tabnas.errors import UserError
+from tabnas.spaces.nb201 import NB201Space
+from tabnas.spaces.product import ProductSpace
 
 DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 TEST_SET = {"cifar10-valid": "ori-test", "cifar10": "ori-test", "cifar100": "x-test",

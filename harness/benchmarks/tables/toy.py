@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.benchmarks import BENCHMARKS
-from harness.benchmarks.base import BenchmarkEntry, TableBenchmark
-from harness.spaces.product import ProductSpace
+from tabnas.benchmarks import BENCHMARKS
+from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
+from tabnas.spaces.product import ProductSpace
 
 COUNTS = (4, 3, 3, 3)
 FIDELITIES = (1, 3, 9, 27)

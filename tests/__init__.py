@@ -1,0 +1,1 @@
+"""tabnas test suite (a regular package, so site-packages ``tests`` folders cannot shadow it)."""
