@@ -1,8 +1,11 @@
 """The one exception type that means "the user asked for something we cannot do".
 
 The CLI turns a :class:`UserError` into a single line on stderr and exit code 2;
-anything else is a bug and keeps its traceback.
+anything else is a bug and keeps its traceback. An ``OSError`` (a full disk,
+a permission) is the environment's, not a bug: it too becomes one line.
 """
+
+import errno
 
 
 class UserError(Exception):
@@ -22,3 +25,17 @@ def os_reason(exc: OSError) -> str:
     if isinstance(exc, NotADirectoryError) and exc.filename:
         return f"part of {exc.filename} is a file, not a folder"
     return exc.strerror or str(exc)
+
+
+#: errno values that mean "no room": a full disk or no inodes, a quota, a file-size limit.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def os_error_line(exc: OSError) -> str:
+    """The one line for an ``OSError`` that reached the command line (a write or read failed)."""
+    reason = os_reason(exc)
+    if exc.filename and str(exc.filename) not in reason:
+        reason = f"{exc.filename}: {reason}"
+    if exc.errno in _NO_ROOM:
+        reason += " (free some space, or write elsewhere with --results-dir / -o)"
+    return reason

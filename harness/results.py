@@ -10,8 +10,12 @@ Layout::
 
 Results are data, never pickles. Each run file is written to a temporary file
 and renamed into place, so a run is either wholly there or absent: a killed
-study loses at most the runs in flight and never leaves half a file. A run
-whose file exists is complete and is skipped when the same study runs again.
+study loses at most the runs in flight and never leaves half a file. Each run
+file carries its identity and its own SHA-256 (:mod:`tabnas.runfile`): a run
+whose file exists *and checks out* is complete and is skipped when the same
+study runs again; a damaged or foreign one is reported, never used, and
+recomputed with ``tabnas run --redo-damaged`` (which moves it to
+``<experiment>/damaged/``).
 
 A run that raised (or timed out) leaves a failure record with its error and
 traceback instead; the manifest's ``failed`` section lists them (refreshed
@@ -29,10 +33,12 @@ source of truth.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import subprocess
 import sys
+import tempfile
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,9 +48,20 @@ from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import UserError, os_reason
 from tabnas.locks import claim_is_stale, experiment_lock, read_claim
+from tabnas.runfile import (
+    DamagedFile,
+    ForeignFile,
+    config_settings_digest,
+    decode,
+    decode_run,
+    encode,
+    encode_run,
+)
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NAME_MAX = 100
+#: The longest file name most file systems hold (ext4, XFS, Btrfs, tmpfs, NFS), in bytes.
+COMPONENT_MAX = 255
 _STUDY_KEYS = ("benchmarks", "strategies", "seeds", "budget", "hyperparameters")
 _PACKAGES = ("numpy", "pandas", "scipy", "pyarrow", "matplotlib", "analog-nasbench")
 
@@ -52,6 +69,16 @@ _PACKAGES = ("numpy", "pandas", "scipy", "pyarrow", "matplotlib", "analog-nasben
 def safe_part(name: str) -> str:
     """A benchmark/strategy name as one path component (``nb201/cifar10`` -> ``nb201~cifar10``)."""
     return name.replace("/", "~").replace(":", "+")
+
+
+def check_names(benchmarks: list[str], strategies: list[str]) -> None:
+    """Refuse names whose folder name the file system cannot hold (one line, before any write)."""
+    for flag, names in (("--benchmark", benchmarks), ("--strategy", strategies)):
+        for name in names:
+            size = len(safe_part(name).encode())
+            if size > COMPONENT_MAX:
+                raise UserError(f"{flag} {name[:40]}... names a results folder of {size} "
+                                f"bytes; file systems hold at most {COMPONENT_MAX}: shorten it")
 
 
 def experiment_dir(results_dir: str | Path, experiment: str) -> Path:
@@ -83,9 +110,11 @@ def ensure_writable(exp_dir: Path) -> None:
     """Create the experiment folder or fail with one clear line before any run starts."""
     try:
         (exp_dir / "runs").mkdir(parents=True, exist_ok=True)
-        probe = exp_dir / ".write-probe"
-        probe.write_bytes(b"")
-        probe.unlink()
+        # A unique name created exclusively: no planted link is followed, and
+        # processes starting together never remove each other's probe.
+        fd, probe = tempfile.mkstemp(prefix=".write-probe.", dir=exp_dir)
+        os.close(fd)
+        os.unlink(probe)
     except OSError as exc:
         raise UserError(
             f"cannot write results to {exp_dir}: {os_reason(exc)}; "
@@ -138,7 +167,18 @@ def read_manifest(exp_dir: Path) -> dict | None:
         )
     if not isinstance(manifest.get("config"), dict):
         raise UserError(f"{path} is damaged (no study configuration); move the folder aside")
+    for key in ("checksums", "cost_labels", "maximize", "failed"):
+        if not isinstance(manifest.get(key, {}), dict):
+            raise UserError(f"{path} is damaged ({key!r} is not a JSON object); "
+                            "move the folder aside")
+    if not isinstance(manifest.get("notes", []), list):
+        raise UserError(f"{path} is damaged ('notes' is not a list); move the folder aside")
     return manifest
+
+
+def _is_list_of(value: Any, kind: type) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(v, kind) and not isinstance(v, bool) for v in value)
 
 
 def _study_config(exp_dir: Path, manifest: dict) -> dict:
@@ -148,6 +188,20 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
     if missing:
         raise UserError(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
                         f"{', '.join(missing)}); move the folder aside")
+    hps = config["hyperparameters"]
+    bad = [k for k, ok in (
+        ("benchmarks", _is_list_of(config["benchmarks"], str)),
+        ("strategies", _is_list_of(config["strategies"], str)),
+        ("seeds", _is_list_of(config["seeds"], int)),
+        ("budget", isinstance(config["budget"], dict)),
+        ("hyperparameters", isinstance(hps, dict) and all(
+            isinstance(v, dict) for v in hps.values())),
+        ("benchmark_options", isinstance(config.get("benchmark_options", {}), dict)),
+        ("sim_workers", isinstance(config.get("sim_workers", 1), int)),
+    ) if not ok]
+    if bad:
+        raise UserError(f"{exp_dir / 'manifest.json'} is damaged ({', '.join(bad)} "
+                        "of the wrong type); move the folder aside")
     return config
 
 
@@ -169,6 +223,8 @@ def open_experiment(
 
 def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
     manifest = read_manifest(exp_dir)
+    if manifest is None:
+        _vouch_for_orphans(exp_dir, config)
     if manifest is not None:
         old = _study_config(exp_dir, manifest)
         if old.get("sim_workers", 1) != config.get("sim_workers", 1):
@@ -212,11 +268,114 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
     return manifest
 
 
-def write_run(path: Path, table) -> None:
-    """Write one run's records atomically as Parquet."""
-    import pyarrow.parquet as pq
+def _vouch_for_orphans(exp_dir: Path, config: dict) -> None:
+    """A new manifest may not adopt run files these settings did not produce.
 
-    atomic_write_bytes(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    A folder whose ``manifest.json`` was lost can still hold runs: each must
+    check out and carry this study's experiment and settings, or the folder is
+    refused (else, say, 20- and 50-evaluation runs would mix silently).
+    """
+    files = run_files(exp_dir)
+    for path in files:
+        try:
+            rel = path.relative_to(exp_dir / "runs").parts
+            decode_run(_read_bytes(path), f"run file {path}", {
+                "experiment": config.get("experiment"), "seed": _seed_of(path),
+                "settings": config_settings_digest(config, _strategy_of(config, rel[1]))})
+        except UserError as exc:
+            raise UserError(f"{exp_dir} holds {len(files)} run file(s) but no manifest.json, "
+                            f"and not all are this study's ({exc}); restore manifest.json or "
+                            "use a new --experiment name") from None
+
+
+def _strategy_of(config: dict, folder: str) -> str:
+    """The strategy name whose results folder is ``folder`` (the folder name if none is)."""
+    return next((s for s in config.get("strategies", []) if safe_part(s) == folder), folder)
+
+
+def _seed_of(path: Path) -> int | None:
+    stem = path.name.removesuffix(".parquet").removeprefix("seed-")
+    return int(stem) if stem.isdigit() else None
+
+
+def _read_bytes(path: Path) -> bytes:
+    """A run file's bytes; never through a symbolic link or from anything but a file."""
+    from tabnas.locks import open_regular
+
+    try:
+        fd = open_regular(path, os.O_RDONLY)
+    except OSError as exc:
+        raise DamagedFile(f"run file {path} is damaged ({os_reason(exc)})") from None
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def verify_run(exp_dir: Path, path: Path, config: dict | None):
+    """The table of run file ``path``, checked intact and this experiment's (see runfile)."""
+    rel = path.relative_to(exp_dir / "runs").parts
+    config = config or {}
+    what = f"run file {path}"
+    table, ident = decode_run(_read_bytes(path), what, {
+        "experiment": config.get("experiment"), "seed": _seed_of(path),
+        "settings": config_settings_digest(config, _strategy_of(config, rel[1]))})
+    for field, folder in (("benchmark", rel[0]), ("strategy", rel[1])):
+        if safe_part(str(ident.get(field))) != folder:
+            raise ForeignFile(f"{what} is foreign: it holds a run of {field} "
+                              f"{str(ident.get(field))[:80]!r}")
+    return table
+
+
+def damaged_message(exc: UserError) -> str:
+    return (f"{exc}; rerun 'tabnas run' with the same settings and --redo-damaged to move it "
+            "to the experiment's damaged/ folder and compute that run again")
+
+
+def check_run_files(exp_dir: Path, config: dict, keys) -> tuple[set, dict]:
+    """Which of ``keys`` have an intact run file of this experiment, and which a bad one.
+
+    Returns ``(done, bad)``: ``bad`` maps a key to the one-line reason. Files the
+    load cache vouches for (same size and mtime as when they were checked) are
+    not read again.
+    """
+    known = _cache_stamps(exp_dir)
+    done, bad = set(), {}
+    for key in keys:
+        path = run_path(exp_dir, *key)
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            bad[key] = f"run file {path} is damaged ({os_reason(exc)})"
+            continue
+        if known.get(path.relative_to(exp_dir).as_posix()) == [st.st_size, st.st_mtime_ns]:
+            done.add(key)
+            continue
+        try:
+            verify_run(exp_dir, path, config)
+        except UserError as exc:
+            bad[key] = str(exc)
+        else:
+            done.add(key)
+    return done, bad
+
+
+def set_aside(exp_dir: Path, path: Path) -> Path:
+    """Move a damaged or foreign run file to ``<experiment>/damaged/`` (kept for inspection)."""
+    target = exp_dir / "damaged" / path.relative_to(exp_dir / "runs")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = target.with_name(f"{path.stem}.{n}{path.suffix}")
+    os.replace(path, target)
+    return target
+
+
+def write_run(path: Path, table, ident: dict) -> None:
+    """Write one run's records atomically as checked Parquet carrying its identity ``ident``."""
+    data = encode_run(table, ident)
+    atomic_write_bytes(path, lambda tmp: tmp.write_bytes(data))
 
 
 def write_run_bytes(path: Path, data: bytes) -> None:
@@ -255,9 +414,17 @@ def failure_records(exp_dir: Path) -> list[dict]:
             rec = json.loads(path.read_text())
         except (OSError, ValueError):
             continue
+        if not _is_failure(rec):
+            continue  # not a record tabnas wrote; a new failure of that run replaces it
         if not run_path(exp_dir, rec["benchmark"], rec["strategy"], rec["seed"]).exists():
             out.append(rec)
     return out
+
+
+def _is_failure(rec: Any) -> bool:
+    return (isinstance(rec, dict) and isinstance(rec.get("benchmark"), str)
+            and isinstance(rec.get("strategy"), str) and isinstance(rec.get("seed"), int)
+            and isinstance(rec.get("error"), str) and isinstance(rec.get("kind"), str))
 
 
 def update_failures(exp_dir: Path) -> None:
@@ -286,24 +453,29 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
                         f"{exp_dir.name}' first or check --results-dir")
     cfg = _study_config(exp_dir, manifest)
     failures = {(r["benchmark"], r["strategy"], r["seed"]): r for r in failure_records(exp_dir)}
-    out: dict[str, Any] = {"done": 0, "failed": 0, "running": 0, "missing": 0,
-                           "failures": [], "holders": {}}
-    for b in cfg["benchmarks"]:
-        for s in cfg["strategies"]:
-            for seed in cfg["seeds"]:
-                claim = exp_dir / ".claims" / safe_part(b) / safe_part(s) / f"seed-{seed}"
-                if run_path(exp_dir, b, s, seed).exists():
-                    out["done"] += 1
-                elif (info := read_claim(claim)) is not None and not claim_is_stale(claim, info):
-                    out["running"] += 1
-                    who = f"pid {info.get('pid')} on {info.get('host')}"
-                    out["holders"][who] = out["holders"].get(who, 0) + 1
-                elif (b, s, seed) in failures:
-                    out["failed"] += 1
-                    out["failures"].append(failures[(b, s, seed)])
-                else:
-                    out["missing"] += 1
-    out["total"] = out["done"] + out["failed"] + out["running"] + out["missing"]
+    out: dict[str, Any] = {"done": 0, "failed": 0, "running": 0, "missing": 0, "damaged": 0,
+                           "failures": [], "holders": {}, "bad": []}
+    keys = [(b, s, seed) for b in cfg["benchmarks"] for s in cfg["strategies"]
+            for seed in cfg["seeds"]]
+    done, bad = check_run_files(exp_dir, cfg, keys)
+    for b, s, seed in keys:
+        claim = exp_dir / ".claims" / safe_part(b) / safe_part(s) / f"seed-{seed}"
+        if (b, s, seed) in done:
+            out["done"] += 1
+        elif (b, s, seed) in bad:
+            out["damaged"] += 1
+            out["bad"].append(bad[(b, s, seed)])
+        elif (info := read_claim(claim)) is not None and not claim_is_stale(claim, info):
+            out["running"] += 1
+            who = f"pid {info.get('pid')} on {info.get('host')}"
+            out["holders"][who] = out["holders"].get(who, 0) + 1
+        elif (b, s, seed) in failures:
+            out["failed"] += 1
+            out["failures"].append(failures[(b, s, seed)])
+        else:
+            out["missing"] += 1
+    out["total"] = (out["done"] + out["failed"] + out["running"] + out["missing"]
+                    + out["damaged"])
     return out
 
 
@@ -317,63 +489,72 @@ _COMBINED_KEY = b"tabnas.files"
 _ORDER = ("benchmark", "strategy", "seed", "step")
 
 
-def _read_runs(exp_dir: Path, files: list[Path]):
-    """All run files as one Arrow table, through the ``.combined.parquet`` cache."""
+def _cache_stamps(exp_dir: Path) -> dict:
+    """The run files the load cache holds, with the size and mtime each had when checked."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    try:
+        meta = pq.read_metadata(exp_dir / _COMBINED).metadata or {}
+        known = json.loads(meta[_COMBINED_KEY])
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return {}
+    return known if isinstance(known, dict) else {}
+
+
+def _read_runs(exp_dir: Path, files: list[Path], config: dict | None):
+    """All run files as one Arrow table, through the ``.combined.parquet`` cache.
+
+    Every run file is checked (:func:`verify_run`) before its rows are used;
+    the cache, itself checksummed, holds only checked rows.
+    """
+    import pyarrow as pa
+
     stamps = {}
     for f in files:
-        st = f.stat()
+        st = os.lstat(f)
         stamps[f.relative_to(exp_dir).as_posix()] = [st.st_size, st.st_mtime_ns]
     cache = exp_dir / _COMBINED
-    base, known = None, {}
-    try:
-        meta = pq.read_schema(cache).metadata or {}
-        known = json.loads(meta[_COMBINED_KEY])
-        if all(stamps.get(rel) == stamp for rel, stamp in known.items()):
-            base = pq.read_table(cache)
-        else:
-            known = {}
-    except (OSError, KeyError, ValueError, pa.ArrowException):
+    base, known = None, _cache_stamps(exp_dir)
+    if known and all(stamps.get(rel) == stamp for rel, stamp in known.items()):
+        try:
+            base, _ = decode(_read_bytes(cache), f"load cache {cache}")
+        except UserError:
+            known = {}  # a damaged cache is rebuilt from the run files
+    else:
         known = {}
     new = [exp_dir / rel for rel in stamps if rel not in known]
-    tables = [] if base is None else [base.replace_schema_metadata(None)]
+    tables = [] if base is None else [base]
     if new:
-        import pyarrow.dataset as ds
-
-        # One multi-threaded scan in C++: about twice as fast as a read_table per file.
-        try:
-            tables.append(ds.dataset([str(f) for f in new], format="parquet").to_table())
-        except (OSError, pa.ArrowException):
-            _raise_damaged(new)
-            raise
-    table = pa.concat_tables(tables)
+        tables += _checked_tables(exp_dir, new, config)
+    table = pa.concat_tables(tables, promote_options="default")
     if new:
         # Stored sorted, so a load that finds nothing new needs no sort at all.
         table = table.sort_by([(k, "ascending") for k in _ORDER])
-        meta = {_COMBINED_KEY: json.dumps(stamps).encode()}
+        data = encode(table, {_COMBINED_KEY: json.dumps(stamps).encode()})
         try:
-            atomic_write_bytes(cache, lambda tmp: pq.write_table(
-                table.replace_schema_metadata(meta), tmp, compression="zstd"))
+            atomic_write_bytes(cache, lambda tmp: tmp.write_bytes(data))
         except OSError:
             pass  # a read-only results folder still loads, just without the cache
     return table
 
 
-def _raise_damaged(files: list[Path]) -> None:
-    """Name the first run file that cannot be read (runs are written atomically, so
-    only damage from outside makes one): deleting it makes the next run redo it."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _checked_tables(exp_dir: Path, files: list[Path], config: dict | None) -> list:
+    """The checked tables of ``files`` (several at once: reading and hashing release the GIL)."""
+    from concurrent.futures import ThreadPoolExecutor
 
-    for f in files:
+    def one(path: Path):
         try:
-            pq.read_table(f)
-        except (OSError, pa.ArrowException) as exc:
-            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-            raise UserError(f"run file {f} is damaged ({first}); delete it and rerun "
-                            "'tabnas run' with the same settings to redo that run") from None
+            return verify_run(exp_dir, path, config)
+        except UserError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        tables = list(pool.map(one, files))
+    for t in tables:
+        if isinstance(t, UserError):
+            raise UserError(damaged_message(t))
+    return tables
 
 
 def load_results(exp_dir: Path):
@@ -381,12 +562,13 @@ def load_results(exp_dir: Path):
     if not exp_dir.exists():
         raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
                         f"{exp_dir.name}' first or check --results-dir")
+    manifest = read_manifest(exp_dir)
     files = run_files(exp_dir)
     if not files:
         raise UserError(f"experiment {exp_dir.name!r} has no finished runs yet; "
                         "run 'tabnas run' for it first")
-    return _read_runs(exp_dir, files).to_pandas()
-
+    config = manifest["config"] if manifest else None
+    return _read_runs(exp_dir, files, config).to_pandas()
 
 
 def load_experiment(exp_dir: Path):
