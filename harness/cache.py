@@ -78,7 +78,7 @@ def check_target(path: Path) -> None:
     """Refuse to write onto anything but an absent path or a regular file (one line)."""
     try:
         st = os.lstat(path)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # absent (creating it names any blocker)
         return
     if stat.S_ISREG(st.st_mode):
         return

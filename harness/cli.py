@@ -430,7 +430,6 @@ def _check_output(path: Path) -> None:
 
     from tabnas.cache import check_target
 
-    check_target(path)
     parent = path.parent
     while not parent.exists() and parent != parent.parent:
         parent = parent.parent
@@ -438,6 +437,7 @@ def _check_output(path: Path) -> None:
         raise UserError(f"cannot write {path}: {parent} is a file, not a folder")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UserError(f"cannot write {path}: {parent} is not writable")
+    check_target(path)
 
 
 def cmd_tabulate(args: argparse.Namespace) -> int:

@@ -102,13 +102,15 @@ def test_damaged_run_file_is_named(toy_experiment, tmp_path, capsys):
     out = tmp_path / "rows.csv"
     for argv in (["stats", "e"], ["export", "e", "-o", str(out)]):
         line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
-        assert f"run file {run} is damaged" in line and "delete it and rerun" in line
+        assert f"run file {run} is damaged" in line and "--redo-damaged" in line
     assert not out.exists()
-    # Doing what the line says repairs the experiment.
-    run.unlink()
+    # Doing what the line says repairs the experiment (the damaged file is kept aside).
+    damaged = run.read_bytes()
     assert main(["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
-                 "--budget-evals", "4", "--experiment", "e", "--no-report",
+                 "--budget-evals", "4", "--experiment", "e", "--no-report", "--redo-damaged",
                  "--results-dir", str(toy_experiment)]) == 0
+    assert (toy_experiment / "e" / "damaged" / "toy" / "random" / "seed-1.parquet"
+            ).read_bytes() == damaged
     assert main(["export", "e", "-o", str(out), "--results-dir", str(toy_experiment)]) == 0
     assert len(out.read_text().splitlines()) == 1 + 2 * 4
 

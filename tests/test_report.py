@@ -167,11 +167,17 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
 
     from tabnas.report import build_report
     from tabnas.results import run_path, write_json_atomic, write_run
+    from tabnas.runfile import config_settings_digest, identity
     from tabnas.runner import COLUMNS
     from tests.test_figures_tables import synthetic
 
     df = synthetic(seeds=6, steps=15)
     exp = tmp_path / "multi"
+    config = {"experiment": "multi", "benchmarks": sorted(df["benchmark"].unique()),
+              "strategies": sorted(df["strategy"].unique()),
+              "seeds": sorted(int(x) for x in df["seed"].unique()),
+              "budget": {"evals": 15, "cost": None}, "hyperparameters": {},
+              "benchmark_options": {}, "sim_workers": 1}
     for (bench, strat, seed), g in df.groupby(["benchmark", "strategy", "seed"]):
         n = len(g)
         cols = {"experiment": ["multi"] * n, "benchmark": [bench] * n, "strategy": [strat] * n,
@@ -185,9 +191,10 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
                 "overhead_s": [0.0] * n}
         types = {"seed": pa.int64(), "step": pa.int64(), "fidelity": pa.int64()}
         table = pa.table({c: pa.array(cols[c], types.get(c)) for c in COLUMNS})
-        write_run(run_path(exp, bench, strat, seed), table)
+        write_run(run_path(exp, bench, strat, seed), table,
+                  identity("multi", bench, strat, seed, config_settings_digest(config, strat)))
     write_json_atomic(exp / "manifest.json", {"format": __import__("tabnas").RESULTS_FORMAT,
-                                              "config": {"benchmarks": ["b1"]},
+                                              "config": config,
                                               "cost_labels": {"b1": "GPU-hours"}})
     page = build_report(exp).read_text()
     assert 'id="fig-cd"' in page and "Friedman test over 24 blocks" in page

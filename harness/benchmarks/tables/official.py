@@ -60,7 +60,7 @@ import numpy as np
 
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
-from tabnas.cache import cached_convert, cached_meta
+from tabnas.cache import DamagedCacheError, cached_convert, cached_meta
 from tabnas.errors import UserError
 from tabnas.spaces.nb201 import NB201Space
 from tabnas.spaces.product import ProductSpace
@@ -383,6 +383,15 @@ def _schedule(fam: Family, name: str, schedule: str | int | None, option: str) -
 
 def _schedule_arrays(family: str, dataset: str, hp: str, path: Path,
                      fields: tuple[str, ...], last: bool = False) -> tuple[dict, dict, dict]:
+    """:func:`_read_schedule`; a cache found damaged while read lazily is rebuilt once."""
+    try:
+        return _read_schedule(family, dataset, hp, path, fields, last)
+    except DamagedCacheError:  # the damaged cache was removed: this converts afresh
+        return _read_schedule(family, dataset, hp, path, fields, last)
+
+
+def _read_schedule(family: str, dataset: str, hp: str, path: Path,
+                   fields: tuple[str, ...], last: bool = False) -> tuple[dict, dict, dict]:
     """Dense ``(cells, seeds, epochs)`` searched-side ``v`` and reported-side ``t`` arrays.
 
     ``fields`` are the searched-side fields to load (the test accuracy and loss
