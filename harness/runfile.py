@@ -113,7 +113,7 @@ def decode(data: bytes, what: str):
         if hashlib.sha256(data[:at] + _PLACEHOLDER + data[at + 64:]).hexdigest().encode() \
                 != claimed:
             raise ValueError("its SHA-256 does not match its contents")
-        table = pq.read_table(pa.BufferReader(data))
+        table = pq.read_table(pa.BufferReader(data), use_threads=False)
     except (OSError, ValueError, pa.ArrowException) as exc:
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
         raise DamagedFile(f"{what} is damaged ({reason})") from None
