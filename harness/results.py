@@ -188,12 +188,17 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
     if missing:
         raise UserError(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
                         f"{', '.join(missing)}); move the folder aside")
-    hps = config["hyperparameters"]
+    return _typed_config(exp_dir, config)
+
+
+def _typed_config(exp_dir: Path, config: dict) -> dict:
+    """``config``, checked to hold each study setting it has with its JSON type."""
+    hps = config.get("hyperparameters", {})
     bad = [k for k, ok in (
-        ("benchmarks", _is_list_of(config["benchmarks"], str)),
-        ("strategies", _is_list_of(config["strategies"], str)),
-        ("seeds", _is_list_of(config["seeds"], int)),
-        ("budget", isinstance(config["budget"], dict)),
+        ("benchmarks", _is_list_of(config.get("benchmarks", []), str)),
+        ("strategies", _is_list_of(config.get("strategies", []), str)),
+        ("seeds", _is_list_of(config.get("seeds", []), int)),
+        ("budget", isinstance(config.get("budget", {}), dict)),
         ("hyperparameters", isinstance(hps, dict) and all(
             isinstance(v, dict) for v in hps.values())),
         ("benchmark_options", isinstance(config.get("benchmark_options", {}), dict)),
@@ -561,7 +566,7 @@ def load_results(exp_dir: Path):
     if not files:
         raise UserError(f"experiment {exp_dir.name!r} has no finished runs yet; "
                         "run 'tabnas run' for it first")
-    config = manifest["config"] if manifest else None
+    config = _typed_config(exp_dir, manifest["config"]) if manifest else None
     return _read_runs(exp_dir, files, config).to_pandas()
 
 

@@ -57,6 +57,9 @@ def read_spec(path: Path) -> dict[str, Any]:
     for key in ("table", "value"):
         if not isinstance(spec.get(key), str):
             raise UserError(f"table spec {path}: '{key}' (a string) is required")
+    for key, value in spec.items():  # a NUL ("\u0000") cannot be in a path or a column name
+        if isinstance(value, str) and "\x00" in value:
+            raise UserError(f"table spec {path}: '{key}' holds a NUL character; remove it")
     if ("variables" in spec) == ("arch" in spec):
         raise UserError(f"table spec {path}: give either [variables] or arch = \"COLUMN\"")
     if "variables" in spec:
