@@ -51,9 +51,9 @@ from tabnas.locks import claim_is_stale, experiment_lock, read_claim
 from tabnas.runfile import (
     DamagedFile,
     ForeignFile,
+    check_run,
     config_settings_digest,
     decode,
-    decode_run,
     encode,
     encode_run,
 )
@@ -284,7 +284,7 @@ def _vouch_for_orphans(exp_dir: Path, config: dict) -> None:
     for path in files:
         try:
             rel = path.relative_to(exp_dir / "runs").parts
-            decode_run(_read_bytes(path), f"run file {path}", {
+            check_run(_read_bytes(path), f"run file {path}", {
                 "experiment": config.get("experiment"), "seed": _seed_of(path),
                 "settings": config_settings_digest(config, _strategy_of(config, rel[1]))})
         except UserError as exc:
@@ -315,19 +315,18 @@ def _read_bytes(path: Path) -> bytes:
         return f.read()
 
 
-def verify_run(exp_dir: Path, path: Path, config: dict | None):
-    """The table of run file ``path``, checked intact and this experiment's (see runfile)."""
+def verify_run(exp_dir: Path, path: Path, config: dict | None) -> None:
+    """Check run file ``path``: intact, and this experiment's run (see :mod:`tabnas.runfile`)."""
     rel = path.relative_to(exp_dir / "runs").parts
     config = config or {}
     what = f"run file {path}"
-    table, ident = decode_run(_read_bytes(path), what, {
+    ident = check_run(_read_bytes(path), what, {
         "experiment": config.get("experiment"), "seed": _seed_of(path),
         "settings": config_settings_digest(config, _strategy_of(config, rel[1]))})
     for field, folder in (("benchmark", rel[0]), ("strategy", rel[1])):
         if safe_part(str(ident.get(field))) != folder:
             raise ForeignFile(f"{what} is foreign: it holds a run of {field} "
                               f"{str(ident.get(field))[:80]!r}")
-    return table
 
 
 def damaged_message(exc: UserError) -> str:
@@ -545,13 +544,25 @@ def _read_runs(exp_dir: Path, files: list[Path], config: dict | None):
 
 
 def _checked_tables(exp_dir: Path, files: list[Path], config: dict | None) -> list:
-    """The checked tables of ``files``, or a one-line error naming the first bad one.
+    """The rows of ``files``, each checked first, or a one-line error naming the first bad one.
 
-    One file after another, on this thread: Arrow readers driven from a thread
-    pool of our own made the interpreter abort at exit now and then.
+    Checking reads each file and its footer (a fraction of decoding it); the
+    checked files are then decoded in one multi-threaded ``pyarrow.dataset``
+    scan, about twice as fast as decoding them one by one.
     """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
     try:
-        return [verify_run(exp_dir, f, config) for f in files]
+        for f in files:
+            verify_run(exp_dir, f, config)
+        try:
+            scan = ds.dataset([str(f) for f in files], format="parquet").to_table()
+            return [scan.replace_schema_metadata(None)]
+        except (OSError, pa.ArrowException):  # changed since it was checked: find which
+            for f in files:
+                verify_run(exp_dir, f, config)
+            raise
     except UserError as exc:
         raise UserError(damaged_message(exc)) from None
 

@@ -96,10 +96,11 @@ def _digest_at(data: bytes, value: bytes) -> int:
     return at
 
 
-def decode(data: bytes, what: str):
-    """The table and key-value metadata of checked Parquet ``data``; :class:`DamagedFile` if not.
+def check(data: bytes, what: str) -> dict[bytes, bytes]:
+    """The key-value metadata of checked Parquet ``data``; :class:`DamagedFile` if not intact.
 
-    ``what`` names the file in the error, which says how to recover.
+    ``what`` names the file in the error. Reads only the footer and hashes the
+    bytes: a small fraction of decoding the file.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -113,20 +114,35 @@ def decode(data: bytes, what: str):
         if hashlib.sha256(data[:at] + _PLACEHOLDER + data[at + 64:]).hexdigest().encode() \
                 != claimed:
             raise ValueError("its SHA-256 does not match its contents")
-        table = pq.read_table(pa.BufferReader(data), use_threads=False)
     except (OSError, ValueError, pa.ArrowException) as exc:
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-        raise DamagedFile(f"{what} is damaged ({reason})") from None
+        raise DamagedFile(f"{what} is damaged ({_first_line(exc)})") from None
+    return meta
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
+
+
+def decode(data: bytes, what: str):
+    """The table and key-value metadata of checked Parquet ``data`` (see :func:`check`)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    meta = check(data, what)
+    try:
+        table = pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
+    except (OSError, ValueError, pa.ArrowException) as exc:
+        raise DamagedFile(f"{what} is damaged ({_first_line(exc)})") from None
     return table.replace_schema_metadata(None), meta
 
 
-def decode_run(data: bytes, what: str, expected: dict[str, Any]):
-    """A run file's table and identity, checked intact and matching ``expected``.
+def check_run(data: bytes, what: str, expected: dict[str, Any]) -> dict[str, Any]:
+    """A run file's identity, the file checked intact and matching ``expected``.
 
     ``expected`` holds the identity fields known where the file lies (a
     ``None`` value is not checked).
     """
-    table, meta = decode(data, what)
+    meta = check(data, what)
     try:
         ident = json.loads(meta[IDENTITY_KEY])
         if not isinstance(ident, dict):
@@ -141,5 +157,5 @@ def decode_run(data: bytes, what: str, expected: dict[str, Any]):
                               "(budget, benchmark options, simulated workers or "
                               "hyperparameters) than this experiment's")
         raise ForeignFile(f"{what} is foreign: it holds the run of {field} "
-                          f"{str(ident.get(field))[:80]!r}, not {str(want)[:80]!r}")
-    return table, ident
+                          f"{ident.get(field)}, not {want}")
+    return ident
