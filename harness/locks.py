@@ -142,12 +142,13 @@ def experiment_lock(exp_dir: Path) -> Iterator[None]:
         raise UserError(f"cannot use the experiment lock {lock}: {reason}; remove it (no "
                         "tabnas process should be running on this experiment)") from None
     try:
-        waited, told = 0.0, False
+        start, told = time.monotonic(), False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                waited = time.monotonic() - start
                 if waited >= LOCK_WAIT_S:
                     raise UserError(
                         f"the experiment lock {lock} has been held by another process for "
@@ -158,7 +159,6 @@ def experiment_lock(exp_dir: Path) -> Iterator[None]:
                           "process", file=sys.stderr)
                     told = True
                 time.sleep(0.05)
-                waited += 0.05
         yield
     finally:
         os.close(fd)  # closing drops the lock
@@ -257,8 +257,12 @@ class Claims:
         # A unique name, created exclusively: complete before any claim links to it.
         fd = os.open(self._owner_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW,
                      0o644)
-        with os.fdopen(fd, "w") as f:
-            f.write(self._owner)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(self._owner)
+        except BaseException:  # a full disk: no owner file is left behind
+            self._owner_file.unlink(missing_ok=True)
+            raise
         self._thread = threading.Thread(target=self._beat, name="tabnas-claims", daemon=True)
         self._thread.start()
         return self
