@@ -48,6 +48,7 @@ from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import UserError, os_reason
 from tabnas.locks import claim_is_stale, experiment_lock, read_claim
+from tabnas.records import RUN_COLUMNS, arrow_schema, early_stop_notes
 from tabnas.runfile import (
     DamagedFile,
     ForeignFile,
@@ -447,6 +448,9 @@ def update_failures(exp_dir: Path) -> None:
 def experiment_status(exp_dir: Path) -> dict[str, Any]:
     """Runs of the experiment's configuration that are done, failed, running and missing.
 
+    ``early`` lists the finished runs that stopped before their budget (space
+    exhausted, strategy done), one line per benchmark, strategy and reason.
+
     A run claimed by a process that has died counts as missing (the next
     ``tabnas run`` takes it over); one that failed and is being retried counts
     as running.
@@ -480,6 +484,9 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
             out["missing"] += 1
     out["total"] = (out["done"] + out["failed"] + out["running"] + out["missing"]
                     + out["damaged"])
+    # Early stops are read from the rows, which a damaged file would not give.
+    out["early"] = (early_stop_notes(load_results(exp_dir), cfg["budget"].get("evals"))
+                    if out["done"] and not out["damaged"] else [])
     return out
 
 
@@ -490,7 +497,7 @@ def run_files(exp_dir: Path) -> list[Path]:
 _COMBINED = ".combined.parquet"
 _COMBINED_KEY = b"tabnas.files"
 #: Row order of a loaded study (each run's rows are consecutive, by step).
-_ORDER = ("benchmark", "strategy", "seed", "step")
+_ORDER = (*RUN_COLUMNS[1:], "step")
 
 
 def _cache_stamps(exp_dir: Path) -> dict:
@@ -510,10 +517,13 @@ def _read_runs(exp_dir: Path, files: list[Path], config: dict | None):
     """All run files as one Arrow table, through the ``.combined.parquet`` cache.
 
     Every run file is checked (:func:`verify_run`) before its rows are used;
-    the cache, itself checksummed, holds only checked rows.
+    the cache, itself checksummed, holds only checked rows. Every file is read
+    with the one record schema (:mod:`tabnas.records`): columns added since a
+    file was written read as nulls, so old and new runs load into one table.
     """
     import pyarrow as pa
 
+    schema = arrow_schema()
     stamps = {}
     for f in files:
         st = os.lstat(f)
@@ -525,13 +535,15 @@ def _read_runs(exp_dir: Path, files: list[Path], config: dict | None):
             base, _ = decode(_read_bytes(cache), f"load cache {cache}")
         except UserError:
             known = {}  # a damaged cache is rebuilt from the run files
+        if base is not None and base.schema != schema:
+            base, known = None, {}  # written with another record schema: rebuilt
     else:
         known = {}
     new = [exp_dir / rel for rel in stamps if rel not in known]
     tables = [] if base is None else [base]
     if new:
-        tables += _checked_tables(exp_dir, new, config)
-    table = pa.concat_tables(tables, promote_options="default")
+        tables += _checked_tables(exp_dir, new, config, schema)
+    table = pa.concat_tables(tables)
     if new:
         # Stored sorted, so a load that finds nothing new needs no sort at all.
         table = table.sort_by([(k, "ascending") for k in _ORDER])
@@ -543,7 +555,7 @@ def _read_runs(exp_dir: Path, files: list[Path], config: dict | None):
     return table
 
 
-def _checked_tables(exp_dir: Path, files: list[Path], config: dict | None) -> list:
+def _checked_tables(exp_dir: Path, files: list[Path], config: dict | None, schema) -> list:
     """The rows of ``files``, each checked first, or a one-line error naming the first bad one.
 
     Checking reads each file and its footer (a fraction of decoding it); the
@@ -557,7 +569,8 @@ def _checked_tables(exp_dir: Path, files: list[Path], config: dict | None) -> li
         for f in files:
             verify_run(exp_dir, f, config)
         try:
-            scan = ds.dataset([str(f) for f in files], format="parquet").to_table()
+            scan = ds.dataset([str(f) for f in files], schema=schema,
+                              format="parquet").to_table()
             return [scan.replace_schema_metadata(None)]
         except (OSError, pa.ArrowException):  # changed since it was checked: find which
             for f in files:
@@ -600,6 +613,8 @@ def load_experiment(exp_dir: Path):
                         "run it under a new --experiment name with a larger budget")
     manifest = read_manifest(exp_dir) or {}
     notes = manifest.setdefault("notes", [])
+    budget = (manifest.get("config") or {}).get("budget") or {}
+    notes += [f"stopped early: {line}" for line in early_stop_notes(df, budget.get("evals"))]
     for bench, rows in df.groupby("benchmark", sort=True):
         if rows["regret_test"].notna().any():
             continue
