@@ -168,3 +168,34 @@ def test_report_onto_a_fifo_is_refused_before_anything_is_written(tmp_path, caps
     assert f"{fifo} is not a regular file" in line
     assert not (results / "e" / "figures").exists() and not (results / "e" / "tables").exists()
     assert fifo.is_fifo()
+
+
+def test_shipped_data_files_are_checked_against_their_wheel_record(tmp_path, monkeypatch):
+    """A package's RECORD holds the SHA-256 of each installed file: a changed file is refused."""
+    import base64
+    import hashlib
+    import sys
+
+    from tabnas.benchmarks.tables.analog import data_file
+    from tabnas.formats.package_data import check_shipped, recorded_sha256
+
+    real = data_file()
+    assert recorded_sha256(real, "analog-nasbench") is not None
+    check_shipped(real, "analog-nasbench")  # the installed table is as its wheel recorded
+
+    site = tmp_path / "site"
+    (site / "demo_pkg").mkdir(parents=True)
+    payload = b"\x80\x04K\x01."  # pickle of 1
+    (site / "demo_pkg" / "table.bench").write_bytes(payload)
+    digest = base64.urlsafe_b64encode(hashlib.sha256(payload).digest()).rstrip(b"=").decode()
+    info = site / "demo_pkg-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: demo-pkg\nVersion: 1.0\n")
+    (info / "RECORD").write_text(f"demo_pkg/table.bench,sha256={digest},{len(payload)}\n"
+                                 "demo_pkg-1.0.dist-info/RECORD,,\n")
+    monkeypatch.setattr(sys, "path", [str(site), *sys.path])
+    check_shipped(site / "demo_pkg" / "table.bench", "demo-pkg")
+    (site / "demo_pkg" / "table.bench").write_bytes(b"\x80\x04K\x02.")
+    with pytest.raises(UserError, match="does not match the SHA-256 that demo-pkg recorded"):
+        check_shipped(site / "demo_pkg" / "table.bench", "demo-pkg")
+    check_shipped(tmp_path / "elsewhere.bench", "demo-pkg")  # not a package file: no record
