@@ -51,6 +51,8 @@ HEARTBEAT_S = 10.0
 LOCK_WAIT_S = 60.0
 #: Claims and owner files are a few dozen bytes; anything larger is not a claim.
 _CLAIM_MAX = 4096
+#: What :func:`read_claim` returns for an entry that cannot be a claim (a link, a FIFO).
+_NOT_A_CLAIM = {"not_a_claim": True}
 
 _HOST = socket.gethostname()
 
@@ -89,14 +91,29 @@ def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
     return fd
 
 
+def read_regular(path: Path) -> bytes:
+    """A regular file's bytes, never through a symbolic link nor blocking on a FIFO."""
+    with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as f:
+        return f.read()
+
+
 def read_claim(path: Path) -> dict | None:
-    """A claim's owner record; ``{}`` for anything that is not one (it never counts as live)."""
+    """A claim's owner record; ``{}`` if unreadable (a claim being written, or garbage).
+
+    A symbolic link, FIFO or device is no claim tabnas makes: it reads as
+    :data:`_NOT_A_CLAIM`, which is stale at once (the take-over removes the
+    entry itself, never what a link points to).
+    """
     try:
         fd = open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
-    except OSError:  # a link (ELOOP), a FIFO or device, unreadable
-        return {}
+    except OSError:  # a link (ELOOP), a FIFO or device (EINVAL), unreadable
+        try:
+            regular = stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            regular = True
+        return {} if regular else dict(_NOT_A_CLAIM)
     try:
         with os.fdopen(fd, "rb") as f:
             info = json.loads(f.read(_CLAIM_MAX + 1)[:_CLAIM_MAX])
@@ -111,6 +128,8 @@ def claim_is_stale(path: Path, info: dict | None = None) -> bool:
         info = read_claim(path)
     if info is None:
         return False
+    if info == _NOT_A_CLAIM:
+        return True
     if info.get("host") == _HOST and isinstance(info.get("pid"), int):
         pid = info["pid"]
         if not _pid_alive(pid):

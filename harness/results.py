@@ -47,7 +47,7 @@ from typing import Any
 from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import UserError, os_reason
-from tabnas.locks import claim_is_stale, experiment_lock, read_claim
+from tabnas.locks import claim_is_stale, experiment_lock, open_regular, read_claim, read_regular
 from tabnas.records import RUN_COLUMNS, arrow_schema, early_stop_notes
 from tabnas.runfile import (
     DamagedFile,
@@ -155,7 +155,7 @@ def read_manifest(exp_dir: Path) -> dict | None:
     if not path.exists():
         return None
     try:
-        manifest = json.loads(path.read_text())
+        manifest = json.loads(read_regular(path))
     except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
         raise UserError(f"{path} is unreadable ({exc}); move the folder aside") from None
     if not isinstance(manifest, dict):
@@ -306,14 +306,10 @@ def _seed_of(path: Path) -> int | None:
 
 def _read_bytes(path: Path) -> bytes:
     """A run file's bytes; never through a symbolic link or from anything but a file."""
-    from tabnas.locks import open_regular
-
     try:
-        fd = open_regular(path, os.O_RDONLY)
+        return read_regular(path)
     except OSError as exc:
         raise DamagedFile(f"run file {path} is damaged ({os_reason(exc)})") from None
-    with os.fdopen(fd, "rb") as f:
-        return f.read()
 
 
 def verify_run(exp_dir: Path, path: Path, config: dict | None) -> None:
@@ -416,7 +412,7 @@ def failure_records(exp_dir: Path) -> list[dict]:
     out = []
     for path in sorted((exp_dir / "failures").glob("*/*/seed-*.json")):
         try:
-            rec = json.loads(path.read_text())
+            rec = json.loads(read_regular(path))
         except (OSError, ValueError):
             continue
         if not _is_failure(rec):
@@ -506,7 +502,8 @@ def _cache_stamps(exp_dir: Path) -> dict:
     import pyarrow.parquet as pq
 
     try:
-        meta = pq.read_metadata(exp_dir / _COMBINED).metadata or {}
+        with os.fdopen(open_regular(exp_dir / _COMBINED, os.O_RDONLY), "rb") as f:
+            meta = pq.read_metadata(f).metadata or {}
         known = json.loads(meta[_COMBINED_KEY])
     except (OSError, KeyError, ValueError, pa.ArrowException):
         return {}

@@ -199,3 +199,28 @@ def test_shipped_data_files_are_checked_against_their_wheel_record(tmp_path, mon
     with pytest.raises(UserError, match="does not match the SHA-256 that demo-pkg recorded"):
         check_shipped(site / "demo_pkg" / "table.bench", "demo-pkg")
     check_shipped(tmp_path / "elsewhere.bench", "demo-pkg")  # not a package file: no record
+
+
+def test_planted_fifos_are_never_waited_on(tmp_path, capsys):
+    """Opening a FIFO for reading blocks until someone writes: tabnas never opens one."""
+    from tests.conftest import run_cli
+
+    results = tmp_path / "results"
+    assert main([*RUN, "--results-dir", str(results)]) == 0
+    capsys.readouterr()
+    exp = results / "e"
+    os.mkfifo(exp / ".combined.parquet")  # the load cache: ignored, and not replaced
+    claim = exp / ".claims" / "toy" / "random" / "seed-2"
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(claim)  # no claim tabnas makes: never read, and taken over at once
+    proc = run_cli("stats", "e", "--results-dir", str(results), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (exp / ".combined.parquet").is_fifo()
+    proc = run_cli("status", "e", "--results-dir", str(results), cwd=tmp_path)
+    assert proc.returncode == 0 and "2 done" in proc.stdout, proc.stderr
+    proc = run_cli(*RUN, "--seeds", "3", "--results-dir", str(results), cwd=tmp_path)
+    assert proc.returncode == 0 and "1 runs done" in proc.stdout, proc.stderr  # taken over
+    (exp / "manifest.json").unlink()
+    os.mkfifo(exp / "manifest.json")
+    proc = run_cli("status", "e", "--results-dir", str(results), cwd=tmp_path)
+    assert proc.returncode == 2 and "manifest.json is unreadable" in proc.stderr
