@@ -36,7 +36,8 @@ def _starter(root: str, barrier, out) -> None:
 
 
 def test_eight_processes_start_one_experiment_together_twenty_times(tmp_path):
-    ctx = mp.get_context("forkserver")  # fresh interpreters, each importing tabnas once
+    ctx = mp.get_context("forkserver")  # processes of their own, forked from a clean server
+    ctx.set_forkserver_preload(["tabnas.study", "tabnas.executors", "tabnas.results"])
     barrier, out = ctx.Barrier(PROCESSES), ctx.Queue()
     procs = [ctx.Process(target=_starter, args=(str(tmp_path), barrier, out))
              for _ in range(PROCESSES)]
