@@ -112,10 +112,13 @@ def atomic_write_bytes(path: Path, writer: Callable[[Path], None]) -> None:
         os.chmod(tmp, 0o666 & ~_umask())
         check_target(path)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if fd >= 0:
             os.close(fd)
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and not isinstance(exc, UnsafeTargetError):
+            # Name the file being written, not its temporary (which is gone).
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
         raise
 
 
@@ -286,9 +289,19 @@ class _Checked(Mapping):
         return len(self._members)
 
 
+#: Caches this process could not save, with why (``tabnas prepare`` reports them).
+_SAVE_ERRORS: list[tuple[Path, OSError]] = []
+
+
+def save_errors() -> list[tuple[Path, OSError]]:
+    """The caches this process failed to save, and the error each gave."""
+    return list(_SAVE_ERRORS)
+
+
 def _try_save(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
-    """Saving the cache is an optimisation: an unwritable cache folder must not stop a run."""
+    """Saving the cache is an optimisation: an unwritable cache folder must not stop a run
+    (``tabnas prepare``, whose purpose it is, reports the failure instead)."""
     try:
         save_arrays(path, arrays, meta)
-    except OSError:
-        pass
+    except OSError as exc:
+        _SAVE_ERRORS.append((path, exc))

@@ -345,6 +345,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
     if family in FAMILIES:  # converts every dataset and schedule of the official file
         path, meta = prepare(args.benchmark, args.data)
+        _cache_written()
         print(f"{family}: cache ready from {path}")
         print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
         for source in meta["sources"][:3]:
@@ -354,8 +355,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     if family not in FAMILIES or options:
         # Loading fills a shipped table's cache, and checks the options given.
         bench = entry.load(data=args.data, **options)
+        _cache_written()
         print(f"{args.benchmark}: ready ({bench.space.size} architectures)")
     return 0
+
+
+def _cache_written() -> None:
+    """``tabnas prepare`` exists to write the cache: a cache it could not save is an error."""
+    from tabnas.cache import save_errors
+
+    for path, exc in save_errors()[:1]:
+        raise UserError(f"cannot write the cache {path}: {os_reason(exc)}; free some space or "
+                        "set TABNAS_CACHE to a writable folder")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:

@@ -14,6 +14,10 @@ class UserError(Exception):
     exit_code = 2
 
 
+#: errno values that mean "no room": a full disk or no inodes, a quota, a file-size limit.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
 def os_reason(exc: OSError) -> str:
     """Why a write failed, in words that point at the cause.
 
@@ -24,11 +28,9 @@ def os_reason(exc: OSError) -> str:
         return f"{exc.filename} is a file, not a folder"
     if isinstance(exc, NotADirectoryError) and exc.filename:
         return f"part of {exc.filename} is a file, not a folder"
+    if exc.errno in _NO_ROOM:
+        return f"{exc.strerror or exc} (free some space, or write elsewhere)"
     return exc.strerror or str(exc)
-
-
-#: errno values that mean "no room": a full disk or no inodes, a quota, a file-size limit.
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def os_error_line(exc: OSError) -> str:
@@ -36,6 +38,4 @@ def os_error_line(exc: OSError) -> str:
     reason = os_reason(exc)
     if exc.filename and str(exc.filename) not in reason:
         reason = f"{exc.filename}: {reason}"
-    if exc.errno in _NO_ROOM:
-        reason += " (free some space, or write elsewhere with --results-dir / -o)"
     return reason

@@ -42,7 +42,8 @@ def _assert_one_line(proc: subprocess.CompletedProcess) -> None:
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 2, proc.stderr
     assert len(lines) == 1 and lines[0].startswith("tabnas: error: "), proc.stderr
-    assert "File too large" in lines[0] and "free some space" in lines[0]
+    assert "File too large (free some space" in lines[0]
+    assert ".tmp" not in lines[0]  # the file being written is named, not its temporary
 
 
 @pytest.fixture
@@ -78,3 +79,18 @@ def test_run_whose_report_hits_a_full_disk(tmp_path):
     assert len(list((exp / "runs").rglob("seed-*.parquet"))) == 2
     assert not list(exp.rglob("*.tmp"))
     assert not [p for p in (exp / ".claims").rglob("*") if p.is_file()]
+
+
+def test_export_and_prepare_on_a_full_disk(finished):
+    before = _files(finished)
+    _assert_one_line(_limited(["export", "e", "-o", "rows.csv"], finished, limit=1))
+    env_cache = finished / "cache"
+    proc = subprocess.run(
+        [sys.executable, "-m", "tabnas", "prepare", "nb201-analog"], cwd=finished,
+        env=dict(os.environ, TABNAS_CACHE=str(env_cache),
+                 PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")),
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000)),
+        capture_output=True, text=True, timeout=300)
+    _assert_one_line(proc)
+    assert "cannot write the cache" in proc.stderr
+    assert _files(finished) == before  # no rows.csv, no cache file, no temporary
