@@ -7,6 +7,7 @@ Layout::
     results/<experiment>/failures/<benchmark>/<strategy>/seed-<n>.json
     results/<experiment>/.claims/<benchmark>/<strategy>/seed-<n>   runs being computed
     results/<experiment>/.combined.parquet             load cache (derived, disposable)
+    results/<experiment>/damaged/<benchmark>/<strategy>/seed-<n>.parquet   set aside, kept
 
 Results are data, never pickles. Each run file is written to a temporary file
 and renamed into place, so a run is either wholly there or absent: a killed
