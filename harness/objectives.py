@@ -253,8 +253,11 @@ class MultiObjectiveBenchmark(Benchmark):
     @cached_property
     def fronts(self) -> dict[str, Any]:
         """The exact Pareto fronts of the table, ``"value"`` (searched) and ``"test"``."""
-        from tabnas.pareto import TrueFront
-
+        try:
+            from tabnas.pareto import TrueFront
+        except ModuleNotFoundError as exc:
+            raise UserError(f"multi-objective benchmarks need {exc.name}: "
+                            "pip install 'tabnas[mo]'") from None
         return {"value": TrueFront.of(self.normalise(self.searched_truth),
                                       self.reference_normalised),
                 "test": TrueFront.of(self.normalise(self.reported_truth),

@@ -142,3 +142,24 @@ def test_unknown_objective_and_single_objective_are_one_line():
         load_benchmark("nbgraph-cora:accuracy")
     with pytest.raises(UserError, match="no multi-objective definitions"):
         load_benchmark("toy:acc-latency")
+
+
+@pytest.fixture(scope="module")
+def nb201_file(tmp_path_factory):
+    from tests.official_fixtures import build_nb201
+
+    return build_nb201(tmp_path_factory.mktemp("official") / "NAS-Bench-201-v1_1-096897.pth")
+
+
+@pytest.mark.parametrize("preset", [p for fam, p, _ in presets() if fam.startswith("nb201|")])
+def test_official_presets_through_the_official_api(nb201_file, preset):
+    b = load_benchmark(f"nb201/cifar100:{preset}", data=str(nb201_file))
+    recorded = ~np.isnan(b.reported_truth).any(axis=1)
+    assert 0 < recorded.sum() < b.space.size  # the fixture records a few cells
+    front = b.fronts["test"]
+    assert recorded[front.cells].all()
+    _brute_force_check(b.normalise(b.reported_truth), front.cells)
+    # accuracy is the table's searched/reported pair; the other objective one number
+    arch = b.space.arch_at(int(front.cells[0]))
+    assert b.reported_truth[front.cells[0], 0] == b.base.truth(arch)[1]
+    assert (b.searched_truth[:, 1] == b.reported_truth[:, 1])[recorded].all()
