@@ -340,6 +340,22 @@ def is_multi_objective(benchmark: Benchmark) -> bool:
     return isinstance(benchmark, MultiObjectiveBenchmark)
 
 
+def check_objectives(strategy_cls, benchmark) -> None:
+    """A strategy meets a benchmark with the number of objectives it handles, or one line."""
+    handles = getattr(strategy_cls, "objectives", "single")
+    multi = is_multi_objective(benchmark)
+    if handles == "multi" and not multi:
+        raise UserError(
+            f"strategy {strategy_cls.name!r} is multi-objective and {benchmark.name} has a "
+            f"single objective; name two or more, e.g. --objective A,B or a preset such as "
+            f"{benchmark.name}:PRESET ('tabnas list' shows them)")
+    if handles == "single" and multi:
+        raise UserError(
+            f"strategy {strategy_cls.name!r} optimises one objective and {benchmark.name} has "
+            f"{len(benchmark.objectives)}; use a multi-objective strategy (random, mo-rea, "
+            "parego, optuna:NSGAIISampler, optuna:TPESampler)")
+
+
 def presets() -> list[tuple[str, str, tuple[str, ...]]]:
     """(family pattern, preset, objectives) of every preset, for ``tabnas list`` and docs."""
     out = []

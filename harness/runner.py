@@ -26,6 +26,7 @@ import numpy as np
 
 from tabnas.benchmarks.base import Benchmark
 from tabnas.errors import UserError
+from tabnas.objectives import check_objectives, is_multi_objective
 from tabnas.records import STOP_COST, STOP_DONE, STOP_EVALS, STOP_EXHAUSTED, RunRecords
 from tabnas.strategy import Strategy
 from tabnas.trials import DONE, WAIT, ContractError, HistoryRecorder, Suggestion, Trial
@@ -113,6 +114,7 @@ def run_search(
     if not isinstance(sim_workers, int) or sim_workers < 1:
         raise UserError(f"--sim-workers must be a positive integer, got {sim_workers!r}")
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
+    check_objectives(strategy_cls, benchmark)
     s_rng, run_key = run_seeds(seed)
     recorder = HistoryRecorder()
     history = recorder.history
@@ -144,6 +146,11 @@ def run_search(
                                         cols["incumbent_test"])
     reg_values, reg_tests, overheads = cols["regret_value"], cols["regret_test"], \
         cols["overhead_s"]
+    mo = None
+    if is_multi_objective(benchmark):  # the incumbent is a front: see tabnas.mo_records
+        from tabnas.mo_records import MultiObjectiveRun
+
+        mo = MultiObjectiveRun(benchmark, cols)
 
     inc_arch = None
     inc_score = -math.inf
@@ -198,14 +205,21 @@ def run_search(
         clock = end
         step += 1
         arch = trial.arch
-        score = sign * ev.value
-        observation = Observation(arch, trial.fidelity, score, ev.cost)
+        if mo is None:
+            score = sign * ev.value
+            observation = Observation(arch, trial.fidelity, score, ev.cost)
+        else:
+            scores = mo.scores(arch, ev)
+            score = scores[0]
+            observation = Observation(arch, trial.fidelity, score, ev.cost, scores)
         t2 = perf_counter()
         finish(trial, observation)
         if tell is not None:
             tell(trial, observation)
         t3 = perf_counter()
-        if score > inc_score:  # NaN never wins; ties keep the earlier incumbent
+        if mo is not None:
+            inc_arch, reg_v, reg_t = mo.record(ev)
+        elif score > inc_score:  # NaN never wins; ties keep the earlier incumbent
             inc_arch, inc_score, inc_value = arch, score, ev.value
             true_v, inc_test = truth(arch)
             reg_v = sign * (opt_v - true_v)
@@ -230,8 +244,8 @@ def run_search(
     names: dict = {}
 
     def name_of(a):
-        if a is None:
-            return None
+        if a is None or isinstance(a, str):  # a front is already its names
+            return a
         s = names.get(a)
         if s is None:
             s = names[a] = to_string(a)
