@@ -151,6 +151,7 @@ def run_search(
         from tabnas.mo_records import MultiObjectiveRun
 
         mo = MultiObjectiveRun(benchmark, cols)
+        strategy.n_objectives = len(benchmark.objectives)
 
     inc_arch = None
     inc_score = -math.inf

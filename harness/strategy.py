@@ -107,6 +107,8 @@ class Strategy:
     #: ``"single"``, ``"multi"`` (needs a multi-objective benchmark, reads
     #: ``Observation.scores``) or ``"any"``; the runner refuses a mismatch.
     objectives: ClassVar[str] = "single"
+    #: How many objectives the benchmark has; set by the runner before the first ask.
+    n_objectives: int = 1
 
     def __init__(
         self,
