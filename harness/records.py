@@ -21,6 +21,7 @@ a table is built: ``import tabnas`` stays light.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
 
 #: (name, Arrow type) of every column, in file order.
 SCHEMA: tuple[tuple[str, str], ...] = (
@@ -76,6 +77,7 @@ STOP_DONE = "strategy done"
 EARLY_STOPS = (STOP_EXHAUSTED, STOP_DONE)
 
 
+@cache
 def arrow_schema():
     """The schema as a ``pyarrow.Schema``."""
     import pyarrow as pa

@@ -128,6 +128,7 @@ def run_search(
     # The base class's tell does nothing: skip the call for strategies that keep it.
     tell = None if type(strategy).tell is Strategy.tell else strategy.tell
     start, finish = recorder.start, recorder.finish
+    new_observation = tuple.__new__  # Observation(...) without its Python-level __new__
     sign = 1.0 if benchmark.maximize else -1.0
     opt = benchmark.optimum()
     opt_v = opt.value if opt is not None else math.nan
@@ -138,14 +139,14 @@ def run_search(
     records = RunRecords(experiment=experiment, benchmark=benchmark.name,
                          strategy=strategy_name or strategy_cls.name, seed=seed)
     cols = records.columns
+    # Per row, what varies independently is appended; the evaluation and the
+    # incumbent (which changes rarely) are kept as one object each and split
+    # into their columns once, at the end: fewer appends on every evaluation.
     archs, fids, trials, continued = cols["arch"], cols["fidelity"], cols["trial"], \
         cols["continues"]
-    values, tests, costs, cums = cols["value"], cols["test_value"], cols["cost"], \
-        cols["cum_cost"]
-    inc_archs, inc_values, inc_tests = (cols["incumbent_arch"], cols["incumbent_value"],
-                                        cols["incumbent_test"])
-    reg_values, reg_tests, overheads = cols["regret_value"], cols["regret_test"], \
-        cols["overhead_s"]
+    cums, overheads = cols["cum_cost"], cols["overhead_s"]
+    evaluations: list = []
+    incumbents: list = []
     mo = None
     if is_multi_objective(benchmark):  # the incumbent is a front: see tabnas.mo_records
         from tabnas.mo_records import MultiObjectiveRun
@@ -153,9 +154,9 @@ def run_search(
         mo = MultiObjectiveRun(benchmark, cols)
         strategy.n_objectives = len(benchmark.objectives)
 
-    inc_arch = None
     inc_score = -math.inf
-    inc_value = inc_test = reg_v = reg_t = math.nan
+    # (arch, value, test value, value regret, test regret) of the incumbent.
+    incumbent: tuple = (None, math.nan, math.nan, math.nan, math.nan)
     clock = 0.0  # simulated time: the sum of costs when sim_workers == 1
     step = 0
     asked = 0
@@ -208,36 +209,33 @@ def run_search(
         arch = trial.arch
         if mo is None:
             score = sign * ev.value
-            observation = Observation(arch, trial.fidelity, score, ev.cost)
+            observation = new_observation(Observation,
+                                          (arch, trial.fidelity, score, ev.cost, None))
         else:
             scores = mo.scores(arch, ev)
             score = scores[0]
-            observation = Observation(arch, trial.fidelity, score, ev.cost, scores)
+            observation = new_observation(Observation,
+                                          (arch, trial.fidelity, score, ev.cost, scores))
         t2 = perf_counter()
         finish(trial, observation)
         if tell is not None:
             tell(trial, observation)
         t3 = perf_counter()
         if mo is not None:
-            inc_arch, reg_v, reg_t = mo.record(ev)
+            front, reg_v, reg_t = mo.record(ev)
+            incumbent = (front, math.nan, math.nan, reg_v, reg_t)
         elif score > inc_score:  # NaN never wins; ties keep the earlier incumbent
-            inc_arch, inc_score, inc_value = arch, score, ev.value
+            inc_score = score
             true_v, inc_test = truth(arch)
-            reg_v = sign * (opt_v - true_v)
-            reg_t = sign * (opt_t - inc_test)
+            incumbent = (arch, ev.value, inc_test, sign * (opt_v - true_v),
+                         sign * (opt_t - inc_test))
         archs.append(arch)
         fids.append(trial.fidelity)
         trials.append(trial.id)
         continued.append(trial.continues)
-        values.append(ev.value)
-        tests.append(ev.test_value)
-        costs.append(ev.cost)
+        evaluations.append(ev)
         cums.append(clock)
-        inc_archs.append(inc_arch)
-        inc_values.append(inc_value)
-        inc_tests.append(inc_test)
-        reg_values.append(reg_v)
-        reg_tests.append(reg_t)
+        incumbents.append(incumbent)
         overheads.append(ask_s + (t3 - t2) + waited_s)
         waited_s = 0.0
 
@@ -254,7 +252,14 @@ def run_search(
 
     cols["step"].extend(range(1, step + 1))
     cols["arch"] = [name_of(a) for a in archs]
-    cols["incumbent_arch"] = [name_of(a) for a in inc_archs]
+    if step:
+        values, tests, costs, _ = zip(*evaluations, strict=True)
+        inc_archs, *incumbent_columns = zip(*incumbents, strict=True)
+        cols["value"], cols["test_value"], cols["cost"] = list(values), list(tests), list(costs)
+        cols["incumbent_arch"] = [name_of(a) for a in inc_archs]
+        for name, column in zip(("incumbent_value", "incumbent_test", "regret_value",
+                                 "regret_test"), incumbent_columns, strict=True):
+            cols[name] = list(column)
     records.stop_reason = stop_reason
     return records
 

@@ -27,14 +27,14 @@ when first asked for, from where they last stopped.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, KeysView, Sequence
+from collections.abc import Iterator, KeysView, Sequence, ValuesView
 from dataclasses import dataclass
 from typing import Any, overload
 
 from tabnas.types import Arch, Observation
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Suggestion:
     """What ``ask`` proposes: evaluate ``arch`` at ``fidelity``.
 
@@ -47,6 +47,19 @@ class Suggestion:
     arch: Arch
     fidelity: int | None = None
     continues: int | None = None
+
+    def __init__(self, arch: Arch, fidelity: int | None = None,
+                 continues: int | None = None) -> None:
+        # Writing the slots directly: the generated frozen __init__ goes through
+        # object.__setattr__ per field, which costs a third more, on every evaluation.
+        _set_s_arch(self, arch)
+        _set_s_fidelity(self, fidelity)
+        _set_s_continues(self, continues)
+
+
+_set_s_arch = Suggestion.arch.__set__  # type: ignore[attr-defined]
+_set_s_fidelity = Suggestion.fidelity.__set__  # type: ignore[attr-defined]
+_set_s_continues = Suggestion.continues.__set__  # type: ignore[attr-defined]
 
 
 class Wait:
@@ -91,7 +104,7 @@ WAIT = Wait()
 DONE = Done()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Trial:
     """A suggestion the runner accepted: ``id`` counts asks from 0 within a run."""
 
@@ -99,6 +112,19 @@ class Trial:
     arch: Arch
     fidelity: int | None
     continues: int | None
+
+    def __init__(self, id: int, arch: Arch, fidelity: int | None,  # noqa: A002 (the field)
+                 continues: int | None) -> None:
+        _set_t_id(self, id)
+        _set_t_arch(self, arch)
+        _set_t_fidelity(self, fidelity)
+        _set_t_continues(self, continues)
+
+
+_set_t_id = Trial.id.__set__  # type: ignore[attr-defined]
+_set_t_arch = Trial.arch.__set__  # type: ignore[attr-defined]
+_set_t_fidelity = Trial.fidelity.__set__  # type: ignore[attr-defined]
+_set_t_continues = Trial.continues.__set__  # type: ignore[attr-defined]
 
 
 class ContractError(RuntimeError):
@@ -130,6 +156,29 @@ class _View(Sequence):
         return f"<{len(self._items)} items>"
 
 
+class _Pairs(Sequence):
+    """A read-only sequence of ``(trial, observation)`` over two parallel lists."""
+
+    __slots__ = ("_trials", "_observations")
+
+    def __init__(self, trials: list, observations: list) -> None:
+        self._trials, self._observations = trials, observations
+
+    def __len__(self) -> int:
+        return len(self._observations)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(zip(self._trials[index], self._observations[index], strict=True))
+        return self._trials[index], self._observations[index]
+
+    def __iter__(self) -> Iterator:
+        return zip(self._trials[:len(self._observations)], self._observations, strict=True)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._observations)} finished trials>"
+
+
 class History:
     """What a run has asked and observed, read-only to strategies.
 
@@ -139,18 +188,22 @@ class History:
     pending), which is what a strategy that avoids repeats asks.
     """
 
-    __slots__ = ("_trials", "_results", "_finished", "_observations", "_pending", "_archs",
-                 "_synced", "_latest", "_best", "_by_fidelity")
+    __slots__ = ("_trials", "_done", "_observations", "_pending", "_archs", "_finished_view",
+                 "_observations_view", "_synced", "_results", "_latest", "_best",
+                 "_by_fidelity")
 
     def __init__(self) -> None:
         self._trials: list[Trial] = []
-        self._results: list[Observation | None] = []  # by trial id; None while pending
-        self._finished: list[tuple[Trial, Observation]] = []
+        # Finished trials and their observations, in completion order (parallel lists).
+        self._done: list[Trial] = []
         self._observations: list[Observation] = []
         self._pending: dict[int, Trial] = {}
         self._archs: dict[Arch, None] = {}  # distinct suggested architectures, first-asked order
-        # Derived look-ups, brought up to date lazily from _finished[_synced:].
+        self._finished_view = _Pairs(self._done, self._observations)
+        self._observations_view = _View(self._observations)
+        # Derived look-ups, brought up to date lazily from the finished trials past _synced.
         self._synced = 0
+        self._results: dict[int, Observation] = {}  # by trial id
         self._latest: dict[Arch, Observation] = {}
         self._best: tuple[Trial, Observation] | None = None
         self._by_fidelity: dict[int | None, list[tuple[Trial, Observation]]] = {}
@@ -168,9 +221,12 @@ class History:
         return self._trials[trial_id]
 
     @property
-    def pending(self) -> tuple[Trial, ...]:
-        """Trials asked but not yet told, in ask order (empty in a sequential search)."""
-        return tuple(self._pending.values())
+    def pending(self) -> ValuesView[Trial]:
+        """Trials asked but not yet told, in ask order (empty in a sequential search).
+
+        A live, read-only view: it follows the run as trials start and finish.
+        """
+        return self._pending.values()
 
     def is_pending(self, arch: Arch) -> bool:
         """Whether a trial of ``arch`` is being evaluated now."""
@@ -186,22 +242,23 @@ class History:
 
     # -- what was observed -----------------------------------------------------------
     def __len__(self) -> int:
-        return len(self._finished)
+        return len(self._observations)
 
     @property
     def finished(self) -> Sequence[tuple[Trial, Observation]]:
         """(trial, observation) of every finished trial, in completion order."""
-        return _View(self._finished)
+        return self._finished_view
 
     @property
     def observations(self) -> Sequence[Observation]:
         """The observations of :attr:`finished`, in the same order."""
-        return _View(self._observations)
+        return self._observations_view
 
     def observation(self, trial_id: int) -> Observation | None:
         """What trial ``trial_id`` observed; ``None`` while it is pending."""
         self.trial(trial_id)
-        return self._results[trial_id]
+        self._sync()
+        return self._results.get(trial_id)
 
     def evaluated(self, arch: Arch) -> bool:
         """Whether ``arch`` has a finished trial (at any fidelity)."""
@@ -229,12 +286,14 @@ class History:
         return _View(self._by_fidelity.setdefault(fidelity, []))
 
     def _sync(self) -> None:
-        n = len(self._finished)
+        n = len(self._observations)
         if self._synced == n:
             return
-        latest, by_fid, best = self._latest, self._by_fidelity, self._best
-        for pair in self._finished[self._synced:]:
-            obs = pair[1]
+        results, latest, by_fid, best = self._results, self._latest, self._by_fidelity, self._best
+        for pair in zip(self._done[self._synced:n], self._observations[self._synced:n],
+                        strict=True):
+            trial, obs = pair
+            results[trial.id] = obs
             latest[obs.arch] = obs
             by_fid.setdefault(obs.fidelity, []).append(pair)
             if obs.score > (best[1].score if best is not None else -math.inf):
@@ -243,20 +302,18 @@ class History:
         self._synced = n
 
     def __repr__(self) -> str:
-        return (f"History({len(self._finished)} finished, {len(self._pending)} pending, "
+        return (f"History({len(self._observations)} finished, {len(self._pending)} pending, "
                 f"{len(self._archs)} architectures)")
 
 
 class HistoryRecorder:
     """The runner's handle on a :class:`History`: the only code that writes it."""
 
-    __slots__ = ("history", "_trials", "_results", "_finished", "_observations", "_pending",
-                 "_archs")
+    __slots__ = ("history", "_trials", "_done", "_observations", "_pending", "_archs")
 
     def __init__(self, history: History | None = None) -> None:
         self.history = h = history if history is not None else History()
-        self._trials, self._results = h._trials, h._results
-        self._finished, self._observations = h._finished, h._observations
+        self._trials, self._done, self._observations = h._trials, h._done, h._observations
         self._pending, self._archs = h._pending, h._archs
 
     def start(self, suggestion: Suggestion) -> Trial:
@@ -264,7 +321,6 @@ class HistoryRecorder:
         trial = Trial(len(self._trials), suggestion.arch, suggestion.fidelity,
                       suggestion.continues)
         self._trials.append(trial)
-        self._results.append(None)
         self._pending[trial.id] = trial
         self._archs[trial.arch] = None
         return trial
@@ -272,6 +328,5 @@ class HistoryRecorder:
     def finish(self, trial: Trial, observation: Observation) -> None:
         """Record ``trial``'s observation; it is no longer pending."""
         del self._pending[trial.id]
-        self._results[trial.id] = observation
-        self._finished.append((trial, observation))
+        self._done.append(trial)
         self._observations.append(observation)

@@ -30,7 +30,7 @@ class RandomSearch(Strategy):
     def ask(self) -> Suggestion | Done:
         space, history = self.space, self.history
         size = space.size
-        asked = len(history.archs)
+        asked = history.asked  # every trial of this strategy is a new architecture
         if asked >= size:
             return DONE
         if self._order is None and asked * 2 >= size:
