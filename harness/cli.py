@@ -294,6 +294,12 @@ def _stats(exp_dir: Path, df, manifest: dict) -> None:
         print(f"note: {note}")
     print("final test regret of the incumbent (chosen on the searched value), over seeds "
           "(bold: best mean; underlined: not significantly worse, paired Wilcoxon + Holm):")
+    from tabnas.objectives import split_name
+
+    multi = [b for b in sorted(df["benchmark"].unique()) if split_name(b) is not None]
+    if multi:
+        print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
+              "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
     print(text)
     csv = to_csv_text(final)
     atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: tmp.write_text(csv))
