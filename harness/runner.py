@@ -29,7 +29,15 @@ from tabnas.errors import UserError
 from tabnas.objectives import check_objectives, is_multi_objective
 from tabnas.records import STOP_COST, STOP_DONE, STOP_EVALS, STOP_EXHAUSTED, RunRecords
 from tabnas.strategy import Strategy
-from tabnas.trials import DONE, WAIT, ContractError, HistoryRecorder, Suggestion, Trial
+from tabnas.trials import (
+    DONE,
+    WAIT,
+    ContractError,
+    HistoryRecorder,
+    Suggestion,
+    Trial,
+    check_continues,
+)
 from tabnas.types import Observation
 
 
@@ -193,7 +201,7 @@ def run_search(
                 raise ContractError(f"strategy {who!r} proposed {arch!r}, which is not in "
                                     f"space {space.name!r}")
             if suggestion.continues is not None:
-                _check_continues(who, history, suggestion)
+                check_continues(who, history, suggestion)
             trial = start(suggestion)
             ev = query(arch, suggestion.fidelity, run_key=run_key)
             heapq.heappush(running, (clock + ev.cost, trial.id, trial, ev, t1 - t0))
@@ -262,17 +270,3 @@ def run_search(
             cols[name] = list(column)
     records.stop_reason = stop_reason
     return records
-
-
-def _check_continues(who: str, history, suggestion: Suggestion) -> None:
-    """A promotion continues a finished trial of the same architecture."""
-    parent = suggestion.continues
-    if not isinstance(parent, int) or not 0 <= parent < history.asked:
-        raise ContractError(f"strategy {who!r} continues trial {parent!r}, which was never "
-                            "asked")
-    if history.observation(parent) is None:
-        raise ContractError(f"strategy {who!r} continues trial {parent}, which is still "
-                            "pending: promote only on results that have arrived")
-    if history.trial(parent).arch != suggestion.arch:
-        raise ContractError(f"strategy {who!r} continues trial {parent} with another "
-                            "architecture")

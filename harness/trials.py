@@ -330,3 +330,21 @@ class HistoryRecorder:
         del self._pending[trial.id]
         self._done.append(trial)
         self._observations.append(observation)
+
+
+def check_continues(who: str, history: History, suggestion: Suggestion) -> None:
+    """Refuse a promotion that does not continue a finished trial of the same architecture.
+
+    This is what makes "promote only on results that have arrived" a property
+    of every run rather than a promise of each strategy.
+    """
+    parent = suggestion.continues
+    if not isinstance(parent, int) or not 0 <= parent < history.asked:
+        raise ContractError(f"strategy {who!r} continues trial {parent!r}, which was never "
+                            "asked")
+    if history.observation(parent) is None:
+        raise ContractError(f"strategy {who!r} continues trial {parent}, which is still "
+                            "pending: promote only on results that have arrived")
+    if history.trial(parent).arch != suggestion.arch:
+        raise ContractError(f"strategy {who!r} continues trial {parent} with another "
+                            "architecture")

@@ -165,18 +165,18 @@ def test_status_counts_missing(tmp_path):
 def test_one_benchmark_answers_each_run_alike_from_many_threads():
     # A Dask worker with several threads runs chunks concurrently on the one benchmark
     # object it caches (executors._BENCHMARKS): which recorded seed answers a query must
-    # still depend on its run's stream alone, or records differ between executors.
+    # still depend on its run key alone, or records differ between executors.
     import threading
 
     from tabnas.benchmarks import load_benchmark
-    from tabnas.runner import run_seed_streams
+    from tabnas.runner import run_seeds
 
     bench = load_benchmark("toy")
     cells = [bench.space.arch_at(i) for i in range(bench.space.size)] * 10
 
     def answers(seed):
-        rng = run_seed_streams(seed)[1]
-        return [bench.query(a, rng=rng) for a in cells]
+        key = run_seeds(seed)[1]
+        return [bench.query(a, run_key=key) for a in cells]
 
     expected = [answers(seed) for seed in range(8)]
     assert expected[0] != expected[1]  # the seeds pick different recorded seeds

@@ -68,10 +68,11 @@ class WatchedREA(RegularizedEvolution):
         WatchedREA.last = self
 
     def ask(self):
-        arch = super().ask()
-        self.log["sizes"].append(len(self.pending))
-        self.log["clashes"] += arch in self.pending
-        return arch
+        suggestion = super().ask()
+        pending = [t.arch for t in self.history.pending]
+        self.log["sizes"].append(len(pending))
+        self.log["clashes"] += suggestion.arch in pending
+        return suggestion
 
 
 def test_strategy_sees_pending_and_rea_avoids_it(analog):
