@@ -430,6 +430,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     df = load_results(experiment_dir(args.results_dir, args.experiment))
     try:
         if suffix == ".csv":
+            from tabnas.records import VECTOR_COLUMNS
+
+            for col in VECTOR_COLUMNS:  # objective vectors as "a;b" (CSV has no lists)
+                df[col] = [None if v is None else ";".join(repr(float(x)) for x in v)
+                           for v in df[col]]
             atomic_write_bytes(args.output, lambda tmp: df.to_csv(tmp, index=False))
         else:
             atomic_write_bytes(args.output, lambda tmp: df.to_parquet(tmp, index=False))

@@ -65,6 +65,8 @@ ROW_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS
 #: Columns only multi-objective runs fill (single-objective runs write nulls).
 MO_COLUMNS: tuple[str, ...] = ("objective_values", "objective_tests", "hypervolume",
                                "igd_plus", "pareto_found", "front_size")
+#: Columns holding one value per objective (lists).
+VECTOR_COLUMNS: tuple[str, ...] = ("objective_values", "objective_tests")
 #: Host-time columns: the only ones that differ between identical runs.
 HOST_TIME_COLUMNS: tuple[str, ...] = ("overhead_s",)
 
