@@ -31,7 +31,7 @@ _REDRAWS = 10
 
 
 def nondominated_ranks(points: np.ndarray) -> np.ndarray:
-    """Non-dominated sorting rank of each row (1 = front; minimisation; NaN rows last)."""
+    """Non-dominated sorting rank of each row (0 = front; minimisation; NaN rows last)."""
     import moocore
 
     points = np.asarray(points, float)
@@ -43,20 +43,26 @@ def nondominated_ranks(points: np.ndarray) -> np.ndarray:
 
 
 def crowding_distance(points: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """NSGA-II crowding distance of each row within its rank (boundary points: inf)."""
-    dist = np.zeros(len(points))
-    for r in np.unique(ranks):
-        idx = np.flatnonzero(ranks == r)
-        if len(idx) <= 2:
-            dist[idx] = np.inf
-            continue
-        for j in range(points.shape[1]):
-            col = points[idx, j]
-            order = np.argsort(col, kind="stable")
-            span = col[order[-1]] - col[order[0]]
-            dist[idx[order[0]]] = dist[idx[order[-1]]] = np.inf
-            if span > 0 and np.isfinite(span):
-                dist[idx[order[1:-1]]] += (col[order[2:]] - col[order[:-2]]) / span
+    """NSGA-II crowding distance of each row within its rank (boundary points: inf).
+
+    Per objective, rows are sorted by (rank, value); a row's neighbours in that
+    order are the closest of its rank below and above, and the ends of each
+    rank are boundaries.
+    """
+    n, m = points.shape
+    dist = np.zeros(n)
+    for j in range(m):
+        order = np.lexsort((points[:, j], ranks))
+        r, c = ranks[order], points[order, j]
+        change = r[1:] != r[:-1]
+        first, last = np.r_[True, change], np.r_[change, True]
+        group = np.cumsum(first) - 1
+        span = (c[last] - c[first])[group]
+        gap = np.zeros(n)
+        gap[1:-1] = c[2:] - c[:-2]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            part = np.where(span > 0, gap / np.where(span > 0, span, 1.0), 0.0)
+        dist[order] += np.where(first | last, np.inf, part)
     return dist
 
 
@@ -100,7 +106,7 @@ class MultiObjectiveREA(Strategy):
         pop = observations[len(observations) - size:]
         points = -np.array([o.scores for o in pop], float)  # minimisation
         ranks = nondominated_ranks(points)
-        crowd = crowding_distance(np.nan_to_num(points, nan=np.inf), ranks)
+        crowd = crowding_distance(np.nan_to_num(points, nan=0.0), ranks)  # NaN rows rank last
         members = self.rng.choice(size, size=self.sample, replace=False).tolist()
         best = min(members, key=lambda m: (ranks[m], -crowd[m]))  # min keeps the first drawn
         return self.space.mutate(pop[best].arch, self.rng)

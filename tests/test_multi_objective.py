@@ -144,3 +144,14 @@ def test_objective_flag_builds_the_multi_objective_name(tmp_path):
     # One name keeps its old meaning: nb201-analog's searched metric.
     proc = run_cli("info", "nb201-analog", "--objective", "analog_accuracy", cwd=tmp_path)
     assert proc.returncode == 0 and "analog_accuracy (CIFAR-10" in proc.stdout
+
+
+def test_mo_rea_selection_ranks_and_crowding_by_hand():
+    from tabnas.strategies.mo_rea import crowding_distance, nondominated_ranks
+
+    points = np.array([[0.0, 3.0], [1.0, 1.0], [3.0, 0.0], [2.0, 3.0], [np.nan, 0.0]])
+    ranks = nondominated_ranks(points)
+    assert ranks[:4].tolist() == [0, 0, 0, 1] and ranks[4] > 1  # a failed training: last
+    # (1, 1) between (0, 3) and (3, 0): (3 - 0) / 3 on each objective
+    crowd = crowding_distance(np.nan_to_num(points[:4]), ranks[:4])
+    assert crowd.tolist() == [np.inf, 2.0, np.inf, np.inf]
