@@ -122,3 +122,28 @@ class RunRecords:
                   else pa.array(self.columns[f.name], f.type) if f.name in self.columns
                   else pa.array([constant[f.name]] * n, f.type) for f in schema]
         return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def early_stop_notes(df, budget_evals: int | None) -> list[str]:
+    """One line per (benchmark, strategy, reason) whose runs ended before their budget.
+
+    E.g. ``toy / random: 81 of 100 evaluations: space exhausted (3 runs: seeds 0, 1, 2)``.
+    ``df`` is a loaded study (one row per evaluation); runs written before the
+    ``stop_reason`` column existed have no reason and are not listed.
+    """
+    if "stop_reason" not in df.columns or df.empty:
+        return []
+    early = df[df["stop_reason"].isin(EARLY_STOPS)]
+    if early.empty:
+        return []
+    runs = early.groupby(["benchmark", "strategy", "seed", "stop_reason"], sort=True).size()
+    lines = []
+    for (bench, strat, reason), group in runs.groupby(level=[0, 1, 3], sort=True):
+        counts = sorted(set(group.tolist()))
+        n = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        of = f" of {budget_evals}" if budget_evals is not None else ""
+        seeds = [int(s) for s in group.index.get_level_values(2)]
+        shown = ", ".join(map(str, seeds[:10])) + (", ..." if len(seeds) > 10 else "")
+        lines.append(f"{bench} / {strat}: {n}{of} evaluations: {reason} "
+                     f"({len(seeds)} run{'s' if len(seeds) != 1 else ''}: seeds {shown})")
+    return lines

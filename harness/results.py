@@ -42,7 +42,7 @@ from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import UserError, os_reason
 from tabnas.locks import claim_is_stale, experiment_lock, read_claim
-from tabnas.records import RUN_COLUMNS, arrow_schema
+from tabnas.records import RUN_COLUMNS, arrow_schema, early_stop_notes
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NAME_MAX = 100
@@ -277,6 +277,9 @@ def update_failures(exp_dir: Path) -> None:
 def experiment_status(exp_dir: Path) -> dict[str, Any]:
     """Runs of the experiment's configuration that are done, failed, running and missing.
 
+    ``early`` lists the finished runs that stopped before their budget (space
+    exhausted, strategy done), one line per benchmark, strategy and reason.
+
     A run claimed by a process that has died counts as missing (the next
     ``tabnas run`` takes it over); one that failed and is being retried counts
     as running.
@@ -305,6 +308,8 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
                 else:
                     out["missing"] += 1
     out["total"] = out["done"] + out["failed"] + out["running"] + out["missing"]
+    out["early"] = (early_stop_notes(load_results(exp_dir), cfg["budget"].get("evals"))
+                    if out["done"] else [])
     return out
 
 
@@ -417,6 +422,8 @@ def load_experiment(exp_dir: Path):
                         "run it under a new --experiment name with a larger budget")
     manifest = read_manifest(exp_dir) or {}
     notes = manifest.setdefault("notes", [])
+    budget = (manifest.get("config") or {}).get("budget") or {}
+    notes += [f"stopped early: {line}" for line in early_stop_notes(df, budget.get("evals"))]
     for bench, rows in df.groupby("benchmark", sort=True):
         if rows["regret_test"].notna().any():
             continue

@@ -79,7 +79,10 @@ def _parse(text: str, kind: type, name: str, hp: Hyperparameter) -> Any:
 
 
 class Strategy:
-    """Base class of search strategies. Subclass, declare, implement ``ask``/``tell``.
+    """Base class of search strategies: subclass, declare, implement ``ask``.
+
+    ``tell`` is optional: override it to update state on each result (a policy
+    gradient step, closing an Optuna trial) rather than reading the history.
 
     Class attributes a subclass may set:
 

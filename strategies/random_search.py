@@ -28,14 +28,14 @@ class RandomSearch(Strategy):
         self._order: list[int] | None = None
 
     def ask(self) -> Suggestion | Done:
-        space, history = self.space, self.history
+        space = self.space
+        proposed = self.history.archs  # a live view: every architecture suggested so far
         size = space.size
-        asked = history.asked  # every trial of this strategy is a new architecture
-        if asked >= size:
+        if len(proposed) >= size:
             return DONE
-        if self._order is None and asked * 2 >= size:
+        if self._order is None and len(proposed) * 2 >= size:
             # Dense regime: rejection would spin; shuffle what is left instead.
-            taken = {space.index(a) for a in history.archs}
+            taken = {space.index(a) for a in proposed}
             rest = [i for i in range(size) if i not in taken]
             self._order = [rest[i] for i in self.rng.permutation(len(rest))][::-1]
         if self._order is not None:
@@ -45,5 +45,5 @@ class RandomSearch(Strategy):
             if not self._batch:
                 self._batch = self.rng.integers(size, size=_BATCH).tolist()[::-1]
             arch = arch_at(self._batch.pop())
-            if arch not in history:
+            if arch not in proposed:
                 return Suggestion(arch)

@@ -61,12 +61,11 @@ class RegularizedEvolution(Strategy):
 
     def _propose(self) -> Arch:
         history = self.history
-        observations = history.observations
-        size = min(len(observations), self.population)
+        size = min(len(history), self.population)
         # The first ``population`` trials asked are uniform samples.
         if history.asked < self.population or size < self.sample:
             return self.space.sample(self.rng)
-        pop = observations[len(observations) - size:]
+        pop = history.observations[-size:]
         members = self.rng.choice(size, size=self.sample, replace=False)
         best = None
         for m in members.tolist():

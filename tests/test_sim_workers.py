@@ -5,13 +5,14 @@ import heapq
 import numpy as np
 import pytest
 
+from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.runner import Budget, run_search
 from tabnas.strategies.rea import RegularizedEvolution
 from tabnas.strategy import STRATEGIES
 
 
 def strip(records):
-    return records.to_arrow().drop(["overhead_s"])
+    return records.to_arrow().drop(list(HOST_TIME_COLUMNS))
 
 
 @pytest.mark.parametrize("name", ["random", "rea"])
