@@ -20,8 +20,9 @@ competitor's library defaults are kept. Seeds are interleaved (seed s of every
 competitor, then seed s+1), so machine drift hits all alike.
 
 Reports mean ± s.e. hypervolume regret (reported side, normalised) at 50/100/200
-evaluations, a paired one-sided Wilcoxon signed-rank test of the best tabnas
-strategy at the last budget against each peer, and per-evaluation overhead: the
+evaluations, one-sided paired Wilcoxon signed-rank tests of each tabnas strategy
+(random aside) against each peer at the last budget, Holm-corrected, and
+per-evaluation overhead (median over runs): the
 competitor's own time (ask + tell, suggest + on_trial_complete) and the whole
 loop's. Needs optuna and syne-tune: ``pip install optuna syne-tune``.
 Usage: ``python scripts/anchor_mo.py [--seeds 20] [--evals 200]``.
@@ -200,17 +201,32 @@ def main() -> None:
             own = statistics.median(r[1] / len(r[0]) * 1e6 for r in runs)
             loop = statistics.median(r[2] / len(r[0]) * 1e6 for r in runs)
             print(f"| {label} | {cells} | {own:.0f} | {loop:.0f} |")
-        ours = [k for k in results if k.startswith("tabnas ")]
-        if ours:
-            best = min(ours, key=lambda k: at[k][:, -1].mean())
-            for label in results:
-                if label.startswith("tabnas "):
-                    continue
-                d = at[label][:, -1] - at[best][:, -1]
-                p = wilcoxon(d, alternative="greater").pvalue if np.any(d != 0) else 1.0
-                print(f"paired Wilcoxon, {best} better than {label} at {budgets[-1]}: "
-                      f"p = {p:.3g} (mean difference {d.mean():.4f})")
+        ours = [k for k in results if k.startswith("tabnas ") and k != "tabnas random"]
+        theirs = [k for k in results if not k.startswith("tabnas ")]
+        pairs = [(a, b) for a in ours for b in theirs]
+        pvals = []
+        for a, b in pairs:
+            d = at[b][:, -1] - at[a][:, -1]
+            pvals.append(wilcoxon(d, alternative="greater").pvalue if np.any(d != 0) else 1.0)
+        holm = _holm(pvals)
+        print(f"one-sided paired Wilcoxon signed-rank at {budgets[-1]} evaluations "
+              f"({args.seeds} seeds), Holm-corrected over the {len(pairs)} comparisons:")
+        for (a, b), p, q in zip(pairs, pvals, holm, strict=True):
+            d = at[b][:, -1] - at[a][:, -1]
+            print(f"  {a} better than {b}: p = {p:.3g}, Holm p = {q:.3g} "
+                  f"(mean difference {d.mean():.4f}, {a} lower on {int((d > 0).sum())} seeds)")
 
+
+def _holm(pvalues: list[float]) -> list[float]:
+    """Holm step-down adjusted p-values."""
+    order = np.argsort(pvalues)
+    m = len(pvalues)
+    out = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
 
 if __name__ == "__main__":
     main()
