@@ -49,9 +49,7 @@ class MultiObjectiveRun:
     def record(self, ev: Evaluation) -> tuple[str, float, float]:
         """Append this evaluation's columns; (incumbent front, regret_value, regret_test)."""
         b, cell = self.benchmark, self._index(self._arch)
-        tests = b.reported_truth[cell].copy()
-        if b._primary is not None:
-            tests[b._primary] = ev.test_value
+        tests = b.reported(self._arch, ev)
         if self.tracker.add(cell, self._values):
             to_string, space = b.space.to_string, b.space
             for c in self.tracker.cells:
@@ -60,8 +58,8 @@ class MultiObjectiveRun:
             self._front = FRONT_SEPARATOR.join(self._names[c] for c in self.tracker.cells)
         m = self.tracker.metrics()
         cols = self._cols
-        cols["objective_values"].append([float(v) for v in self._values])
-        cols["objective_tests"].append([float(v) for v in tests])
+        cols["objective_values"].append(list(self._values))
+        cols["objective_tests"].append(list(tests))
         cols["hypervolume"].append(m["hypervolume"])
         cols["igd_plus"].append(m["igd_plus"])
         cols["pareto_found"].append(int(m["pareto_found"]))

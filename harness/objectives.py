@@ -232,23 +232,39 @@ class MultiObjectiveBenchmark(Benchmark):
             self.reference_source = "given with --option reference"
         self.reference_normalised = self.normalise(np.array([self.reference]))[0]
         self._check_reference()
+        # Per-evaluation look-ups as Python floats: a run handles one short vector at a
+        # time, where numpy's per-call overhead would dominate.
+        self._searched_rows = sv.tolist()
+        self.reported_rows = rv.tolist()
+        self.orientation = tuple(zip(self.sign.tolist(), self.lower.tolist(),
+                                     self.span.tolist(), strict=True))
 
     # -- objective vectors -------------------------------------------------------------
     def normalise(self, raw: np.ndarray) -> np.ndarray:
         """Raw objective values (rows) -> minimisation space scaled to the table, 0 = best."""
         return (np.asarray(raw, float) * self.sign - self.lower) / self.span
 
-    def searched(self, arch: Arch, ev: Evaluation) -> np.ndarray:
+    def searched(self, arch: Arch, ev: Evaluation) -> tuple[float, ...]:
         """The objective values a search sees for this evaluation (raw units)."""
-        cell = self.space.index(arch)
-        out = self.searched_truth[cell].copy()
-        if self._primary is not None:
-            out[self._primary] = ev.value
-        return out
+        row = self._searched_rows[self.space.index(arch)]
+        if self._primary is None:
+            return tuple(row)
+        out = list(row)
+        out[self._primary] = ev.value
+        return tuple(out)
 
-    def scores(self, values: np.ndarray) -> tuple[float, ...]:
+    def reported(self, arch: Arch, ev: Evaluation) -> tuple[float, ...]:
+        """The objective values this evaluation reports (never shown to a strategy)."""
+        row = self.reported_rows[self.space.index(arch)]
+        if self._primary is None:
+            return tuple(row)
+        out = list(row)
+        out[self._primary] = ev.test_value
+        return tuple(out)
+
+    def scores(self, values) -> tuple[float, ...]:
         """Raw objective values -> scores oriented so that higher is better for each."""
-        return tuple(float(v) for v in -self.sign * values)
+        return tuple(-s * v for (s, _, _), v in zip(self.orientation, values, strict=True))
 
     @cached_property
     def fronts(self) -> dict[str, Any]:

@@ -102,35 +102,40 @@ class FrontTracker:
         self._front_value = benchmark.fronts["value"]
         self._front_test = benchmark.fronts["test"]
         self._pareto = set(self._front_test.cells.tolist())
+        self._orientation = benchmark.orientation
         self.found: set[int] = set()
         self.cells: list[int] = []
-        self._points = np.empty((0, len(self._ref)))
+        self._points: list[tuple[float, ...]] = []  # normalised searched values of ``cells``
         self._metrics = {"hypervolume": 0.0,
                          "hv_regret_value": self._front_value.hypervolume,
                          "hv_regret_test": self._front_test.hypervolume,
                          "igd_plus": float("nan")}
 
-    def add(self, cell: int, searched: np.ndarray) -> bool:
-        """Offer one evaluation (raw searched values); True if the set changed."""
+    def add(self, cell: int, searched) -> bool:
+        """Offer one evaluation (raw searched values); True if the set changed.
+
+        The set is a few points, so the dominance checks are plain Python: on
+        vectors this short numpy's per-call overhead is most of the cost.
+        """
         if cell in self._pareto:
             self.found.add(cell)
-        p = self.benchmark.normalise(searched[None, :])[0]
-        if np.isnan(p).any():
+        p = tuple((v * s - lo) / sp for (s, lo, sp), v in
+                  zip(self._orientation, searched, strict=True))
+        if any(x != x for x in p):
             return False  # a failed training is never an incumbent
-        pts = self._points
-        if len(pts) and np.all(pts <= p, axis=1).any():
-            return False
-        keep = ~np.all(p <= pts, axis=1)
-        self._points = np.vstack([pts[keep], p])
+        for q in self._points:
+            if all(a <= b for a, b in zip(q, p, strict=True)):
+                return False  # dominated by, or equal to, a member
+        keep = [not all(b <= a for a, b in zip(q, p, strict=True)) for q in self._points]
+        self._points = [q for q, k in zip(self._points, keep, strict=True) if k] + [p]
         self.cells = [c for c, k in zip(self.cells, keep, strict=True) if k] + [cell]
         self._update()
         return True
 
     def _update(self) -> None:
-        cells = np.array(self.cells)
-        rep = self._reported[cells]
+        rep = self._reported[self.cells]
         hv_t = hypervolume(rep, self._ref)
-        hv_v = hypervolume(self._searched_truth[cells], self._ref)
+        hv_v = hypervolume(self._searched_truth[self.cells], self._ref)
         self._metrics = {"hypervolume": hv_t,
                          "hv_regret_value": self._front_value.hypervolume - hv_v,
                          "hv_regret_test": self._front_test.hypervolume - hv_t,

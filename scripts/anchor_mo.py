@@ -127,7 +127,7 @@ def run_peer(bench, make: Callable[[int], PeerRun], seed: int, evals: int
             continue
         ev = bench.query(arch, None, run_key=run_key)
         values = bench.searched(arch, ev)
-        minimised = [float(v) for v in values * bench.sign]
+        minimised = [-s for s in bench.scores(values)]
         t2 = time.perf_counter()
         peer.observe(choices, None if any(math.isnan(v) for v in minimised) else minimised)
         own += (t1 - t0) + (time.perf_counter() - t2)
