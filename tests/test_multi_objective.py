@@ -155,3 +155,21 @@ def test_mo_rea_selection_ranks_and_crowding_by_hand():
     # (1, 1) between (0, 3) and (3, 0): (3 - 0) / 3 on each objective
     crowd = crowding_distance(np.nan_to_num(points[:4]), ranks[:4])
     assert crowd.tolist() == [np.inf, 2.0, np.inf, np.inf]
+
+
+def test_same_records_in_process_and_on_worker_processes(tmp_path):
+    from tabnas.records import HOST_TIME_COLUMNS
+    from tabnas.results import load_results
+
+    res = tmp_path / "res"
+    frames = []
+    for exp, workers in (("one", "1"), ("two", "2")):
+        proc = run_cli("run", "--benchmark", "nbgraph-cora:acc-latency", "--strategy",
+                       "mo-rea,random", "--seeds", "2", "--budget-evals", "40", "--workers",
+                       workers, "--no-report", "--results-dir", str(res), "--experiment", exp,
+                       cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        df = load_results(res / exp).drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
+        frames.append(df.sort_values(["strategy", "seed", "step"]).reset_index(drop=True))
+    assert frames[0]["objective_values"].map(len).eq(2).all()
+    assert frames[0].astype(str).equals(frames[1].astype(str))
