@@ -174,7 +174,7 @@ class _Pairs(Sequence):
         return self._trials[index], self._observations[index]
 
     def __iter__(self) -> Iterator:
-        return zip(self._trials[:len(self._observations)], self._observations, strict=True)
+        return zip(self._trials, self._observations, strict=True)
 
     def __repr__(self) -> str:
         return f"<{len(self._observations)} finished trials>"
