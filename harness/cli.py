@@ -312,7 +312,14 @@ def _plot(exp_dir: Path, df, manifest: dict) -> None:
 
     colours = plots.strategy_colours(df["strategy"].unique())
     written = []
-    for stem, fig in plots.regret_figures(df, colours, manifest.get("cost_labels")).items():
+    figures = plots.regret_figures(df, colours, manifest.get("cost_labels"))
+    from tabnas.mo_report import front_figures, multi_objective_benchmarks
+
+    benches = multi_objective_benchmarks(df, manifest)
+    if benches:  # Pareto fronts against the true front, attainment surfaces
+        mo = df[df["benchmark"].isin([b.name for b in benches])]
+        figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
+    for stem, fig in figures.items():
         written += plots.save_figure(fig, exp_dir / "figures", stem, ("png", "pdf")).values()
     print("plots: " + ", ".join(str(p) for p in written))
 

@@ -100,10 +100,27 @@ def _html(table: pd.DataFrame) -> str:
             "</tr>" + "".join(rows) + "</table>")
 
 
+def front_figures(df: pd.DataFrame, benches: list, colours: dict[str, str]
+                  ) -> dict[str, tuple[object, str]]:
+    """stem -> (figure, caption): the fronts against the true front, the attainment surfaces."""
+    from tabnas import mo_plots
+
+    out: dict[str, tuple[object, str]] = {
+        "mo_fronts": (mo_plots.fronts_figure(df, benches, colours),
+                      "Final fronts (reported values) against the table's true Pareto front "
+                      "(black): each strategy's median (50%) attainment surface over seeds.")}
+    for b in benches:
+        stem = "mo_attainment_" + "".join(c if c.isalnum() else "_" for c in b.name)
+        out[stem] = (mo_plots.attainment_figure(df, b, colours),
+                     f"{b.name}: 25%, 50% (median, bold) and 75% empirical attainment "
+                     "surfaces of the final fronts over seeds, with the true front (black).")
+    return out
+
+
 def add_multi_objective(rep: Report, df: pd.DataFrame, *, evals: int | None = None,
                         cost: float | None = None, alpha: float = 0.05) -> None:
     """Add the section to ``rep`` if the experiment has multi-objective benchmarks."""
-    from tabnas import mo_plots, plots, statistics
+    from tabnas import plots, statistics
     from tabnas.tables import to_csv_text
 
     benches = multi_objective_benchmarks(df, rep.manifest)
@@ -137,16 +154,9 @@ def add_multi_objective(rep: Report, df: pd.DataFrame, *, evals: int | None = No
             xlabel={b: f"cumulative cost: {labels.get(b, 'simulated cost')}" for b in names})
         rep.captions["mo_hv_regret_cost"] = ("Hypervolume regret vs cumulative simulated "
                                              "cost, mean ± s.e. over seeds.")
-    rep.figures["mo_fronts"] = mo_plots.fronts_figure(mo, benches, colours)
-    rep.captions["mo_fronts"] = ("Final fronts (reported values) against the table's true "
-                                 "Pareto front (black): each strategy's median (50%) "
-                                 "attainment surface over seeds.")
-    for b in benches:
-        stem = "mo_attainment_" + "".join(c if c.isalnum() else "_" for c in b.name)
-        rep.figures[stem] = mo_plots.attainment_figure(mo, b, colours)
-        rep.captions[stem] = (f"{b.name}: 25%, 50% (median, bold) and 75% empirical "
-                              "attainment surfaces of the final fronts over seeds, with the "
-                              "true front (black).")
+    for stem, (fig, caption) in front_figures(mo, benches, colours).items():
+        rep.figures[stem] = fig
+        rep.captions[stem] = caption
     rep.extra_sections.append((
         "Multi-objective indicators",
         _html(table) + "<p>HV regret: <b>bold</b> best mean, <u>underlined</u> not "

@@ -123,6 +123,7 @@ def test_run_stats_and_report_on_presets(tmp_path):
                    "--results-dir", res, "--experiment", "mo", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "regret is the hypervolume regret" in proc.stdout
+    assert (tmp_path / "res" / "mo" / "figures" / "mo_fronts.pdf").stat().st_size > 0
     proc = run_cli("report", "mo", "--results-dir", res, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "res" / "mo"
