@@ -318,8 +318,8 @@ class MultiObjectiveBenchmark(Benchmark):
                                 "(searched and reported), 0 = best; hypervolumes in that space")
         for side, what in (("value", "searched"), ("test", "reported")):
             f = self.fronts[side]
-            out[f"true front ({what})"] = (f"{len(f.cells)} Pareto-optimal architectures, "
-                                           f"hypervolume {f.hypervolume:.6f}")
+            out[f"front ({what})"] = (f"true Pareto front: {len(f.cells)} architectures, "
+                                      f"hypervolume {f.hypervolume:.6f}")
         return out
 
 
