@@ -194,3 +194,20 @@ def test_exported_records_show_promotions_after_their_parent(tmp_path, name):
 
     manifest = json.loads((tmp_path / "results" / "default" / "manifest.json").read_text())
     assert manifest["config"]["mf_cost"] == mf_cost
+
+
+def test_mf_cost_is_checked_and_kept_by_the_experiment(tmp_path):
+    from tests.conftest import run_cli
+
+    common = ("run", "--benchmark", "toy-fidelities", "--strategy", "asha", "--seeds", "1",
+              "--budget-evals", "30", "--no-report")
+    bad = run_cli(*common, "--mf-cost", "resume", cwd=tmp_path)
+    assert bad.returncode == 2
+    assert bad.stderr.strip().splitlines() == [
+        "tabnas: error: --mf-cost 'resume': use one of restart, continue"]
+    assert not (tmp_path / "results").exists()
+    assert run_cli(*common, "--mf-cost", "continue", cwd=tmp_path).returncode == 0
+    again = run_cli(*common, cwd=tmp_path)  # the default, restart, is another experiment
+    assert again.returncode == 2
+    assert "mf_cost=continue, not restart" in again.stderr
+    assert len(again.stderr.strip().splitlines()) == 1
