@@ -133,12 +133,13 @@ def test_asynchronous_promotions_rank_arrived_results_without_waiting(benchmarks
 
 
 @pytest.mark.parametrize("workers", [1, 4])
+@pytest.mark.parametrize("name", SYNCHRONOUS + ASYNCHRONOUS)
 @pytest.mark.parametrize("bench_name", ["toy-fidelities", "nb201-12"])
-def test_continue_charges_what_a_promotion_adds(benchmarks, bench_name, workers):
+def test_continue_charges_what_a_promotion_adds(benchmarks, bench_name, name, workers):
     """Under ``continue`` a promotion pays cost(high) - cost(low) of the trial it continues;
     under ``restart`` the full cost; everything else is the same table."""
     bench = benchmarks[bench_name]
-    cls = STRATEGIES.get("asha")
+    cls = STRATEGIES.get(name)
     restart = run_search(bench, cls, 5, Budget(evals=100), sim_workers=workers).columns
     resume = run_search(bench, cls, 5, Budget(evals=100), sim_workers=workers,
                         mf_cost="continue").columns
