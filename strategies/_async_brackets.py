@@ -97,7 +97,11 @@ class AsyncBracketStrategy(Strategy):
                             "this one has a single fidelity")
         self.rungs = rung_fidelities(tuple(fidelities), self.eta, self.max_rungs)
         n_rungs = len(self.rungs)
-        n_brackets = n_rungs if self.brackets == 0 else min(self.brackets, n_rungs)
+        if self.brackets > n_rungs:
+            raise UserError(f"hyperparameter brackets={self.brackets}: this benchmark gives "
+                            f"{n_rungs} rungs ({', '.join(map(str, self.rungs))}), so at most "
+                            f"{n_rungs} brackets (0: one per rung)")
+        n_brackets = n_rungs if self.brackets == 0 else self.brackets
         weights = np.array([n_rungs / (n_rungs - b) * float(self.eta) ** (n_rungs - b - 1)
                             for b in range(n_brackets)])
         self.bracket_weights = weights / weights.sum()

@@ -212,3 +212,14 @@ def test_mf_cost_is_checked_and_kept_by_the_experiment(tmp_path):
     assert again.returncode == 2
     assert "mf_cost=continue, not restart" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
+
+
+def test_more_brackets_than_rungs_is_refused(benchmarks):
+    from tabnas.errors import UserError
+
+    with pytest.raises(UserError, match=r"brackets=5: .* 4 rungs \(1, 3, 9, 27\)"):
+        run_search(benchmarks["toy-fidelities"], STRATEGIES.get("async-hyperband"), 0,
+                   Budget(evals=10), hyperparameters={"brackets": 5})
+    records = run_search(benchmarks["toy-fidelities"], STRATEGIES.get("async-hyperband"), 0,
+                         Budget(evals=60), hyperparameters={"brackets": 4})
+    assert len(records) == 60
