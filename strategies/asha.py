@@ -1,5 +1,7 @@
-"""ASHA: asynchronous successive halving (Li et al., "A System for Massively Parallel
-Hyperparameter Tuning", MLSys 2020).
+"""ASHA: asynchronous successive halving (Li et al., MLSys 2020).
+
+Li, Jamieson, Rostamizadeh, Gonina, Ben-tzur, Hardt, Recht & Talwalkar, "A
+System for Massively Parallel Hyperparameter Tuning", MLSys 2020.
 
 Whenever a worker is free, promote the best not-yet-promoted trial in the top
 ``1/eta`` of the results that have arrived at a rung (highest rung first);
