@@ -175,8 +175,9 @@ def execute_chunk(job: Job, keys: Sequence[RunKey]) -> list[Outcome]:
 
 def job_settings(job: Job, strategy: str) -> str:
     """The settings hash a run of ``strategy`` under ``job`` carries (see tabnas.runfile)."""
-    return settings_digest(job.budget.as_dict(), job.benchmark_options, job.sim_workers,
-                           job.hyperparameters.get(strategy, {}))
+    settings = {"budget": job.budget.as_dict(), "benchmark_options": job.benchmark_options,
+                "sim_workers": job.sim_workers, "mf_cost": job.mf_cost}
+    return settings_digest(settings, job.hyperparameters.get(strategy, {}))
 
 
 class Executor:

@@ -205,6 +205,7 @@ def _typed_config(exp_dir: Path, config: dict) -> dict:
             isinstance(v, dict) for v in hps.values())),
         ("benchmark_options", isinstance(config.get("benchmark_options", {}), dict)),
         ("sim_workers", isinstance(config.get("sim_workers", 1), int)),
+        ("mf_cost", isinstance(config.get("mf_cost", "restart"), str)),
     ) if not ok]
     if bad:
         raise UserError(f"{exp_dir / 'manifest.json'} is damaged ({', '.join(bad)} "

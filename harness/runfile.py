@@ -7,8 +7,8 @@ A run file is trusted only when it proves two things:
   Any change to any byte (bit rot, a truncated copy, an edited value, a renamed
   column) changes the hash, so damage is detected, never read as other numbers;
 - **it belongs here**: ``tabnas.run`` names the experiment, benchmark, strategy
-  and seed, and a hash of the study settings that produced it (budget,
-  benchmark options, simulated workers, the strategy's hyperparameters). A file
+  and seed, and a hash of the study settings that produced it
+  (:data:`SETTINGS_DEFAULTS` and the strategy's hyperparameters). A file
   copied from another experiment, another seed's slot or another budget is
   *foreign* and refused.
 
@@ -28,8 +28,11 @@ from tabnas.errors import UserError
 DIGEST_KEY = b"tabnas.sha256"
 IDENTITY_KEY = b"tabnas.run"
 _PLACEHOLDER = b"0" * 64
-#: The settings of a study that change what a run means (its hash is in every run file).
-SETTINGS_KEYS = ("budget", "benchmark_options", "sim_workers")
+#: The study settings that change what a run means, with the value a manifest written
+#: before a setting existed holds (their hash is in every run file, with the strategy's
+#: hyperparameters). A new such setting is added here, once.
+SETTINGS_DEFAULTS: dict[str, Any] = {"budget": None, "benchmark_options": {}, "sim_workers": 1,
+                                     "mf_cost": "restart"}
 
 
 class DamagedFile(UserError):
@@ -40,16 +43,15 @@ class ForeignFile(UserError):
     """An intact run file whose identity does not match where it lies."""
 
 
-def settings_digest(budget: dict, benchmark_options: dict, sim_workers: int,
-                    hyperparameters: dict) -> str:
-    """The hash of the study settings a run of one strategy depends on.
+def settings_digest(settings: dict[str, Any], hyperparameters: dict) -> str:
+    """The hash of the study settings (:data:`SETTINGS_DEFAULTS`) a run of one strategy used.
 
     Canonical JSON (sorted keys), so the worker's values and the manifest's
     JSON-read copy hash alike (a tuple and a list are the same JSON).
     """
-    text = json.dumps({"budget": budget, "benchmark_options": benchmark_options,
-                       "sim_workers": sim_workers, "hyperparameters": hyperparameters},
-                      sort_keys=True, default=str)
+    values = {k: settings.get(k, default) for k, default in SETTINGS_DEFAULTS.items()}
+    text = json.dumps({**values, "hyperparameters": hyperparameters}, sort_keys=True,
+                      default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -58,8 +60,7 @@ def config_settings_digest(config: dict, strategy: str) -> str | None:
     hps = config.get("hyperparameters")
     if "budget" not in config or not isinstance(hps, dict):
         return None
-    return settings_digest(config["budget"], config.get("benchmark_options", {}),
-                           config.get("sim_workers", 1), hps.get(strategy, {}))
+    return settings_digest(config, hps.get(strategy, {}))
 
 
 def identity(experiment: str, benchmark: str, strategy: str, seed: int, settings: str
@@ -154,8 +155,8 @@ def check_run(data: bytes, what: str, expected: dict[str, Any]) -> dict[str, Any
             continue
         if field == "settings":
             raise ForeignFile(f"{what} is foreign: it was produced with other study settings "
-                              "(budget, benchmark options, simulated workers or "
-                              "hyperparameters) than this experiment's")
+                              "(budget, benchmark options, simulated workers, "
+                              "--mf-cost or hyperparameters) than this experiment's")
         raise ForeignFile(f"{what} is foreign: it holds the run of {field} "
                           f"{ident.get(field)}, not {want}")
     return ident

@@ -102,3 +102,23 @@ def test_truncated_and_bit_flipped_caches_are_rebuilt(tmp_path, monkeypatch):
         assert np.array_equal(again.tests, ref.tests, equal_nan=True), damage
         with np.load(cache, allow_pickle=False) as z:  # rebuilt whole
             assert all(z[k] is not None for k in z.files)
+
+
+def test_every_run_setting_is_in_the_settings_hash(tmp_path):
+    """Workers and the manifest hash a run's settings alike, each setting included."""
+    from tabnas.executors import InProcessExecutor
+    from tabnas.runfile import SETTINGS_DEFAULTS, settings_digest
+    from tabnas.runner import Budget
+    from tabnas.study import Study, run_study
+
+    study = Study(experiment="m", benchmarks=["toy-fidelities"], strategies=["hyperband"],
+                  seeds=[0, 1], budget=Budget(evals=6), results_dir=tmp_path,
+                  sim_workers=2, mf_cost="continue")
+    run_study(study, executor=InProcessExecutor(), progress=False)
+    assert experiment_status(study.exp_dir)["done"] == 2  # the manifest vouches for both
+    base = {"budget": {"evals": 6, "cost": None}}
+    for key, other in (("budget", {"evals": 7, "cost": None}), ("benchmark_options", {"a": 1}),
+                       ("sim_workers", 2), ("mf_cost", "continue")):
+        assert key in SETTINGS_DEFAULTS
+        assert settings_digest({**base, key: other}, {}) != settings_digest(base, {})
+    assert settings_digest(base, {"x": 1}) != settings_digest(base, {})
