@@ -317,8 +317,12 @@ _COMBINED_KEY = b"tabnas.files"
 _ORDER = ("benchmark", "strategy", "seed", "step")
 
 
-def _read_runs(exp_dir: Path, files: list[Path]):
-    """All run files as one Arrow table, through the ``.combined.parquet`` cache."""
+def _read_runs(exp_dir: Path, files: list[Path], columns: list[str] | None = None):
+    """All run files as one Arrow table, through the ``.combined.parquet`` cache.
+
+    ``columns``: read only these where the cache is up to date (a column store reads
+    no more than it is asked for); otherwise all are read to refresh the cache.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -332,6 +336,8 @@ def _read_runs(exp_dir: Path, files: list[Path]):
         meta = pq.read_schema(cache).metadata or {}
         known = json.loads(meta[_COMBINED_KEY])
         if all(stamps.get(rel) == stamp for rel, stamp in known.items()):
+            if columns is not None and len(known) == len(stamps):
+                return pq.read_table(cache, columns=columns).replace_schema_metadata(None)
             base = pq.read_table(cache)
         else:
             known = {}
@@ -358,7 +364,7 @@ def _read_runs(exp_dir: Path, files: list[Path]):
                 table.replace_schema_metadata(meta), tmp, compression="zstd"))
         except OSError:
             pass  # a read-only results folder still loads, just without the cache
-    return table
+    return table if columns is None else table.select(columns)
 
 
 def _raise_damaged(files: list[Path]) -> None:
@@ -376,8 +382,12 @@ def _raise_damaged(files: list[Path]) -> None:
                             "'tabnas run' with the same settings to redo that run") from None
 
 
-def load_results(exp_dir: Path):
-    """All finished runs of an experiment as one pandas DataFrame, sorted by run and step."""
+def load_results(exp_dir: Path, columns: list[str] | None = None):
+    """All finished runs of an experiment as one pandas DataFrame, sorted by run and step.
+
+    ``columns``: only these (statistics need a third of them; the architecture
+    strings of every evaluation are most of the memory).
+    """
     if not exp_dir.exists():
         raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
                         f"{exp_dir.name}' first or check --results-dir")
@@ -385,11 +395,11 @@ def load_results(exp_dir: Path):
     if not files:
         raise UserError(f"experiment {exp_dir.name!r} has no finished runs yet; "
                         "run 'tabnas run' for it first")
-    return _read_runs(exp_dir, files).to_pandas()
+    return _read_runs(exp_dir, files, columns).to_pandas()
 
 
 
-def load_experiment(exp_dir: Path):
+def load_experiment(exp_dir: Path, columns: list[str] | None = None):
     """An experiment's rows and manifest, ready for statistics.
 
     Where a benchmark's optimum is unknown (a live trainer), the runner records
@@ -401,7 +411,7 @@ def load_experiment(exp_dir: Path):
     """
     import numpy as np
 
-    df = load_results(exp_dir)
+    df = load_results(exp_dir, columns)
     if df.empty:
         raise UserError(f"every run of experiment {exp_dir.name!r} ended before its first "
                         "evaluation (is --budget-cost below the cost of one evaluation?); "

@@ -44,10 +44,70 @@ def mean_se(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 CURVE_STATS = ("n", "mean", "se", "median", "q25", "q75")
 
 
+#: The columns statistics, tables, plots and the report read (nothing else is loaded).
+STATS_COLUMNS = ("benchmark", "strategy", "seed", "step", "cum_cost", "incumbent_arch",
+                 "incumbent_value", "incumbent_test", "regret_value", "regret_test")
+_RUN_KEY = ["benchmark", "strategy", "seed"]
+
+
+def load_for_statistics(exp_dir, seeds: list[int] | None = None) -> tuple[pd.DataFrame, dict]:
+    """An experiment's rows and manifest with only :data:`STATS_COLUMNS` read.
+
+    ``seeds`` restricts the study to those seeds (``--seeds`` of stats and report);
+    a seed no run has is refused, and the manifest's notes say which were used.
+    """
+    from tabnas.results import load_experiment
+
+    df, manifest = load_experiment(exp_dir, columns=list(STATS_COLUMNS))
+    if seeds is not None:
+        have = set(df["seed"].unique().tolist())
+        missing = sorted(set(seeds) - have)
+        if missing:
+            shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
+            raise UserError(f"--seeds: no run of experiment {exp_dir.name!r} has seed(s) "
+                            f"{shown}; its seeds are {_seed_text(have)}")
+        df = df[df["seed"].isin(seeds)].reset_index(drop=True)
+        manifest["notes"] = [*manifest.get("notes", []),
+                             f"restricted to seeds {_seed_text(set(seeds))} (--seeds)."]
+    return df, manifest
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` in run and step order (a loaded study already is: then no copy is made)."""
+    keys = df[_RUN_KEY + ["step"]]
+    codes = [pd.factorize(keys[c], sort=True)[0] for c in _RUN_KEY]
+    order = np.lexsort((keys["step"].to_numpy(), *reversed(codes)))
+    if np.all(order[1:] > order[:-1]):
+        return df
+    return df.iloc[order]
+
+
+def _run_bounds(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """Run keys (benchmark, strategy, seed) and row offsets of each run in sorted ``df``.
+
+    Run ``i`` is rows ``bounds[i]:bounds[i + 1]``. One pass over the key columns
+    replaces a pandas group per run, which is what made thousands of runs slow.
+    """
+    n = len(df)
+    if n == 0:
+        return pd.DataFrame(columns=_RUN_KEY), np.zeros(1, dtype=np.int64)
+    change = np.zeros(n, dtype=bool)
+    change[0] = True
+    for c in _RUN_KEY:
+        v = df[c].to_numpy()
+        change[1:] |= v[1:] != v[:-1]
+    starts = np.flatnonzero(change)
+    keys = df.iloc[starts][_RUN_KEY].reset_index(drop=True)
+    keys["seed"] = keys["seed"].astype(int)
+    return keys, np.r_[starts, n]
+
+
 def _runs(df: pd.DataFrame):
     """(benchmark, strategy, seed, rows) for every run, in a stable order."""
-    for (bench, strat, seed), g in df.groupby(["benchmark", "strategy", "seed"], sort=True):
-        yield bench, strat, int(seed), g.sort_values("step", kind="stable")
+    df = _sorted(df)
+    keys, bounds = _run_bounds(df)
+    for i, (bench, strat, seed) in enumerate(keys.itertuples(index=False)):
+        yield bench, strat, int(seed), df.iloc[bounds[i]:bounds[i + 1]]
 
 
 def budget_limits(df: pd.DataFrame) -> dict[str, tuple[int, float]]:
@@ -124,13 +184,17 @@ def run_matrix(df: pd.DataFrame, axis: str, grid: np.ndarray,
     column = {"evals": "step", "cost": "cum_cost"}.get(axis)
     if column is None:
         raise ValueError(f"axis must be 'evals' or 'cost', not {axis!r}")
-    keys, rows = [], []
-    for bench, strat, seed, g in _runs(df):
-        keys.append((bench, strat, seed))
-        rows.append(step_values(g[column].to_numpy(dtype=float),
-                                g[metric].to_numpy(dtype=float), grid))
-    matrix = np.vstack(rows) if rows else np.empty((0, len(grid)))
-    return keys, matrix
+    df = _sorted(df)
+    keys, bounds = _run_bounds(df)
+    x = df[column].to_numpy(dtype=float)
+    y = df[metric].to_numpy(dtype=float)
+    matrix = np.full((len(keys), len(grid)), np.nan)
+    for i in range(len(keys)):
+        lo, hi = bounds[i], bounds[i + 1]
+        pos = np.searchsorted(x[lo:hi], grid, side="right") - 1
+        ok = pos >= 0
+        matrix[i, ok] = y[lo:hi][pos[ok]]
+    return [(b, s, int(n)) for b, s, n in keys.itertuples(index=False)], matrix
 
 
 def summarise_columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
@@ -211,52 +275,128 @@ def normalised_regret(df: pd.DataFrame, metric: str = "regret_test") -> pd.Serie
     return pd.Series(out, index=df.index, name=f"normalised_{metric}")
 
 
+def budget_rows(df: pd.DataFrame, *, evals: int | None = None,
+                cost: float | None = None) -> pd.DataFrame:
+    """The row in effect at a budget for every run (its last evaluation by then).
+
+    With neither budget given, each run's final row. The budget is checked first
+    (:func:`check_budget`), so every run has a row.
+    """
+    check_budget(df, evals=evals, cost=cost)
+    df = _sorted(df)
+    _, bounds = _run_bounds(df)
+    if evals is None and cost is None:
+        idx = bounds[1:] - 1
+    else:
+        x = df["step" if evals is not None else "cum_cost"].to_numpy(dtype=float)
+        budget = float(evals if evals is not None else cost)
+        idx = np.array([lo + max(0, np.searchsorted(x[lo:hi], budget, side="right") - 1)
+                        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)], dtype=np.int64)
+    return df.iloc[idx].reset_index(drop=True)
+
+
 def values_at(df: pd.DataFrame, *, evals: int | None = None, cost: float | None = None,
               metric: str = "regret_test") -> pd.DataFrame:
     """Long table (benchmark, strategy, seed, value) of every run's ``metric`` at a budget.
 
-    With neither budget given, each run's final value. The budget is checked first
-    (:func:`check_budget`).
+    With neither budget given, each run's final value (see :func:`budget_rows`).
     """
-    check_budget(df, evals=evals, cost=cost)
-    rows = []
-    for bench, strat, seed, g in _runs(df):
-        if evals is not None:
-            v = step_values(g["step"].to_numpy(float), g[metric].to_numpy(float),
-                            np.array([evals], float))[0]
-        elif cost is not None:
-            v = step_values(g["cum_cost"].to_numpy(float), g[metric].to_numpy(float),
-                            np.array([cost], float))[0]
-        else:
-            v = float(g[metric].iloc[-1])
-        rows.append((bench, strat, seed, v))
-    return pd.DataFrame(rows, columns=["benchmark", "strategy", "seed", "value"])
+    rows = budget_rows(df, evals=evals, cost=cost)
+    out = rows[_RUN_KEY].copy()
+    out["seed"] = out["seed"].astype(int)
+    out["value"] = rows[metric].to_numpy(dtype=float)
+    return out
+
+
+def seed_sets(long: pd.DataFrame) -> dict[str, dict[str, set[int]]]:
+    """Benchmark -> strategy -> the seeds it has a value for."""
+    out: dict[str, dict[str, set[int]]] = {}
+    for (bench, strat), g in long.groupby(["benchmark", "strategy"], sort=True, observed=True):
+        out.setdefault(str(bench), {})[str(strat)] = set(g["seed"].astype(int))
+    return out
+
+
+def common_seeds(long: pd.DataFrame, benchmark: str) -> list[int]:
+    """The seeds every strategy of ``benchmark`` ran (what paired tests use)."""
+    sets = seed_sets(long).get(benchmark, {})
+    return sorted(set.intersection(*sets.values())) if sets else []
+
+
+def pairing_notes(long: pd.DataFrame) -> list[str]:
+    """One line per benchmark whose strategies ran different seed sets, for the output."""
+    notes = []
+    for bench, sets in seed_sets(long).items():
+        counts = {s: len(v) for s, v in sets.items()}
+        if len(set(counts.values())) > 1 or len(set(map(frozenset, sets.values()))) > 1:
+            common = set.intersection(*sets.values())
+            each = ", ".join(f"{s} {n}" for s, n in counts.items())
+            notes.append(f"{bench}: strategies ran different seeds ({each}); per-strategy "
+                         f"summaries use all of a strategy's seeds, paired tests and ranks "
+                         f"the {len(common)} seeds every strategy ran.")
+    return notes
 
 
 def paired_wide(long: pd.DataFrame, benchmark: str | None = None) -> pd.DataFrame:
     """Seeds x strategies of one benchmark (or (benchmark, seed) blocks of all of them).
 
-    Paired tests need every strategy run on the same seeds (the same benchmark noise);
-    a study whose strategies ran different seed sets is refused with the seeds that
-    differ rather than silently compared on the intersection.
+    Paired tests need every strategy run on the same seeds (the same benchmark
+    noise), so only the seeds every strategy of a benchmark ran are kept
+    (:func:`pairing_notes` says so in the output). A benchmark where no seed is
+    common to all strategies is refused.
     """
     sub = long if benchmark is None else long[long["benchmark"] == benchmark]
-    seeds = {s: set(zip(g["benchmark"], g["seed"], strict=True))
-             for s, g in sub.groupby("strategy", sort=True)}
-    names = sorted(seeds)
-    union = set().union(*seeds.values()) if seeds else set()
-    for s in names:
-        missing = union - seeds[s]
-        if missing:
-            some = ", ".join(f"{b} seed {n}" for b, n in sorted(missing)[:3])
+    sets = seed_sets(sub)
+    keep = []
+    for bench, by_strategy in sets.items():
+        common = set.intersection(*by_strategy.values())
+        if not common:
+            each = ", ".join(f"{s}: {_seed_text(v)}" for s, v in by_strategy.items())
             raise UserError(
-                f"strategies ran different seeds ({s} lacks {len(missing)} run(s), e.g. "
-                f"{some}): paired comparisons need the same seeds for every strategy; "
-                "run the missing seeds with 'tabnas run --seeds N' for the same experiment"
+                f"{bench}: no seed was run by every strategy ({each}), so no paired "
+                "comparison is possible; run common seeds with 'tabnas run --seeds N' for "
+                "the same experiment"
             )
+        keep.append(sub[(sub["benchmark"] == bench) & sub["seed"].isin(common)])
+    names = sorted({s for v in sets.values() for s in v})
+    if not keep:
+        return pd.DataFrame(columns=names)
+    sub = pd.concat(keep) if len(keep) > 1 else keep[0]
     wide = sub.pivot_table(index=["benchmark", "seed"], columns="strategy", values="value",
-                           aggfunc="first")
+                           aggfunc="first", observed=True)
+    wide.columns = [str(c) for c in wide.columns]
     return wide[names]
+
+
+def _seed_text(seeds: set[int]) -> str:
+    s = sorted(seeds)
+    return f"{s[0]}..{s[-1]} ({len(s)})" if len(s) > 3 else ", ".join(map(str, s))
+
+
+#: Friedman/Nemenyi block choices (``auto``: see :func:`friedman_blocks`).
+BLOCK_CHOICES = ("auto", "benchmarks", "seeds")
+
+
+def friedman_blocks(long: pd.DataFrame, blocks: str = "auto") -> tuple[pd.DataFrame, str]:
+    """The blocks x strategies table the Friedman test ranks, and what a block is.
+
+    ``benchmarks``: one block per benchmark, the value of each strategy its mean
+    over the common seeds (Demšar 2006's convention, one row per data set, and
+    autorank's). ``seeds``: one block per (benchmark, seed) pair. ``auto`` takes
+    benchmarks when the study has several and seeds when it has one (then the
+    seeds are the only replication there is).
+    """
+    if blocks not in BLOCK_CHOICES:
+        raise UserError(f"unknown block choice {blocks!r}: use one of "
+                        f"{', '.join(BLOCK_CHOICES)}")
+    wide = paired_wide(long)
+    n_bench = long["benchmark"].nunique()
+    if blocks == "auto":
+        blocks = "benchmarks" if n_bench > 1 else "seeds"
+    if blocks == "seeds":
+        return wide, (f"(benchmark, seed) pairs ({len(wide)} blocks)" if n_bench > 1
+                      else f"seeds ({len(wide)} blocks)")
+    means = wide.groupby(level="benchmark", sort=True).mean()
+    return means, f"benchmarks ({len(means)} blocks, each the mean over its common seeds)"
 
 
 def anytime_ranks(df: pd.DataFrame, axis: str, grid: np.ndarray | None = None,
@@ -264,23 +404,25 @@ def anytime_ranks(df: pd.DataFrame, axis: str, grid: np.ndarray | None = None,
     """Average rank (1 = best, ties averaged) of each strategy at every grid point.
 
     Ranks are taken within each seed of a benchmark (paired runs see the same noise)
-    and averaged over seeds; the seed sets must match (:func:`paired_wide`).
+    and averaged over the seeds every strategy ran (:func:`common_seeds`).
     Columns: benchmark, strategy, x, rank.
     """
     from scipy.stats import rankdata
 
     parts = []
-    for bench, db in df.groupby("benchmark", sort=True):
+    for bench, db in df.groupby("benchmark", sort=True, observed=True):
         g = grid if grid is not None else (evals_grid(db) if axis == "evals" else cost_grid(db))
         keys, m = run_matrix(db, axis, g, metric)
         long = pd.DataFrame({"benchmark": [k[0] for k in keys], "strategy": [k[1] for k in keys],
                              "seed": [k[2] for k in keys], "value": 0.0})
-        paired_wide(long)  # refuses unpaired seed sets with a clear message
+        seeds = common_seeds(long, str(bench))
+        paired_wide(long)  # refuses a benchmark with no common seed
         names = sorted(set(long["strategy"]))
-        seeds = sorted(set(long["seed"]))
+        where = {seed: i for i, seed in enumerate(seeds)}
         cube = np.full((len(seeds), len(names), len(g)), np.nan)
         for (_, strat, seed), row in zip(keys, m, strict=True):
-            cube[seeds.index(seed), names.index(strat)] = row
+            if seed in where:
+                cube[where[seed], names.index(strat)] = row
         # Before a run's first evaluation its regret is unknown: rank it last there.
         filled = np.where(np.isnan(cube), np.inf, cube)
         ranks = rankdata(filled, axis=1, method="average").mean(axis=0)

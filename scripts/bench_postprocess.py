@@ -1,0 +1,143 @@
+"""Post-processing cost: time and peak memory of ``tabnas stats``, ``plot`` and ``report``.
+
+Two studies, built once under ``--results-dir`` (``tabnas run --no-report``) and
+then post-processed, each command in a fresh process (start-up included):
+
+- ``wide``: 1000 seeds x 2 strategies (random, rea) x 200 evaluations on
+  nb201-analog (400,000 rows), the study whose post-processing used to cost
+  more than its runs;
+- ``report``: 8 strategies x 4 benchmarks x 10 seeds x 100 evaluations, where
+  the report's statistical tests dominate (28 pairs x 4 benchmarks x 4 budgets).
+
+Every command runs ``--repeat`` times, interleaved (stats, plot, report, load,
+stats, ...) so machine drift hits them alike; the median wall time and the
+median peak RSS of the process (``wait4``'s own accounting) are printed. ``load``
+is a process that reads the whole experiment into pandas, nothing else, and
+``imports`` one that only imports the libraries: peak RSS minus that of
+``imports`` is all the memory post-processing needs, the data included.
+
+``--run-cost`` also measures ``tabnas run``'s whole-process cost per added
+evaluation, report included: ``random`` on nb201-analog, 50 seeds, at 200 and
+at 2000 evaluations (fresh experiments), ``(T(2000) - T(200)) / (50 x 1800)``.
+
+Usage: ``python scripts/bench_postprocess.py [--results-dir DIR] [--repeat 3]
+[--only wide|report] [--run-cost]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STUDIES = {
+    "wide": ["--benchmark", "nb201-analog", "--strategy", "random,rea", "--seeds", "1000",
+             "--budget-evals", "200"],
+    "report": ["--benchmark", "nb201-analog,nbgraph-cora,nbgraph-citeseer,nbgraph-pubmed",
+               "--strategy", "random,rea,local-search,reinforce,tpe,smac,bo,bananas",
+               "--seeds", "10", "--budget-evals", "100"],
+}
+LOAD = ("import sys; from pathlib import Path; from tabnas.results import load_experiment; "
+        "load_experiment(Path(sys.argv[1]))")
+#: The libraries post-processing imports, and nothing read: the floor of every figure.
+IMPORTS = "import matplotlib.pyplot, pandas, pyarrow.parquet, scipy.stats, tabnas.results"
+
+
+def tabnas(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tabnas", *args]
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one child process."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def build(results: Path, name: str) -> None:
+    if (results / name / "manifest.json").exists():
+        return
+    print(f"building study {name!r} ...", flush=True)
+    subprocess.run(tabnas("run", "--experiment", name, "--results-dir", str(results),
+                          "--no-report", *STUDIES[name]), check=True, stdout=subprocess.DEVNULL)
+    # First load writes the combined cache, as the first 'tabnas stats' would.
+    subprocess.run([sys.executable, "-c", LOAD, str(results / name)], check=True)
+
+
+def post_process(results: Path, name: str, repeat: int) -> None:
+    exp = str(results / name)
+    cmds = {
+        "stats": tabnas("stats", name, "--results-dir", str(results)),
+        "plot": tabnas("plot", name, "--results-dir", str(results)),
+        "report": tabnas("report", name, "--results-dir", str(results)),
+        "load": [sys.executable, "-c", LOAD, exp],
+        "imports": [sys.executable, "-c", IMPORTS],
+    }
+    got: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    for _ in range(repeat):
+        for key, cmd in cmds.items():
+            got[key].append(measure(cmd))
+    floor = statistics.median(r for _, r in got["imports"])
+    print(f"\nstudy {name!r} ({' '.join(STUDIES[name])}), median of {repeat}:")
+    print("| command | wall s | peak RSS MiB | beyond imports MiB |")
+    print("|---|---:|---:|---:|")
+    total = 0.0
+    for key in cmds:
+        wall = statistics.median(w for w, _ in got[key])
+        rss = statistics.median(r for _, r in got[key])
+        if key in ("stats", "plot", "report"):
+            total += wall
+        print(f"| {key} | {wall:.2f} | {rss:.0f} | {rss - floor:.0f} |")
+    print(f"| stats + plot + report | {total:.2f} | | |")
+
+
+def run_cost(repeat: int) -> None:
+    walls: dict[int, list[float]] = {200: [], 2000: []}
+    base = Path(tempfile.mkdtemp(prefix="tabnas-runcost-"))
+    try:
+        for i in range(repeat):
+            for evals in walls:  # interleaved
+                out = base / f"r{i}-{evals}"
+                walls[evals].append(measure(tabnas(
+                    "run", "--experiment", "cost", "--results-dir", str(out), "--strategy",
+                    "random", "--seeds", "50", "--budget-evals", str(evals)))[0])
+                shutil.rmtree(out)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    t200, t2000 = (statistics.median(walls[e]) for e in (200, 2000))
+    per = (t2000 - t200) / (50 * 1800) * 1e6
+    print(f"\ntabnas run random x 50 seeds (report included), median of {repeat}: "
+          f"{t200:.2f} s at 200 evaluations, {t2000:.2f} s at 2000; "
+          f"{per:.1f} us per added evaluation")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--results-dir", type=Path,
+                    default=Path(tempfile.gettempdir()) / "tabnas-bench-postprocess")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", choices=sorted(STUDIES), default=None)
+    ap.add_argument("--run-cost", action="store_true")
+    args = ap.parse_args()
+    names = [args.only] if args.only else list(STUDIES)
+    for name in names:
+        build(args.results_dir, name)
+    for name in names:
+        post_process(args.results_dir, name, args.repeat)
+    if args.run_cost:
+        run_cost(args.repeat)
+
+
+if __name__ == "__main__":
+    main()
