@@ -197,13 +197,14 @@ def compare(wide: pd.DataFrame, alpha: float = 0.05, method: str = "auto") -> Co
     for s in names:
         if s == best:
             continue
-        if (best, s) in tested:  # stored as best - s: flip to s - best
+        # Pairs are stored as (a, b) with differences a - b and A = P(a lower): make
+        # the differences strategy - best and A the probability that the best is lower.
+        if (best, s) in tested:
             r = tested[(best, s)]
-            row = {**r, "median_diff": -r["median_diff"],
-                   "rank_biserial": -r["rank_biserial"], "A": 1.0 - r["A"]
-                   if np.isfinite(r["A"]) else r["A"]}
+            row = {**r, "median_diff": -r["median_diff"], "rank_biserial": -r["rank_biserial"]}
         else:
-            row = tested[(s, best)]
+            r = tested[(s, best)]
+            row = {**r, "A": 1.0 - r["A"] if np.isfinite(r["A"]) else r["A"]}
         rows.append({"strategy": s, **row})
     control = pd.DataFrame(rows, columns=["strategy", *_PAIR_COLUMNS])
     control["p_holm"] = holm(control["p"].to_numpy()) if len(control) else []
