@@ -80,6 +80,11 @@ COLUMNS = {
 }
 
 
+#: The columns of the test tables, in the order they are explained.
+TEST_COLUMNS = ("n", "median_diff", "statistic", "p", "p_holm", "significant", "rank_biserial",
+                "A", "method")
+
+
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                    alpha: float = 0.05, seeds: list[int] | None = None,
                    method: str = "auto", blocks: str = "auto") -> Report:
@@ -289,7 +294,8 @@ thead th{border-bottom:2px solid #444}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:.9em;color:#444}dl.glossary{font-size:.85em;color:#333}
 dl.glossary dt{font-weight:600;float:left;clear:left;margin-right:.5em}
-dl.glossary dd{margin:0 0 .2em 0}nav.toc{font-size:.95em}pre{background:#f6f6f6;padding:.8em;overflow:auto;
+dl.glossary dd{margin:0 0 .2em 0}nav.toc{font-size:.95em}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;
 font-size:.8em}code{font-size:.9em}
 """
 
@@ -449,7 +455,7 @@ def render_html(rep: Report, pngs: dict[str, bytes]) -> str:
                    for i, (h, _) in enumerate(rep.extra_sections))
     best = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in rep.best_lines)
     pairs = (f"<details><summary>Every pair as a table (tables/pairs.csv)</summary>"
-             f"{rep.pairs_html}{_glossary(['n', 'median_diff', 'statistic', 'p', 'p_holm', 'significant', 'rank_biserial', 'A', 'method'])}"
+             f"{rep.pairs_html}{_glossary(TEST_COLUMNS)}"
              "</details>") if rep.pairs_html else ""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
@@ -482,7 +488,7 @@ git revision <code>{html.escape(str(m.get('git_revision')))}</code>.</p>
 {''.join(figures)}
 <h2 id="tests">Statistical tests</h2>
 {''.join(rep.tests_html)}
-{_glossary(['n', 'median_diff', 'statistic', 'p', 'p_holm', 'significant', 'rank_biserial', 'A', 'method'])}
+{_glossary(TEST_COLUMNS)}
 {''.join(test_figures)}
 {pairs}
 <p>Files: tables/control.*, tables/pairs.*, tables/friedman.* (Markdown, CSV, LaTeX).</p>

@@ -333,11 +333,16 @@ def _read_runs(exp_dir: Path, files: list[Path], columns: list[str] | None = Non
     cache = exp_dir / _COMBINED
     base, known = None, {}
     try:
-        meta = pq.read_schema(cache).metadata or {}
+        meta_schema = pq.read_schema(cache)
+        meta = meta_schema.metadata or {}
         known = json.loads(meta[_COMBINED_KEY])
         if all(stamps.get(rel) == stamp for rel, stamp in known.items()):
             if columns is not None and len(known) == len(stamps):
-                return pq.read_table(cache, columns=columns).replace_schema_metadata(None)
+                # Strings as dictionaries: a column of 400,000 architecture strings
+                # decodes ten times faster, and stays small, as a categorical.
+                strings = [c for c in columns if pa.types.is_string(meta_schema.field(c).type)]
+                return pq.read_table(cache, columns=columns, read_dictionary=strings
+                                     ).replace_schema_metadata(None)
             base = pq.read_table(cache)
         else:
             known = {}

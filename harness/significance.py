@@ -142,10 +142,10 @@ def _signed_rank_exact_pmf(ranks: np.ndarray) -> np.ndarray:
 _PAIR_COLUMNS = ["n", "median_diff", "statistic", "p", "method", "rank_biserial", "A"]
 
 
-def _pair_test(wide: pd.DataFrame, a: str, b: str, method: str) -> dict:
-    """The signed-rank test and effect sizes of a - b on the seeds both have."""
-    pair = wide[[a, b]].dropna()
-    x, y = pair[a].to_numpy(float), pair[b].to_numpy(float)
+def _pair_test(x: np.ndarray, y: np.ndarray, method: str) -> dict:
+    """The signed-rank test and effect sizes of x - y on the blocks both have."""
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = x[both], y[both]
     d = x - y
     stat, p, used = signed_rank(x, y, method) if len(d) else (math.nan, 1.0, "none (no pairs)")
     return {"n": len(d), "median_diff": float(np.median(d)) if len(d) else math.nan,
@@ -180,8 +180,9 @@ class Comparisons:
 def compare(wide: pd.DataFrame, alpha: float = 0.05, method: str = "auto") -> Comparisons:
     """All-pairs and control-versus-best Wilcoxon tests of ``wide`` (lower is better)."""
     names = [str(c) for c in wide.columns]
-    tested = {(a, b): _pair_test(wide, a, b, method)
-              for i, a in enumerate(names) for b in names[i + 1:]}
+    values = wide.to_numpy(dtype=float)
+    tested = {(a, b): _pair_test(values[:, i], values[:, i + 1 + j], method)
+              for i, a in enumerate(names) for j, b in enumerate(names[i + 1:])}
     pairs = pd.DataFrame([{"a": a, "b": b, **row} for (a, b), row in tested.items()],
                          columns=["a", "b", *_PAIR_COLUMNS])
     pairs["p_holm"] = holm(pairs["p"].to_numpy()) if len(pairs) else []

@@ -8,6 +8,9 @@ cost budget reached) keep their last value.
 
 from __future__ import annotations
 
+import weakref
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -59,6 +62,13 @@ def load_for_statistics(exp_dir, seeds: list[int] | None = None) -> tuple[pd.Dat
     from tabnas.results import load_experiment
 
     df, manifest = load_experiment(exp_dir, columns=list(STATS_COLUMNS))
+    for c in ("benchmark", "strategy"):
+        # Names as plain Python strings (taken from the few categories, not converted row
+        # by row); the architecture strings stay categorical.
+        if isinstance(df[c].dtype, pd.CategoricalDtype):
+            cat = df[c].array
+            df[c] = pd.Series(np.asarray(cat.categories, dtype=object).take(cat.codes),
+                              index=df.index, dtype=object)
     if seeds is not None:
         have = set(df["seed"].unique().tolist())
         missing = sorted(set(seeds) - have)
@@ -72,42 +82,86 @@ def load_for_statistics(exp_dir, seeds: list[int] | None = None) -> tuple[pd.Dat
     return df, manifest
 
 
-def _sorted(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` in run and step order (a loaded study already is: then no copy is made)."""
-    keys = df[_RUN_KEY + ["step"]]
-    codes = [pd.factorize(keys[c], sort=True)[0] for c in _RUN_KEY]
-    order = np.lexsort((keys["step"].to_numpy(), *reversed(codes)))
-    if np.all(order[1:] > order[:-1]):
-        return df
-    return df.iloc[order]
+@dataclass(frozen=True)
+class Layout:
+    """A study's rows in run and step order, with where each run starts.
 
-
-def _run_bounds(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """Run keys (benchmark, strategy, seed) and row offsets of each run in sorted ``df``.
-
-    Run ``i`` is rows ``bounds[i]:bounds[i + 1]``. One pass over the key columns
-    replaces a pandas group per run, which is what made thousands of runs slow.
+    Run ``i`` (``keys`` row i: benchmark, strategy, seed) is rows
+    ``bounds[i]:bounds[i + 1]`` of ``df``. Computed once per frame
+    (:func:`layout`) and shared by every curve, budget and rank, instead of a pandas
+    group per run, which is what made thousands of runs slow.
     """
+
+    df: pd.DataFrame
+    keys: pd.DataFrame
+    bounds: np.ndarray
+
+    def runs_of(self, benchmark: str) -> np.ndarray:
+        """Indices of the runs of one benchmark (consecutive: benchmark sorts first)."""
+        return np.flatnonzero(self.keys["benchmark"].to_numpy() == benchmark)
+
+    def rows(self, runs: np.ndarray) -> pd.DataFrame:
+        """The rows of consecutive ``runs``, as a view."""
+        return self.df.iloc[self.bounds[runs[0]]:self.bounds[runs[-1] + 1]]
+
+    def matrix(self, runs, column: str, metric: str, grid: np.ndarray) -> np.ndarray:
+        """Runs x grid step interpolation of ``metric`` by ``column`` (NaN before a run's
+        first point; a run that stopped keeps its last value)."""
+        x = self.df[column].to_numpy(dtype=float)
+        y = self.df[metric].to_numpy(dtype=float)
+        out = np.full((len(runs), len(grid)), np.nan)
+        for row, i in enumerate(runs):
+            lo, hi = self.bounds[i], self.bounds[i + 1]
+            pos = np.searchsorted(x[lo:hi], grid, side="right") - 1
+            ok = pos >= 0
+            out[row, ok] = y[lo:hi][pos[ok]]
+        return out
+
+
+_LAYOUTS: dict[int, tuple[weakref.ref, int, Layout]] = {}
+
+
+def layout(df: pd.DataFrame) -> Layout:
+    """The :class:`Layout` of ``df``, computed once while the frame lives."""
+    hit = _LAYOUTS.get(id(df))
+    if hit is not None and hit[0]() is df and hit[1] == len(df):
+        return hit[2]
+    result = _make_layout(df)
+    for key in [k for k, (ref, _, _) in _LAYOUTS.items() if ref() is None]:
+        del _LAYOUTS[key]
+    _LAYOUTS[id(df)] = (weakref.ref(df), len(df), result)
+    return result
+
+
+def _make_layout(df: pd.DataFrame) -> Layout:
     n = len(df)
     if n == 0:
-        return pd.DataFrame(columns=_RUN_KEY), np.zeros(1, dtype=np.int64)
+        return Layout(df, pd.DataFrame(columns=_RUN_KEY), np.zeros(1, dtype=np.int64))
+    codes = [pd.factorize(df[c], sort=True)[0] for c in _RUN_KEY]
+    step = df["step"].to_numpy()
     change = np.zeros(n, dtype=bool)
     change[0] = True
-    for c in _RUN_KEY:
-        v = df[c].to_numpy()
-        change[1:] |= v[1:] != v[:-1]
+    for c in codes:
+        change[1:] |= np.diff(c) != 0
+    # Sorted iff the (benchmark, strategy, seed, step) tuples never decrease: the sign
+    # of the first key that differs between neighbours is never negative.
+    first = np.zeros(n - 1, dtype=np.int8)
+    for c in (*codes, step):
+        first = np.where(first == 0, np.sign(np.diff(c)).astype(np.int8), first)
+    if (first < 0).any():
+        order = np.lexsort((step, *reversed(codes)))
+        return _make_layout(df.iloc[order])
     starts = np.flatnonzero(change)
     keys = df.iloc[starts][_RUN_KEY].reset_index(drop=True)
     keys["seed"] = keys["seed"].astype(int)
-    return keys, np.r_[starts, n]
+    return Layout(df, keys, np.r_[starts, n])
 
 
 def _runs(df: pd.DataFrame):
     """(benchmark, strategy, seed, rows) for every run, in a stable order."""
-    df = _sorted(df)
-    keys, bounds = _run_bounds(df)
-    for i, (bench, strat, seed) in enumerate(keys.itertuples(index=False)):
-        yield bench, strat, int(seed), df.iloc[bounds[i]:bounds[i + 1]]
+    lay = layout(df)
+    for i, (bench, strat, seed) in enumerate(lay.keys.itertuples(index=False)):
+        yield bench, strat, int(seed), lay.df.iloc[lay.bounds[i]:lay.bounds[i + 1]]
 
 
 def budget_limits(df: pd.DataFrame) -> dict[str, tuple[int, float]]:
@@ -184,17 +238,10 @@ def run_matrix(df: pd.DataFrame, axis: str, grid: np.ndarray,
     column = {"evals": "step", "cost": "cum_cost"}.get(axis)
     if column is None:
         raise ValueError(f"axis must be 'evals' or 'cost', not {axis!r}")
-    df = _sorted(df)
-    keys, bounds = _run_bounds(df)
-    x = df[column].to_numpy(dtype=float)
-    y = df[metric].to_numpy(dtype=float)
-    matrix = np.full((len(keys), len(grid)), np.nan)
-    for i in range(len(keys)):
-        lo, hi = bounds[i], bounds[i + 1]
-        pos = np.searchsorted(x[lo:hi], grid, side="right") - 1
-        ok = pos >= 0
-        matrix[i, ok] = y[lo:hi][pos[ok]]
-    return [(b, s, int(n)) for b, s, n in keys.itertuples(index=False)], matrix
+    lay = layout(df)
+    runs = np.arange(len(lay.keys))
+    keys = [(b, s, int(n)) for b, s, n in lay.keys.itertuples(index=False)]
+    return keys, lay.matrix(runs, column, metric, grid)
 
 
 def summarise_columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
@@ -204,7 +251,10 @@ def summarise_columns(matrix: np.ndarray) -> dict[str, np.ndarray]:
     mean, se = mean_se(matrix)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        q25, median, q75 = (np.nanquantile(matrix, q, axis=0) for q in (0.25, 0.5, 0.75))
+        # nanquantile goes column by column; without NaN one vectorised call does.
+        quantile = np.quantile if not np.isnan(matrix).any() else np.nanquantile
+        q25, median, q75 = quantile(matrix, [0.25, 0.5, 0.75], axis=0) if matrix.size else (
+            np.full(matrix.shape[1], np.nan) for _ in range(3))
     return {"n": np.sum(np.isfinite(matrix), axis=0), "mean": mean, "se": se,
             "median": median, "q25": q25, "q75": q75}
 
@@ -215,14 +265,20 @@ def curves(df: pd.DataFrame, axis: str, grid: np.ndarray | None = None,
 
     Without ``grid`` each benchmark gets its own (:func:`evals_grid` or :func:`cost_grid`).
     """
+    column = {"evals": "step", "cost": "cum_cost"}.get(axis)
+    if column is None:
+        raise ValueError(f"axis must be 'evals' or 'cost', not {axis!r}")
+    lay = layout(df)
     parts = []
-    for bench, db in df.groupby("benchmark", sort=True):
+    strategies = lay.keys["strategy"].to_numpy()
+    for bench in sorted(set(lay.keys["benchmark"])):
+        runs = lay.runs_of(bench)
+        db = lay.rows(runs)
         g = grid if grid is not None else (evals_grid(db) if axis == "evals" else cost_grid(db))
-        for strat, ds in db.groupby("strategy", sort=True):
-            _, m = run_matrix(ds, axis, g, metric)
-            stats = summarise_columns(m)
-            part = pd.DataFrame({"benchmark": bench, "strategy": strat, "x": g, **stats})
-            parts.append(part)
+        m = lay.matrix(runs, column, metric, g)
+        for strat in sorted(set(strategies[runs])):
+            stats = summarise_columns(m[strategies[runs] == strat])
+            parts.append(pd.DataFrame({"benchmark": bench, "strategy": strat, "x": g, **stats}))
     columns = ["benchmark", "strategy", "x", *CURVE_STATS]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
@@ -283,8 +339,8 @@ def budget_rows(df: pd.DataFrame, *, evals: int | None = None,
     (:func:`check_budget`), so every run has a row.
     """
     check_budget(df, evals=evals, cost=cost)
-    df = _sorted(df)
-    _, bounds = _run_bounds(df)
+    lay = layout(df)
+    df, bounds = lay.df, lay.bounds
     if evals is None and cost is None:
         idx = bounds[1:] - 1
     else:
@@ -311,8 +367,9 @@ def values_at(df: pd.DataFrame, *, evals: int | None = None, cost: float | None 
 def seed_sets(long: pd.DataFrame) -> dict[str, dict[str, set[int]]]:
     """Benchmark -> strategy -> the seeds it has a value for."""
     out: dict[str, dict[str, set[int]]] = {}
-    for (bench, strat), g in long.groupby(["benchmark", "strategy"], sort=True, observed=True):
-        out.setdefault(str(bench), {})[str(strat)] = set(g["seed"].astype(int))
+    for bench, strat, seed in sorted(zip(long["benchmark"], long["strategy"],
+                                         long["seed"].astype(int), strict=True)):
+        out.setdefault(str(bench), {}).setdefault(str(strat), set()).add(int(seed))
     return out
 
 
@@ -361,10 +418,10 @@ def paired_wide(long: pd.DataFrame, benchmark: str | None = None) -> pd.DataFram
     if not keep:
         return pd.DataFrame(columns=names)
     sub = pd.concat(keep) if len(keep) > 1 else keep[0]
-    wide = sub.pivot_table(index=["benchmark", "seed"], columns="strategy", values="value",
-                           aggfunc="first", observed=True)
+    sub = sub.drop_duplicates(["benchmark", "seed", "strategy"])
+    wide = sub.set_index(["benchmark", "seed", "strategy"])["value"].unstack("strategy")
     wide.columns = [str(c) for c in wide.columns]
-    return wide[names]
+    return wide[names].sort_index()
 
 
 def _seed_text(seeds: set[int]) -> str:
@@ -409,20 +466,26 @@ def anytime_ranks(df: pd.DataFrame, axis: str, grid: np.ndarray | None = None,
     """
     from scipy.stats import rankdata
 
+    column = {"evals": "step", "cost": "cum_cost"}.get(axis)
+    if column is None:
+        raise ValueError(f"axis must be 'evals' or 'cost', not {axis!r}")
+    lay = layout(df)
     parts = []
-    for bench, db in df.groupby("benchmark", sort=True, observed=True):
+    for bench in sorted(set(lay.keys["benchmark"])):
+        runs = lay.runs_of(bench)
+        db = lay.rows(runs)
         g = grid if grid is not None else (evals_grid(db) if axis == "evals" else cost_grid(db))
-        keys, m = run_matrix(db, axis, g, metric)
-        long = pd.DataFrame({"benchmark": [k[0] for k in keys], "strategy": [k[1] for k in keys],
-                             "seed": [k[2] for k in keys], "value": 0.0})
+        long = lay.keys.iloc[runs].assign(value=0.0)
         seeds = common_seeds(long, str(bench))
         paired_wide(long)  # refuses a benchmark with no common seed
         names = sorted(set(long["strategy"]))
         where = {seed: i for i, seed in enumerate(seeds)}
+        chosen = [(i, where[seed], names.index(strat)) for i, strat, seed in
+                  zip(runs, long["strategy"], long["seed"], strict=True) if seed in where]
+        m = lay.matrix([c[0] for c in chosen], column, metric, g)
         cube = np.full((len(seeds), len(names), len(g)), np.nan)
-        for (_, strat, seed), row in zip(keys, m, strict=True):
-            if seed in where:
-                cube[where[seed], names.index(strat)] = row
+        for row, (_, si, ni) in zip(m, chosen, strict=True):
+            cube[si, ni] = row
         # Before a run's first evaluation its regret is unknown: rank it last there.
         filled = np.where(np.isnan(cube), np.inf, cube)
         ranks = rankdata(filled, axis=1, method="average").mean(axis=0)
