@@ -1,9 +1,10 @@
 """A p-value heat map of the all-pairs tests: one small figure instead of k(k-1)/2 table rows.
 
 Each panel (one per benchmark) is a k x k grid of strategies. A cell's colour is
-its Holm-adjusted p-value on a log scale; a significant cell carries the sign of
-the comparison, ``<`` where the row strategy is lower (better) than the column
-strategy and ``>`` where it is higher, so the figure reads like a sign table.
+its Holm-adjusted p-value in four bands (< 0.001, < 0.01, < alpha, not
+significant); a significant cell carries the sign of the comparison, ``<`` where
+the row strategy is lower (better) than the column strategy and ``>`` where it
+is higher, so the figure reads like a sign table.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def pvalue_heatmap(pairs: dict[str, pd.DataFrame], alpha: float) -> Figure:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.colors import LogNorm
+    from matplotlib.colors import BoundaryNorm, ListedColormap
 
     benches = sorted(pairs)
     names = sorted({n for t in pairs.values() for n in (*t["a"], *t["b"])})
@@ -53,23 +54,29 @@ def pvalue_heatmap(pairs: dict[str, pd.DataFrame], alpha: float) -> Figure:
     side = 1.2 + 0.42 * k
     fig, axes = plt.subplots(rows, cols, figsize=(side * cols + 1.2, side * rows),
                              squeeze=False, layout="constrained")
-    norm = LogNorm(vmin=1e-4, vmax=1.0)
+    bounds = sorted({0.0, 0.001, 0.01, alpha, 1.0})
+    cmap = ListedColormap(["#08306b", "#2171b5", "#6baed6", "#f0f0f0"][-(len(bounds) - 1):])
+    cmap.set_bad("white")
+    norm = BoundaryNorm(bounds, cmap.N)
     image = None
     for ax, bench in zip(axes.flat, benches, strict=False):
         p, sign = pvalue_matrix(pairs[bench], names)
-        image = ax.imshow(np.clip(p, 1e-4, 1.0), cmap="viridis", norm=norm)
+        image = ax.imshow(p, cmap=cmap, norm=norm)
         for i in range(k):
             for j in range(k):
                 if sign[i, j]:
                     ax.text(j, i, "<" if sign[i, j] < 0 else ">", ha="center", va="center",
                             color="white" if p[i, j] < 0.01 else "black", fontsize="small")
+        ax.tick_params(length=0)
         ax.set_xticks(range(k), names, rotation=60, ha="right", fontsize="x-small")
         ax.set_yticks(range(k), names, fontsize="x-small")
         ax.set_title(bench, fontsize="small")
     for ax in list(axes.flat)[len(benches):]:
         ax.set_visible(False)
     if image is not None:
-        bar = fig.colorbar(image, ax=axes, shrink=0.8)
+        bar = fig.colorbar(image, ax=axes, shrink=0.8, ticks=bounds)
+        bar.ax.set_yticklabels([f"{b:g}" for b in bounds], fontsize="x-small")
+        bar.minorticks_off()
         bar.set_label("Holm-adjusted p (all pairs)", fontsize="small")
     fig.suptitle(f"'<': row significantly lower (better) than column, '>': higher "
                  f"(alpha = {alpha:g})", fontsize="small")

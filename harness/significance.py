@@ -170,6 +170,8 @@ class Comparisons:
     control: pd.DataFrame
     alpha: float
     method: str
+    #: The blocks x strategies table tested.
+    wide: pd.DataFrame
 
     @property
     def tied(self) -> set[str]:
@@ -210,7 +212,8 @@ def compare(wide: pd.DataFrame, alpha: float = 0.05, method: str = "auto") -> Co
     control = pd.DataFrame(rows, columns=["strategy", *_PAIR_COLUMNS])
     control["p_holm"] = holm(control["p"].to_numpy()) if len(control) else []
     control["significant"] = control["p_holm"] < alpha
-    return Comparisons(best=best, pairs=pairs, control=control, alpha=alpha, method=method)
+    return Comparisons(best=best, pairs=pairs, control=control, alpha=alpha, method=method,
+                       wide=wide)
 
 
 def pairwise_wilcoxon(wide: pd.DataFrame, alpha: float = 0.05,

@@ -31,8 +31,8 @@ def _marks(long: pd.DataFrame, comps: dict[str, Comparisons]) -> dict[tuple[str,
     """(benchmark, strategy) -> "best", "tied" or "" from the control-versus-best tests."""
     marks: dict[tuple[str, str], str] = {}
     for bench in sorted(long["benchmark"].unique()):
-        wide = paired_wide(long, bench)
         comp = comps[str(bench)]
+        wide = comp.wide
         best, tied = comp.best, (comp.tied if wide.shape[0] >= 1 else set())
         means = wide.mean(axis=0)
         for s in wide.columns:
@@ -69,10 +69,11 @@ def final_results(df: pd.DataFrame, *, evals: int | None = None, cost: float | N
         rows = budget_rows(df, evals=evals, cost=cost)
     long = rows[["benchmark", "strategy", "seed"]].copy()
     long["value"] = rows[metric].to_numpy(float)
-    marks = _marks(long, comps if comps is not None else comparisons(long, alpha, method))
+    comps = comps if comps is not None else comparisons(long, alpha, method)
+    marks = _marks(long, comps)
     out = []
     for bench, lb in long.groupby("benchmark", sort=True):
-        ranks = block_ranks(paired_wide(lb)).mean(axis=0)
+        ranks = block_ranks(comps[str(bench)].wide).mean(axis=0)
         for strat, ls in lb.groupby("strategy", sort=True):
             x = ls["value"].to_numpy(float)
             x = x[np.isfinite(x)]
@@ -113,28 +114,23 @@ def architectures(rows: pd.DataFrame, top: int = 5) -> pd.DataFrame:
     the lowest validation regret, the one a user would pick without looking at
     test data; ties go to the more frequent, then the lower seed).
     """
-    out = []
-    for (bench, strat), g in rows.groupby(["benchmark", "strategy"], sort=True):
-        agg = g.groupby("incumbent_arch", sort=False).agg(
-            seeds=("seed", "size"), first_seed=("seed", "min"),
-            searched=("incumbent_value", "mean"), reported=("incumbent_test", "mean"),
-            val_regret=("regret_value", "min"))
-        agg = agg.reset_index().rename(columns={"incumbent_arch": "arch"})
-        by_val = agg.sort_values(["val_regret", "seeds", "first_seed"],
-                                 ascending=[True, False, True], kind="stable")
-        best = by_val["arch"].iloc[0] if len(by_val) else ""
-        agg = agg.sort_values(["seeds", "val_regret", "first_seed"],
-                              ascending=[False, True, True], kind="stable")
-        shown = agg.head(top)
-        if best not in set(shown["arch"]):
-            shown = pd.concat([shown, agg[agg["arch"] == best]])
-        for r in shown.itertuples(index=False):
-            out.append({"benchmark": bench, "strategy": strat, "arch": r.arch,
-                        "seeds": int(r.seeds), "runs": len(g), "searched": r.searched,
-                        "reported": r.reported, "val_regret": r.val_regret,
-                        "best": r.arch == best})
-    return pd.DataFrame(out, columns=["benchmark", "strategy", "arch", "seeds", "runs",
-                                      "searched", "reported", "val_regret", "best"])
+    keys = ["benchmark", "strategy"]
+    agg = rows.groupby([*keys, "incumbent_arch"], sort=False, observed=True).agg(
+        seeds=("seed", "size"), first_seed=("seed", "min"),
+        searched=("incumbent_value", "mean"), reported=("incumbent_test", "mean"),
+        val_regret=("regret_value", "min")).reset_index()
+    agg = agg.rename(columns={"incumbent_arch": "arch"})
+    agg["arch"] = agg["arch"].astype(object).astype(str)
+    agg["runs"] = agg.groupby(keys)["seeds"].transform("sum")
+    by_val = agg.sort_values([*keys, "val_regret", "seeds", "first_seed"],
+                             ascending=[True, True, True, False, True], kind="stable")
+    best = by_val.groupby(keys, sort=False).head(1)
+    agg["best"] = agg.index.isin(best.index)
+    agg = agg.sort_values([*keys, "seeds", "val_regret", "first_seed"],
+                          ascending=[True, True, False, True, True], kind="stable")
+    shown = agg[(agg.groupby(keys).cumcount() < top) | agg["best"]]
+    return shown[["benchmark", "strategy", "arch", "seeds", "runs", "searched", "reported",
+                  "val_regret", "best"]].reset_index(drop=True)
 
 
 def best_lines(archs: pd.DataFrame) -> list[str]:

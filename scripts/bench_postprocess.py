@@ -9,8 +9,11 @@ then post-processed, each command in a fresh process (start-up included):
 - ``report``: 8 strategies x 4 benchmarks x 10 seeds x 100 evaluations, where
   the report's statistical tests dominate (28 pairs x 4 benchmarks x 4 budgets).
 
-Every command runs ``--repeat`` times, interleaved (stats, plot, report, load,
-stats, ...) so machine drift hits them alike; the median wall time and the
+``--baseline PYTHON`` names the interpreter of another environment with another
+tabnas installed (for example the previous release): each command then runs
+under both, in turn, and the table shows both and their ratio. Every command
+runs ``--repeat`` times, interleaved (stats, plot, report, load, stats, ...), so
+machine drift hits them alike; the median wall time and the
 median peak RSS of the process (``wait4``'s own accounting) are printed. ``load``
 is a process that reads the whole experiment into pandas, nothing else, and
 ``imports`` one that only imports the libraries: peak RSS minus that of
@@ -21,7 +24,7 @@ evaluation, report included: ``random`` on nb201-analog, 50 seeds, at 200 and
 at 2000 evaluations (fresh experiments), ``(T(2000) - T(200)) / (50 x 1800)``.
 
 Usage: ``python scripts/bench_postprocess.py [--results-dir DIR] [--repeat 3]
-[--only wide|report] [--run-cost]``.
+[--only wide|report] [--run-cost] [--baseline PYTHON]``.
 """
 
 from __future__ import annotations
@@ -49,8 +52,8 @@ LOAD = ("import sys; from pathlib import Path; from tabnas.results import load_e
 IMPORTS = "import matplotlib.pyplot, pandas, pyarrow.parquet, scipy.stats, tabnas.results"
 
 
-def tabnas(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tabnas", *args]
+def tabnas(*args: str, python: str = sys.executable) -> list[str]:
+    return [python, "-m", "tabnas", *args]
 
 
 def measure(cmd: list[str]) -> tuple[float, float]:
@@ -75,34 +78,48 @@ def build(results: Path, name: str) -> None:
     subprocess.run([sys.executable, "-c", LOAD, str(results / name)], check=True)
 
 
-def post_process(results: Path, name: str, repeat: int) -> None:
+def post_process(results: Path, name: str, repeat: int, baseline: str | None) -> None:
     exp = str(results / name)
-    cmds = {
-        "stats": tabnas("stats", name, "--results-dir", str(results)),
-        "plot": tabnas("plot", name, "--results-dir", str(results)),
-        "report": tabnas("report", name, "--results-dir", str(results)),
-        "load": [sys.executable, "-c", LOAD, exp],
-        "imports": [sys.executable, "-c", IMPORTS],
-    }
-    got: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+    pythons = {"this": sys.executable, **({"baseline": baseline} if baseline else {})}
+    cmds = {}
+    for label, py in pythons.items():
+        cmds[("stats", label)] = tabnas("stats", name, "--results-dir", str(results), python=py)
+        cmds[("plot", label)] = tabnas("plot", name, "--results-dir", str(results), python=py)
+        cmds[("report", label)] = tabnas("report", name, "--results-dir", str(results),
+                                         python=py)
+        cmds[("load", label)] = [py, "-c", LOAD, exp]
+    cmds[("imports", "this")] = [sys.executable, "-c", IMPORTS]
+    got: dict[tuple[str, str], list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(repeat):
         for key, cmd in cmds.items():
             got[key].append(measure(cmd))
-    floor = statistics.median(r for _, r in got["imports"])
-    print(f"\nstudy {name!r} ({' '.join(STUDIES[name])}), median of {repeat}:")
-    print("| command | wall s | peak RSS MiB | beyond imports MiB |")
-    print("|---|---:|---:|---:|")
-    total = 0.0
-    for key in cmds:
-        wall = statistics.median(w for w, _ in got[key])
-        rss = statistics.median(r for _, r in got[key])
-        if key in ("stats", "plot", "report"):
-            total += wall
-        print(f"| {key} | {wall:.2f} | {rss:.0f} | {rss - floor:.0f} |")
-    print(f"| stats + plot + report | {total:.2f} | | |")
+    med = {k: (statistics.median(w for w, _ in v), statistics.median(r for _, r in v))
+           for k, v in got.items()}
+    floor = med[("imports", "this")][1]
+    print(f"\nstudy {name!r} ({' '.join(STUDIES[name])}), median of {repeat}; peak RSS "
+          f"of a process that only imports the libraries: {floor:.0f} MiB")
+    labels = list(pythons)
+    head = " | ".join(f"{lab} wall s | {lab} peak MiB | {lab} beyond imports MiB"
+                      for lab in labels)
+    ratio = " | wall this/baseline" if baseline else ""
+    print(f"| command | {head}{ratio} |")
+    print("|---|" + "---:|" * (3 * len(labels) + (1 if baseline else 0)))
+    totals = {lab: 0.0 for lab in labels}
+    for what in ("stats", "plot", "report", "load"):
+        cells = []
+        for lab in labels:
+            wall, rss = med[(what, lab)]
+            if what != "load":
+                totals[lab] += wall
+            cells.append(f"{wall:.2f} | {rss:.0f} | {rss - floor:.0f}")
+        r = f" | {med[(what, 'this')][0] / med[(what, 'baseline')][0]:.2f}" if baseline else ""
+        print(f"| {what} | {' | '.join(cells)}{r} |")
+    cells = " | ".join(f"{totals[lab]:.2f} | |" for lab in labels)
+    r = f" | {totals['this'] / totals['baseline']:.2f}" if baseline else ""
+    print(f"| stats + plot + report | {cells}{r} |")
 
 
-def run_cost(repeat: int) -> None:
+def run_cost(repeat: int, python: str = sys.executable) -> None:
     walls: dict[int, list[float]] = {200: [], 2000: []}
     base = Path(tempfile.mkdtemp(prefix="tabnas-runcost-"))
     try:
@@ -111,13 +128,13 @@ def run_cost(repeat: int) -> None:
                 out = base / f"r{i}-{evals}"
                 walls[evals].append(measure(tabnas(
                     "run", "--experiment", "cost", "--results-dir", str(out), "--strategy",
-                    "random", "--seeds", "50", "--budget-evals", str(evals)))[0])
+                    "random", "--seeds", "50", "--budget-evals", str(evals), python=python))[0])
                 shutil.rmtree(out)
     finally:
         shutil.rmtree(base, ignore_errors=True)
     t200, t2000 = (statistics.median(walls[e]) for e in (200, 2000))
     per = (t2000 - t200) / (50 * 1800) * 1e6
-    print(f"\ntabnas run random x 50 seeds (report included), median of {repeat}: "
+    print(f"\n{python}: tabnas run random x 50 seeds (report included), median of {repeat}: "
           f"{t200:.2f} s at 200 evaluations, {t2000:.2f} s at 2000; "
           f"{per:.1f} us per added evaluation")
 
@@ -129,14 +146,17 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=sorted(STUDIES), default=None)
     ap.add_argument("--run-cost", action="store_true")
+    ap.add_argument("--baseline", default=None, metavar="PYTHON",
+                    help="interpreter of an environment with another tabnas, run in turn")
     args = ap.parse_args()
     names = [args.only] if args.only else list(STUDIES)
     for name in names:
         build(args.results_dir, name)
     for name in names:
-        post_process(args.results_dir, name, args.repeat)
+        post_process(args.results_dir, name, args.repeat, args.baseline)
     if args.run_cost:
-        run_cost(args.repeat)
+        for python in [sys.executable, *([args.baseline] if args.baseline else [])]:
+            run_cost(args.repeat, python)
 
 
 if __name__ == "__main__":
