@@ -251,6 +251,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="blocks of the Friedman/Nemenyi test: benchmarks (the mean over "
                         "seeds per benchmark), seeds ((benchmark, seed) pairs), or auto: "
                         "benchmarks when there are several, else seeds (default)")
+    p.add_argument("--rope", type=_positive_float, default=None, metavar="R",
+                   help="add Bayesian signed-rank tests of the best against each other "
+                        "strategy, with differences within +-R regret counted as equivalent "
+                        "(needs baycomp: pip install 'tabnas[bayes]')")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="HTML file to write (default: results/EXPERIMENT/report.html)")
     results_arg(p)
@@ -457,7 +461,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     exp_dir = experiment_dir(args.results_dir, args.experiment)
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
                         output=args.output, seeds=args.seeds, method=args.wilcoxon,
-                        blocks=args.blocks)
+                        blocks=args.blocks, rope=args.rope)
     print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
     return 0
 

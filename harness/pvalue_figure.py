@@ -55,8 +55,8 @@ def pvalue_heatmap(pairs: dict[str, pd.DataFrame], alpha: float) -> Figure:
     fig, axes = plt.subplots(rows, cols, figsize=(side * cols + 1.2, side * rows),
                              squeeze=False, layout="constrained")
     bounds = sorted({0.0, 0.001, 0.01, alpha, 1.0})
-    cmap = ListedColormap(["#08306b", "#2171b5", "#6baed6", "#f0f0f0"][-(len(bounds) - 1):])
-    cmap.set_bad("white")
+    cmap = ListedColormap(["#08306b", "#2171b5", "#6baed6", "#f0f0f0"][-(len(bounds) - 1):]
+                          ).with_extremes(bad="white")
     norm = BoundaryNorm(bounds, cmap.N)
     image = None
     for ax, bench in zip(axes.flat, benches, strict=False):

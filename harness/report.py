@@ -87,7 +87,8 @@ TEST_COLUMNS = ("n", "median_diff", "statistic", "p", "p_holm", "significant", "
 
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                    alpha: float = 0.05, seeds: list[int] | None = None,
-                   method: str = "auto", blocks: str = "auto") -> Report:
+                   method: str = "auto", blocks: str = "auto",
+                   rope: float | None = None) -> Report:
     """Everything in the report, computed in memory (validates the input first).
 
     Every frame is built once: the rows at the budget, the paired tests of each
@@ -95,7 +96,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     """
     from tabnas import plots, statistics, tables
     from tabnas.pvalue_figure import pvalue_heatmap
-    from tabnas.significance import friedman_nemenyi
+    from tabnas.significance import bayesian_control, friedman_nemenyi
 
     if evals is not None and cost is not None:
         raise UserError("give one budget: --at-evals or --at-cost, not both")
@@ -187,6 +188,19 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
             f"<h4>{html.escape(bench)}: {html.escape(c.best)} (best mean) against each other "
             f"strategy, Holm over k - 1 = {len(c.control)} ({n} paired seeds)</h4>"
             + _frame_html(c.control))
+    if rope is not None:
+        bayes = pd.concat([bayesian_control(c, rope).assign(benchmark=b, best=c.best)
+                           for b, c in comps.items()], ignore_index=True)
+        what = (f"Bayesian signed-rank test (Benavoli et al. 2017, baycomp), region of "
+                f"practical equivalence ±{rope:g} regret, the best against each other strategy")
+        rep.tables["bayes"] = (_frame_md(bayes), tables.to_csv_text(bayes),
+                               _frame_tex(bayes, what))
+        rep.tests_html.append(
+            f"<h4>{html.escape(what)}</h4><p>Posterior probabilities that the best is lower "
+            "by more than the rope, that the two are practically equivalent, and that the "
+            "other strategy is lower by more than the rope (20,000 samples, fixed seed). "
+            "Unlike a p-value, a high p_equivalent says the difference does not matter."
+            "</p>" + _frame_html(bayes))
     if pairs:
         rep.figures["pvalues"] = pvalue_heatmap(pairs, alpha)
         rep.captions["pvalues"] = (
@@ -275,9 +289,9 @@ def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path
 def build_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                  alpha: float = 0.05, output: Path | None = None,
                  seeds: list[int] | None = None, method: str = "auto",
-                 blocks: str = "auto") -> Path:
+                 blocks: str = "auto", rope: float | None = None) -> Path:
     return write_report(compute_report(exp_dir, evals=evals, cost=cost, alpha=alpha,
-                                       seeds=seeds, method=method, blocks=blocks),
+                                       seeds=seeds, method=method, blocks=blocks, rope=rope),
                         exp_dir, output)
 
 
@@ -491,7 +505,8 @@ git revision <code>{html.escape(str(m.get('git_revision')))}</code>.</p>
 {_glossary(TEST_COLUMNS)}
 {''.join(test_figures)}
 {pairs}
-<p>Files: tables/control.*, tables/pairs.*, tables/friedman.* (Markdown, CSV, LaTeX).</p>
+<p>Files: tables/control.*, tables/pairs.*, tables/friedman.*, with --rope tables/bayes.*
+(Markdown, CSV, LaTeX).</p>
 {extra}
 <h2 id="configuration">Configuration and hyperparameters</h2>
 <p>Every hyperparameter each strategy ran with: the declared defaults, with the

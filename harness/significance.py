@@ -341,3 +341,43 @@ def tied_with_best(wide: pd.DataFrame, alpha: float = 0.05,
     """
     res = compare(wide, alpha, method)
     return res.best, res.tied
+
+
+def bayesian_signed_rank(best, other, rope: float, *, nsamples: int = 20000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """Bayesian signed-rank test (Benavoli et al., JMLR 18, 2017) with a ROPE, via baycomp.
+
+    ``best`` and ``other`` are paired values where lower is better; ``rope`` is the
+    region of practical equivalence in their unit (a difference within it does not
+    matter). Returns the posterior probabilities (best lower by more than the rope,
+    practically equivalent, other lower by more than the rope). "No significant
+    difference" is not "equivalent": this test can say the latter. Sampled with a
+    fixed ``seed``, so a report is reproducible.
+    """
+    try:
+        from baycomp import SignedRankTest
+    except ImportError:
+        raise UserError("--rope needs the baycomp package: pip install 'tabnas[bayes]'") from None
+    x, y = np.asarray(best, float), np.asarray(other, float)
+    both = np.isfinite(x) & np.isfinite(y)
+    if both.sum() < 2:
+        return math.nan, math.nan, math.nan
+    # baycomp's first probability is P(x - y > rope): here the best is higher, i.e. worse.
+    worse, equal, better = SignedRankTest.probs(x[both], y[both], rope=rope,
+                                                nsamples=nsamples, random_state=seed)
+    return float(better), float(equal), float(worse)
+
+
+def bayesian_control(comp: Comparisons, rope: float) -> pd.DataFrame:
+    """:func:`bayesian_signed_rank` of the best against each other strategy of ``comp``.
+
+    Columns: strategy, n, rope, p_best_better, p_equivalent, p_strategy_better.
+    """
+    rows = []
+    for s in comp.control["strategy"]:
+        pair = comp.wide[[comp.best, s]].dropna()
+        b, e, w = bayesian_signed_rank(pair[comp.best], pair[s], rope)
+        rows.append({"strategy": s, "n": len(pair), "rope": rope, "p_best_better": b,
+                     "p_equivalent": e, "p_strategy_better": w})
+    return pd.DataFrame(rows, columns=["strategy", "n", "rope", "p_best_better",
+                                       "p_equivalent", "p_strategy_better"])

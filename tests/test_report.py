@@ -222,8 +222,13 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     page = build_report(exp).read_text()
     assert 'id="fig-cd"' in page and "Friedman test over 4 blocks: benchmarks" in page
     assert "blocks = benchmarks (4 blocks" in (exp / "tables" / "friedman.tex").read_text()
-    seeds_page = build_report(exp, blocks="seeds", output=tmp_path / "s.html").read_text()
+    seeds_page = build_report(exp, blocks="seeds", output=tmp_path / "s.html",
+                              rope=0.05).read_text()
     assert "Friedman test over 24 blocks: (benchmark, seed) pairs" in seeds_page
+    assert "region of practical equivalence ±0.05" in seeds_page
+    bayes = __import__("pandas").read_csv(exp / "tables" / "bayes.csv")
+    assert len(bayes) == 4 * 2 and ((bayes["p_best_better"] + bayes["p_equivalent"]
+                                     + bayes["p_strategy_better"]).round(6) == 1).all()
     assert (exp / "figures" / "cd.svg").stat().st_size > 5_000
     assert "cumulative cost: GPU-hours" in (exp / "figures" / "regret_cost.svg").read_text()
     md = (exp / "tables" / "final.md").read_text()

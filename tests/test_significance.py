@@ -271,3 +271,27 @@ def test_better_follows_the_signed_rank_statistic_not_the_median():
     res = pairwise_wilcoxon(pd.DataFrame({"a": b + d, "b": b})).iloc[0]
     assert res.significant and res.median_diff > 0 and res.rank_biserial < 0 and res.A > 0.5
     assert res.better == "a"
+
+
+def test_bayesian_signed_rank_with_rope_separates_better_from_equivalent():
+    from baycomp import SignedRankTest
+
+    from tabnas.significance import bayesian_control, bayesian_signed_rank
+
+    rng = np.random.default_rng(8)
+    base = rng.uniform(0, 1, 12)
+    # 0.5 lower on every seed: the best is better beyond a rope of 0.1.
+    better, equal, worse = bayesian_signed_rank(base, base + 0.5 + rng.normal(0, 0.05, 12),
+                                                rope=0.1)
+    assert better > 0.95 and worse < 0.01
+    # Within +-0.02 of each other: practically equivalent, which no p-value can say.
+    close = base + 0.01 * np.resize([1.0, -1.0], 12) * np.linspace(1, 2, 12)
+    assert bayesian_signed_rank(base, close, rope=0.1)[1] > 0.95
+    assert pairwise_wilcoxon(pd.DataFrame({"a": base, "b": close})).loc[0, "p"] > 0.05
+    # The probabilities are baycomp's, reordered for lower-is-better values.
+    ref = SignedRankTest.probs(base, close, rope=0.1, nsamples=20000, random_state=0)
+    assert bayesian_signed_rank(base, close, rope=0.1) == pytest.approx(ref[::-1])
+    comp = compare(pd.DataFrame({"best": base, "far": base + 0.5, "near": close + 0.03}))
+    table = bayesian_control(comp, rope=0.1).set_index("strategy")
+    assert table.loc["far", "p_best_better"] > 0.95 and table.loc["near", "p_equivalent"] > 0.5
+    assert (table["n"] == 12).all()
