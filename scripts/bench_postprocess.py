@@ -13,8 +13,9 @@ then post-processed, each command in a fresh process (start-up included):
 tabnas installed (for example the previous release): each command then runs
 under both, in turn, and the table shows both and their ratio. Every command
 runs ``--repeat`` times, interleaved (stats, plot, report, load, stats, ...), so
-machine drift hits them alike; the median wall time and the
-median peak RSS of the process (``wait4``'s own accounting) are printed. ``load``
+machine drift hits them alike; the median wall time, CPU time (user + system:
+on shared cores the steadier figure) and peak RSS of the process (``wait4``'s
+own accounting) are printed. ``load``
 is a process that reads the whole experiment into pandas, nothing else, and
 ``imports`` one that only imports the libraries: peak RSS minus that of
 ``imports`` is all the memory post-processing needs, the data included.
@@ -56,8 +57,8 @@ def tabnas(*args: str, python: str = sys.executable) -> list[str]:
     return [python, "-m", "tabnas", *args]
 
 
-def measure(cmd: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak RSS (MiB) of one child process."""
+def measure(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall seconds, peak RSS (MiB) and CPU seconds (user + system) of one child process."""
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     _, status, usage = os.wait4(proc.pid, 0)
@@ -65,7 +66,7 @@ def measure(cmd: list[str]) -> tuple[float, float]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_maxrss / 1024  # Linux reports KiB
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime  # KiB on Linux
 
 
 def build(results: Path, name: str) -> None:
@@ -89,54 +90,62 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
                                          python=py)
         cmds[("load", label)] = [py, "-c", LOAD, exp]
     cmds[("imports", "this")] = [sys.executable, "-c", IMPORTS]
-    got: dict[tuple[str, str], list[tuple[float, float]]] = {k: [] for k in cmds}
+    got: dict[tuple[str, str], list[tuple[float, float, float]]] = {k: [] for k in cmds}
     for _ in range(repeat):
         for key, cmd in cmds.items():
             got[key].append(measure(cmd))
-    med = {k: (statistics.median(w for w, _ in v), statistics.median(r for _, r in v))
+    med = {k: tuple(statistics.median(m[i] for m in v) for i in range(3))
            for k, v in got.items()}
     floor = med[("imports", "this")][1]
     print(f"\nstudy {name!r} ({' '.join(STUDIES[name])}), median of {repeat}; peak RSS "
           f"of a process that only imports the libraries: {floor:.0f} MiB")
     labels = list(pythons)
-    head = " | ".join(f"{lab} wall s | {lab} peak MiB | {lab} beyond imports MiB"
+    head = " | ".join(f"{lab} wall s | {lab} CPU s | {lab} peak MiB | {lab} beyond imports MiB"
                       for lab in labels)
-    ratio = " | wall this/baseline" if baseline else ""
+    ratio = " | CPU this/baseline" if baseline else ""
     print(f"| command | {head}{ratio} |")
-    print("|---|" + "---:|" * (3 * len(labels) + (1 if baseline else 0)))
-    totals = {lab: 0.0 for lab in labels}
+    print("|---|" + "---:|" * (4 * len(labels) + (1 if baseline else 0)))
+    totals = {lab: [0.0, 0.0] for lab in labels}
     for what in ("stats", "plot", "report", "load"):
         cells = []
         for lab in labels:
-            wall, rss = med[(what, lab)]
+            wall, rss, cpu = med[(what, lab)]
             if what != "load":
-                totals[lab] += wall
-            cells.append(f"{wall:.2f} | {rss:.0f} | {rss - floor:.0f}")
-        r = f" | {med[(what, 'this')][0] / med[(what, 'baseline')][0]:.2f}" if baseline else ""
+                totals[lab][0] += wall
+                totals[lab][1] += cpu
+            cells.append(f"{wall:.2f} | {cpu:.2f} | {rss:.0f} | {rss - floor:.0f}")
+        r = f" | {med[(what, 'this')][2] / med[(what, 'baseline')][2]:.2f}" if baseline else ""
         print(f"| {what} | {' | '.join(cells)}{r} |")
-    cells = " | ".join(f"{totals[lab]:.2f} | |" for lab in labels)
-    r = f" | {totals['this'] / totals['baseline']:.2f}" if baseline else ""
+    cells = " | ".join(f"{totals[lab][0]:.2f} | {totals[lab][1]:.2f} | |" for lab in labels)
+    r = f" | {totals['this'][1] / totals['baseline'][1]:.2f}" if baseline else ""
     print(f"| stats + plot + report | {cells}{r} |")
 
 
-def run_cost(repeat: int, python: str = sys.executable) -> None:
-    walls: dict[int, list[float]] = {200: [], 2000: []}
+def run_cost(repeat: int, pythons: list[str]) -> None:
+    """Interleaved: every interpreter at 200 and at 2000 evaluations in each round."""
+    got: dict[tuple[str, int], list[tuple[float, float, float]]] = {
+        (py, e): [] for py in pythons for e in (200, 2000)}
     base = Path(tempfile.mkdtemp(prefix="tabnas-runcost-"))
     try:
         for i in range(repeat):
-            for evals in walls:  # interleaved
+            for (py, evals), runs in got.items():
                 out = base / f"r{i}-{evals}"
-                walls[evals].append(measure(tabnas(
+                runs.append(measure(tabnas(
                     "run", "--experiment", "cost", "--results-dir", str(out), "--strategy",
-                    "random", "--seeds", "50", "--budget-evals", str(evals), python=python))[0])
+                    "random", "--seeds", "50", "--budget-evals", str(evals), python=py)))
                 shutil.rmtree(out)
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    t200, t2000 = (statistics.median(walls[e]) for e in (200, 2000))
-    per = (t2000 - t200) / (50 * 1800) * 1e6
-    print(f"\n{python}: tabnas run random x 50 seeds (report included), median of {repeat}: "
-          f"{t200:.2f} s at 200 evaluations, {t2000:.2f} s at 2000; "
-          f"{per:.1f} us per added evaluation")
+    print(f"\ntabnas run random x 50 seeds (report included), median of {repeat}:")
+    print("| interpreter | wall s @200 | wall s @2000 | us per added evaluation (wall) "
+          "| CPU s @200 | CPU s @2000 | us per added evaluation (CPU) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for py in pythons:
+        w = [statistics.median(m[0] for m in got[(py, e)]) for e in (200, 2000)]
+        c = [statistics.median(m[2] for m in got[(py, e)]) for e in (200, 2000)]
+        per = [(b - a) / (50 * 1800) * 1e6 for a, b in (w, c)]
+        print(f"| {py} | {w[0]:.2f} | {w[1]:.2f} | {per[0]:.1f} | {c[0]:.2f} | {c[1]:.2f} "
+              f"| {per[1]:.1f} |")
 
 
 def main() -> None:
@@ -155,8 +164,7 @@ def main() -> None:
     for name in names:
         post_process(args.results_dir, name, args.repeat, args.baseline)
     if args.run_cost:
-        for python in [sys.executable, *([args.baseline] if args.baseline else [])]:
-            run_cost(args.repeat, python)
+        run_cost(args.repeat, [sys.executable, *([args.baseline] if args.baseline else [])])
 
 
 if __name__ == "__main__":
