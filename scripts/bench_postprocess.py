@@ -24,8 +24,13 @@ is a process that reads the whole experiment into pandas, nothing else, and
 evaluation, report included: ``random`` on nb201-analog, 50 seeds, at 200 and
 at 2000 evaluations (fresh experiments), ``(T(2000) - T(200)) / (50 x 1800)``.
 
+``--in-process`` times the work itself, after the libraries are imported, in one
+process that loads the study once as ``tabnas run`` does: load, the stats
+table, the plots, and the report (computed, then written), each the median of
+``--repeat`` rounds, with its CPU time.
+
 Usage: ``python scripts/bench_postprocess.py [--results-dir DIR] [--repeat 3]
-[--only wide|report] [--run-cost] [--baseline PYTHON]``.
+[--only wide|report] [--run-cost] [--baseline PYTHON] [--in-process]``.
 """
 
 from __future__ import annotations
@@ -148,6 +153,43 @@ def run_cost(repeat: int, pythons: list[str]) -> None:
               f"| {per[1]:.1f} |")
 
 
+def in_process(results: Path, name: str, repeat: int) -> None:
+    import contextlib
+    import io
+
+    import matplotlib.pyplot  # noqa: F401  (imported before timing, as the floor)
+
+    from tabnas import cli, report
+    from tabnas.statistics import load_for_statistics
+
+    exp = results / name
+    steps: dict[str, list[tuple[float, float]]] = {}
+
+    def timed(label, fn):
+        w, c = time.perf_counter(), time.process_time()
+        out = fn()
+        steps.setdefault(label, []).append((time.perf_counter() - w, time.process_time() - c))
+        return out
+
+    for _ in range(repeat):
+        with contextlib.redirect_stdout(io.StringIO()):
+            loaded = timed("load", lambda: load_for_statistics(exp))
+            timed("stats", lambda loaded=loaded: cli._stats(exp, *loaded))
+            timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))
+            rep = timed("report: compute", lambda: report.compute_report(exp))
+            timed("report: write", lambda rep=rep: report.write_report(rep, exp))
+    print(f"\nstudy {name!r} in one process (libraries imported), median of {repeat}:")
+    print("| step | wall s | CPU s |")
+    print("|---|---:|---:|")
+    total = [0.0, 0.0]
+    for label, v in steps.items():
+        w, c = statistics.median(x[0] for x in v), statistics.median(x[1] for x in v)
+        total[0] += w
+        total[1] += c
+        print(f"| {label} | {w:.2f} | {c:.2f} |")
+    print(f"| all | {total[0]:.2f} | {total[1]:.2f} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results-dir", type=Path,
@@ -155,6 +197,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", choices=sorted(STUDIES), default=None)
     ap.add_argument("--run-cost", action="store_true")
+    ap.add_argument("--in-process", action="store_true")
     ap.add_argument("--baseline", default=None, metavar="PYTHON",
                     help="interpreter of an environment with another tabnas, run in turn")
     args = ap.parse_args()
@@ -162,7 +205,10 @@ def main() -> None:
     for name in names:
         build(args.results_dir, name)
     for name in names:
-        post_process(args.results_dir, name, args.repeat, args.baseline)
+        if args.in_process:
+            in_process(args.results_dir, name, args.repeat)
+        else:
+            post_process(args.results_dir, name, args.repeat, args.baseline)
     if args.run_cost:
         run_cost(args.repeat, [sys.executable, *([args.baseline] if args.baseline else [])])
 
