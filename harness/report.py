@@ -257,7 +257,7 @@ def resolved_hyperparameters(manifest: dict) -> dict[str, dict[str, object]]:
     for name in config.get("strategies", []):
         try:
             declared = STRATEGIES.get(name).hyperparameters
-        except Exception:  # a plugin strategy no longer installed: its overrides only
+        except (UserError, ImportError):  # a plugin no longer installed: its overrides only
             declared = {}
         values = {k: hp.default for k, hp in declared.items()}
         values.update(given.get(name, {}))
