@@ -130,15 +130,14 @@ def _signed_rank_exact_pmf(ranks: np.ndarray) -> np.ndarray:
     prob = np.zeros(int(twice.sum()) + 1)
     prob[0] = 1.0
     top = 0
-    for r in twice:
-        shifted = np.zeros_like(prob)
-        shifted[r:top + r + 1] = prob[:top + 1]
-        prob = 0.5 * (prob + shifted)
+    for r in twice:  # P <- (P + P shifted by r) / 2, on the part that is non-zero
+        prob[r:top + r + 1] += prob[:top + 1].copy()
+        prob[:top + r + 1] *= 0.5
         top += r
     return prob
 
 
-#: Columns of one pair's test (:func:`pairwise_wilcoxon`, :func:`compare_to_best`).
+#: Columns of one pair's test (:func:`pairwise_wilcoxon`, :func:`compare`).
 _PAIR_COLUMNS = ["n", "median_diff", "statistic", "p", "method", "rank_biserial", "A"]
 
 
