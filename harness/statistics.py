@@ -50,7 +50,7 @@ CURVE_STATS = ("n", "mean", "se", "median", "q25", "q75")
 #: The columns statistics, tables, plots and the report read (nothing else is loaded).
 STATS_COLUMNS = ("benchmark", "strategy", "seed", "step", "cum_cost", "incumbent_arch",
                  "incumbent_value", "incumbent_test", "regret_value", "regret_test",
-                 "stop_reason")
+                 "stop_reason", "hypervolume", "igd_plus", "pareto_found", "front_size")
 _RUN_KEY = ["benchmark", "strategy", "seed"]
 
 
