@@ -180,11 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="path to the official file or folder")
     _option_arg(p)
 
-    for name, help_text in (("plot", "plot regret curves of an experiment"),
-                            ("stats", "final-regret statistics of an experiment")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("experiment")
-        results_arg(p)
+    p = sub.add_parser("plot", help="plot regret curves of an experiment")
+    p.add_argument("experiment")
+    _plot_args(p)
+    results_arg(p)
+
+    p = sub.add_parser("stats", help="final-regret statistics of an experiment")
+    p.add_argument("experiment")
+    results_arg(p)
 
     p = sub.add_parser("report", help="write one self-contained HTML report of an experiment "
                                       "(figures, tables, statistical tests, configuration)")
@@ -285,13 +288,61 @@ def _stats(exp_dir: Path, df, manifest: dict) -> None:
     print(f"saved {exp_dir / 'stats.csv'} and {exp_dir / 'stats.md'}")
 
 
-def _plot(exp_dir: Path, df, manifest: dict) -> None:
+def _choices(allowed: tuple[str, ...]):
+    """An argparse type: a comma-separated subset of ``allowed``, in the order given."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+        bad = [t for t in items if t not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated subset of {','.join(allowed)}, got {text!r}")
+        return items
+
+    return parse
+
+
+def _plot_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metric", choices=("test", "value", "both"), default="test",
+                   help="regret of the reported (test) value, of the searched (validation) "
+                        "value, or both side by side (default: test)")
+    p.add_argument("--strategy", default=None, help="strategies to plot, comma-separated "
+                                                   "(default: all; colours stay the same)")
+    p.add_argument("--benchmark", default=None,
+                   help="benchmarks to plot, comma-separated (default: all)")
+    p.add_argument("--x", type=_choices(("evals", "cost")), default=("evals", "cost"),
+                   help="x axes: evals, cost or evals,cost (default: both; cost only where "
+                        "costs differ)")
+    p.add_argument("--scale", choices=("log", "linear"), default="log",
+                   help="axis scale (default: log; zero regret on the floor line marked 0)")
+    p.add_argument("--band", choices=("se", "iqr"), default="se",
+                   help="mean ± standard error or median with interquartile range (default: se)")
+    p.add_argument("--style", choices=("default", "single", "double"), default="default",
+                   help="figure size: default (screen), single (3.5 in) or double (7.16 in) "
+                        "column")
+    p.add_argument("--format", type=_choices(("png", "pdf", "svg")), default=("png", "pdf"),
+                   help="output formats, comma-separated (default: png,pdf)")
+    p.add_argument("-o", "--output", type=Path, default=None,
+                   help="folder to write to (default: results/EXPERIMENT/figures)")
+
+
+def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None) -> None:
     from tabnas import plots
 
-    colours = plots.strategy_colours(df["strategy"].unique())
+    opts = {}
+    out_dir, formats = exp_dir / "figures", ("png", "pdf")
+    if args is not None:
+        opts = {"metric": args.metric, "axes": args.x, "log": args.scale == "log",
+                "band": args.band, "style": args.style,
+                "strategies": split_names(args.strategy) if args.strategy else None,
+                "benchmarks": split_names(args.benchmark) if args.benchmark else None}
+        out_dir, formats = args.output or out_dir, args.format
+    figures, notes = plots.experiment_figures(df, manifest, **opts)  # all made before writing
     written = []
-    for stem, fig in plots.regret_figures(df, colours, manifest.get("cost_labels")).items():
-        written += plots.save_figure(fig, exp_dir / "figures", stem, ("png", "pdf")).values()
+    for stem, fig in figures.items():
+        written += plots.save_figure(fig, out_dir, stem, formats).values()
+    for note in notes:
+        print(f"note: {note}")
     print("plots: " + ", ".join(str(p) for p in written))
 
 
@@ -355,7 +406,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from tabnas.results import experiment_dir, load_experiment
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _plot(exp_dir, *load_experiment(exp_dir))
+    _plot(exp_dir, *load_experiment(exp_dir), args)
     return 0
 
 
