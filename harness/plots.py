@@ -46,7 +46,9 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 
 
 def strategy_colours(strategies) -> dict[str, str]:
-    names = sorted(set(strategies))
+    """Strategy -> colour; ``strategies`` may be a whole results column (unique-d first)."""
+    names = sorted(set(pd.unique(pd.Series(list(strategies) if isinstance(strategies, (set, dict))
+                                           else strategies))))
     return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(names)}
 
 
@@ -167,18 +169,23 @@ def floor_of(values) -> float | None:
     return max(m * decade for m in (1, 2, 5) if m * decade <= limit * (1 + 1e-12))
 
 
-def _floor_locator(floor: float | None, minor: bool):
+def _floor_locator(floor: float | None, minor: bool, room=None):
     from matplotlib import ticker
 
     class FloorLocator(ticker.LogLocator):
-        """Log ticks above the floor; the major ticks include the floor itself."""
+        """Log ticks above the floor; the major ticks include the floor itself and leave
+        out those too close to it for a label (``room``)."""
 
         def tick_values(self, vmin, vmax):
             ticks = np.asarray(super().tick_values(vmin, vmax), dtype=float)
             if floor is None:
                 return ticks
             ticks = ticks[ticks > floor * (1 + 1e-9)]
-            return ticks if minor else np.r_[floor, ticks]
+            if minor:
+                return ticks
+            if room is not None:
+                ticks = np.array([t for t in ticks if room(t, floor)])
+            return np.r_[floor, ticks]
 
     return FloorLocator(subs="auto" if minor else (1.0,))
 
@@ -230,11 +237,16 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
             shown = ()
         return f"{v:g}" if mantissa in shown else ""
 
-    axis.set_major_locator(_floor_locator(floor, minor=False))
+    axis.set_major_locator(_floor_locator(floor, minor=False, room=room))
     axis.set_minor_locator(_floor_locator(floor, minor=True))
     axis.set_major_formatter(ticker.FuncFormatter(major))
     axis.set_minor_formatter(ticker.FuncFormatter(minor))
     axis.set_tick_params(which="minor", labelsize=size * 0.85)
+
+
+def _grid(ax: Axes) -> None:
+    ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
+    ax.grid(True, which="minor", alpha=0.12, linewidth=0.5)
 
 
 def _log_limits(ax: Axes, which: str, floor: float, top: float) -> None:
@@ -333,7 +345,7 @@ def _axis_labels(fig: Figure, axes: list, xlabels: list[str], ylabels: list[str]
             ax.set_xlabel(_wrap(label, room, fs), fontsize=fs)
     shared_y = len(axes) > 1 and len(set(ylabels)) == 1
     for i, (ax, label) in enumerate(zip(axes, ylabels, strict=True)):
-        if shared_y and i % cols:
+        if (shared_y and i % cols) or not label:
             continue
         ax.set_ylabel(_wrap(label, fh / rows * 0.8, fs), fontsize=fs)
 
@@ -414,7 +426,7 @@ def _draw_panels(fig: Figure, axes: list, panels: list[_Panel], colours: dict[st
         else:
             top = tops.get(p.group, 1.0)
             ax.set_ylim(-0.03 * top if top > 0 else -0.05, top * 1.05 if top > 0 else 1.0)
-        ax.grid(True, which="both", alpha=0.3)
+        _grid(ax)
     handles = {}
     for strat, line in lines.items():
         ns = n_by_strategy[strat]
@@ -485,8 +497,11 @@ def value_test_figure(value_curves: pd.DataFrame, test_curves: pd.DataFrame,
         vu = (value_units or {}).get(bench, regret_unit(None))
         tu = (test_units or {}).get(bench, regret_unit(None))
         x = _label(xlabel, bench, "cumulative cost")
-        panels.append(_Panel(f"{bench}: validation", vb, x, f"validation regret ({vu})", bench))
-        panels.append(_Panel(f"{bench}: test", tb, x, f"test regret ({tu})", bench))
+        # One y label a row where both regrets have one unit: the pair shares its y axis.
+        left = f"regret ({vu})" if vu == tu else f"validation regret ({vu})"
+        panels.append(_Panel(f"{bench}: validation", vb, x, left, bench))
+        panels.append(_Panel(f"{bench}: test", tb, x, "" if vu == tu else
+                             f"test regret ({tu})", bench))
     return _curves_grid(panels, colours, band=band, log_x=log_x, log_y=log_y, style=style,
                         cols=2)
 
@@ -550,7 +565,7 @@ def pooled_figure(norm_curves: pd.DataFrame, colours: dict[str, str], *,
         ax_k.set(title=f"average rank over {n_bench} benchmarks", ylim=(k + 0.2, 0.8))
         if log_x:
             log_axis(ax_k, "x")
-        ax_k.grid(True, which="both", alpha=0.3)
+        _grid(ax_k)
         handles = {label.split(" (n=")[0]: h for label, h in handles.items()}
         _axis_labels(fig, [ax_r, ax_k], ["evaluations", "evaluations"],
                      [panel.ylabel, "average rank (1 = best; ranked on the seed mean)"], st,
@@ -581,7 +596,7 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
             ax.set(title=bench, ylim=(k + 0.2, 0.8))
             if log_x:
                 log_axis(ax, "x")
-            ax.grid(True, which="both", alpha=0.3)
+            _grid(ax)
         cols = min(len(benches), st.max_cols)
         _axis_labels(fig, axes, [xlabel] * len(axes),
                      ["average rank (1 = best)"] * len(axes), st, cols)
@@ -624,7 +639,7 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
             _log_limits(ax, "x", floor, float(finite.max()) if len(finite) else floor * 10)
             if on_floor:
                 _floor_line(ax, "x", floor)
-            ax.grid(True, which="both", alpha=0.3)
+            _grid(ax)
         cols = min(len(benches), st.max_cols)
         _axis_labels(fig, axes, [xlabel] * len(axes), ["fraction of seeds ≤ x"] * len(axes),
                      st, cols)
