@@ -786,8 +786,8 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
                "both": ["regret_value", "regret_test"]}[metric]
     for m in metrics:
         if not sub[m].notna().any():
-            raise UserError(f"no run of the selection has a {m} (live benchmarks record none); "
-                            "choose --metric value")
+            other = "value" if m == "regret_test" else "test"
+            raise UserError(f"no run of the selection has a {m}; choose --metric {other}")
     cost_labels = manifest.get("cost_labels")
     notes: list[str] = []
     figures: dict[str, Figure] = {}
