@@ -194,8 +194,9 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
              zero_at_floor: bool = False) -> None:
     """Log scale with plain tick labels (0.5, 2, 300; not 5x10^-1).
 
-    Minor ticks are labelled only where the panel leaves room for them (judged from
-    its size in points when drawn, so narrow paper panels drop them). With
+    Minor ticks are labelled only on axes spanning two decades or less, and where the
+    panel leaves room for them (judged from its size in points when drawn, so narrow
+    paper panels drop them). With
     ``zero_at_floor`` the floor's tick reads "0".
     """
     from matplotlib import ticker
@@ -211,7 +212,7 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
             return True
         length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
         need = (0.64 * size * max(len(f"{v:g}"), len(f"{w:g}")) + 4) if which == "x" \
-            else 1.4 * size
+            else 1.8 * size
         return abs(math.log10(v / w)) * length / math.log10(hi / lo) >= need
 
     def major(v: float, _pos) -> str:
@@ -223,8 +224,9 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
 
     def minor(v: float, _pos) -> str:
         lo, hi = axis.get_view_interval()
-        if v <= 0 or lo <= 0 or hi <= lo or (floor is not None and not room(v, floor)):
-            return ""
+        if v <= 0 or lo <= 0 or hi <= lo or hi / lo > 100 or (
+                floor is not None and not room(v, floor)):
+            return ""  # more than two decades: the decades alone are labelled
         length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
         per_decade = length / math.log10(hi / lo)
         need = (0.64 * size * max(len(f"{v:g}"), 3) + 4) if which == "x" else 1.4 * size
