@@ -313,3 +313,25 @@ def test_units_come_from_the_benchmarks_labels(two_benchmark_run):
     assert ylabels == ["test regret (accuracy points)", "test regret (fraction)"]
     for fig in figs.values():
         assert_no_overlap(fig)
+
+
+def test_validation_beside_test_share_the_y_axis_and_linear_bands_stop_at_zero():
+    df = runs_reaching_zero(benchmarks=("b1", "b2"))
+    colours = plots.strategy_colours(df["strategy"])
+    fig = plots.value_test_figure(curves(df, "evals", metric="regret_value"),
+                                  curves(df, "evals"), colours, xlabel="evaluations",
+                                  value_units={"b1": "fraction", "b2": "fraction"},
+                                  test_units={"b1": "fraction", "b2": "fraction"})
+    axes = [ax for ax in fig.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in axes] == ["b1: validation", "b1: test", "b2: validation",
+                                               "b2: test"]
+    assert axes[0].get_ylim() == axes[1].get_ylim() and axes[2].get_ylim() == axes[3].get_ylim()
+    assert axes[0].get_ylim() != axes[2].get_ylim()  # benchmarks keep their own scales
+    assert axes[0].get_ylabel() == "regret (fraction)" and axes[1].get_ylabel() == ""
+    lin = plots.curves_figure(curves(df, "evals"), colours, xlabel="evaluations", log_x=False,
+                              log_y=False)
+    for ax in (a for a in lin.axes if a.get_visible()):
+        assert ax.get_yscale() == "linear"
+        low = min(v[:, 1].min() for v in band_vertices(ax))
+        assert low == pytest.approx(ax.transData.transform((1.0, 0.0))[1])  # clipped at 0
+        assert ax.get_ylim()[0] < 0 < ax.get_ylim()[1]
