@@ -3,31 +3,16 @@
 One colour per strategy from a colour-blind-safe palette (Okabe-Ito), assigned
 by the strategy's position in the sorted list of all strategies in the
 experiment, so a strategy keeps its colour across every figure of a study.
-
-Log axes have a *floor*: a round value (1, 2 or 5 x 10^k) at most two thirds
-of the smallest positive value a panel's curves and band edges take, band
-edges counting only down to about two decades below the lowest curve.
-Whatever is at or below it (zero regret, i.e. the optimum found, and band
-edges, mean - s.e. or a quartile, that reach zero or come within rounding of
-it) is drawn on a dotted line at the floor whose tick reads "0", and nothing
-is drawn below it. So bands stay inside the panel, a
-quartile of 0 draws no diagonal wedge (points masked on a log axis make
-``fill_between`` join their neighbours), and a run that found the optimum still
-shows its curve. On linear axes bands are clipped at 0 (regret is never
-negative).
-
-Figures use constrained layout, labels wrapped to the width they have, one
-legend above the panels, and one of three sizes (:data:`STYLES`): ``default``
-for screens and the HTML report, ``single`` (3.5 in wide) and ``double``
-(7.16 in) for one- and two-column papers. PDFs embed TrueType (Type 42) fonts,
-which IEEE and ACM checkers require; the setting applies while a figure is
-saved, not to matplotlib at large.
+Sizes, log axes and labels come from :mod:`tabnas.figure_layout`: zero regret
+lies on the floor of a log axis (its tick reads 0), and on linear axes bands
+are clipped at 0 (regret is never negative). PDFs embed TrueType (Type 42)
+fonts, which IEEE and ACM checkers require; the setting applies while a figure
+is saved, not to matplotlib at large.
 """
 
 from __future__ import annotations
 
 import math
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,9 +21,25 @@ import numpy as np
 import pandas as pd
 
 from tabnas.errors import UserError
+from tabnas.figure_layout import (
+    FigureStyle,
+    axis_labels,
+    figure_width,
+    floor_line,
+    floor_of,
+    get_style,
+    grid,
+    header_lines,
+    legend,
+    log_axis,
+    log_limits,
+    panel_grid,
+    pyplot,
+    rc_for,
+    wrap,
+)
 
 if TYPE_CHECKING:
-    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442",
@@ -54,40 +55,8 @@ def strategy_colours(strategies) -> dict[str, str]:
 
 LINESTYLES = ("-", "--", "-.", ":")
 FORMATS = ("png", "pdf", "svg")
-#: What a caption says about the floor of log axes.
-FLOOR_NOTE = ("Log axes: values at or below the dotted floor line, zero regret included, "
-              "are drawn on it; its tick reads 0.")
 #: Figure-wide settings while saving: TrueType fonts in PDF/PS, stable SVG element ids.
 SAVE_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.hashsalt": "tabnas"}
-_FLOOR_COLOUR = "#555555"
-
-
-@dataclass(frozen=True)
-class FigureStyle:
-    """Size and type of a figure: ``width`` in inches (``None``: ``panel_width`` per column)."""
-
-    name: str
-    width: float | None
-    panel_width: float
-    aspect: float  # panel height / panel width
-    max_cols: int
-    font_size: float
-    dpi: int
-
-
-STYLES = {
-    "default": FigureStyle("default", None, 4.2, 0.76, 3, 10.0, 150),
-    "single": FigureStyle("single", 3.5, 3.5, 0.7, 2, 7.0, 300),
-    "double": FigureStyle("double", 7.16, 7.16 / 3, 0.78, 3, 7.0, 300),
-}
-
-
-def get_style(style: str | FigureStyle) -> FigureStyle:
-    if isinstance(style, FigureStyle):
-        return style
-    if style not in STYLES:
-        raise UserError(f"unknown figure style {style!r}; choose one of {', '.join(STYLES)}")
-    return STYLES[style]
 
 
 def regret_unit(label: str | None) -> str:
@@ -122,234 +91,9 @@ def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
     return out
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _style(colours: dict[str, str], name: str) -> dict:
     i = sorted(colours).index(name) if name in colours else 0
     return {"color": colours.get(name, "#000000"), "linestyle": LINESTYLES[i % len(LINESTYLES)]}
-
-
-def _rc(style: FigureStyle) -> dict:
-    fs = style.font_size
-    return {"font.size": fs, "axes.titlesize": fs, "axes.labelsize": fs,
-            "xtick.labelsize": fs * 0.9, "ytick.labelsize": fs * 0.9,
-            "legend.fontsize": fs * 0.9, "legend.title_fontsize": fs * 0.9,
-            "figure.titlesize": fs * 1.1, "lines.linewidth": 1.5 if fs >= 9 else 1.1,
-            "axes.linewidth": 0.8 if fs >= 9 else 0.6}
-
-
-def _wrap(text: str, width_in: float, font_size: float) -> str:
-    """``text`` broken into lines that fit ``width_in`` inches at ``font_size`` points."""
-    chars = max(12, int(width_in * 72 / (0.6 * font_size)))
-    return "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
-
-
-# --- Log axes with a floor -------------------------------------------------------------
-
-def floor_of(values) -> float | None:
-    """The largest of 1, 2 or 5 x 10^k at most 2/3 of the smallest positive finite value.
-
-    ``None`` when no value is positive. Every positive value then lies at least a
-    factor 1.5 above the floor, so nothing but zero (or less) is drawn on it.
-    """
-    arr = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if values \
-        else np.array([])
-    positive = arr[np.isfinite(arr) & (arr > 0)]
-    if not len(positive):
-        return None
-    limit = float(positive.min()) / 1.5
-    decade = 10.0 ** math.floor(math.log10(limit) + 1e-12)
-    return max(m * decade for m in (1, 2, 5) if m * decade <= limit * (1 + 1e-12))
-
-
-def _floor_locator(floor: float | None, minor: bool, room=None):
-    from matplotlib import ticker
-
-    class FloorLocator(ticker.LogLocator):
-        """Log ticks above the floor; the major ticks include the floor itself and leave
-        out those too close to it for a label (``room``)."""
-
-        def tick_values(self, vmin, vmax):
-            ticks = np.asarray(super().tick_values(vmin, vmax), dtype=float)
-            if floor is None:
-                return ticks
-            ticks = ticks[ticks > floor * (1 + 1e-9)]
-            if minor:
-                return ticks
-            if room is not None:
-                ticks = np.array([t for t in ticks if room(t, floor)])
-            return np.r_[floor, ticks]
-
-    return FloorLocator(subs="auto" if minor else (1.0,))
-
-
-def log_axis(ax: Axes, which: str, floor: float | None = None, *,
-             zero_at_floor: bool = False) -> None:
-    """Log scale with plain tick labels (0.5, 2, 300; not 5x10^-1).
-
-    Minor ticks are labelled only on axes spanning two decades or less, and where the
-    panel leaves room for them (judged from its size in points when drawn, so narrow
-    paper panels drop them). With
-    ``zero_at_floor`` the floor's tick reads "0".
-    """
-    from matplotlib import ticker
-
-    axis = ax.xaxis if which == "x" else ax.yaxis
-    (ax.set_xscale if which == "x" else ax.set_yscale)("log", nonpositive="mask")
-    size = axis.get_major_ticks()[0].label1.get_fontsize() if axis.get_major_ticks() else 9.0
-
-    def room(v: float, w: float) -> bool:
-        """Whether labels at ``v`` and ``w`` are far enough apart not to overlap."""
-        lo, hi = axis.get_view_interval()
-        if lo <= 0 or hi <= lo:
-            return True
-        length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
-        need = (0.64 * size * max(len(f"{v:g}"), len(f"{w:g}")) + 4) if which == "x" \
-            else 1.8 * size
-        return abs(math.log10(v / w)) * length / math.log10(hi / lo) >= need
-
-    def major(v: float, _pos) -> str:
-        if floor is not None and abs(v - floor) <= 1e-9 * floor:
-            return "0" if zero_at_floor else f"{v:g}"
-        if floor is not None and not room(v, floor):
-            return ""  # the floor's label is the one that must stay
-        return f"{v:g}"
-
-    def minor(v: float, _pos) -> str:
-        lo, hi = axis.get_view_interval()
-        if v <= 0 or lo <= 0 or hi <= lo or hi / lo > 100 or (
-                floor is not None and not room(v, floor)):
-            return ""  # more than two decades: the decades alone are labelled
-        length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
-        per_decade = length / math.log10(hi / lo)
-        need = (0.64 * size * max(len(f"{v:g}"), 3) + 4) if which == "x" else 1.4 * size
-        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
-        if per_decade * math.log10(1.5) >= need:
-            shown = (2, 3, 5)
-        elif per_decade * math.log10(2) >= need:
-            shown = (2, 5)
-        else:
-            shown = ()
-        return f"{v:g}" if mantissa in shown else ""
-
-    axis.set_major_locator(_floor_locator(floor, minor=False, room=room))
-    axis.set_minor_locator(_floor_locator(floor, minor=True))
-    axis.set_major_formatter(ticker.FuncFormatter(major))
-    axis.set_minor_formatter(ticker.FuncFormatter(minor))
-    axis.set_tick_params(which="minor", labelsize=size * 0.85)
-
-
-def _grid(ax: Axes) -> None:
-    ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
-    ax.grid(True, which="minor", alpha=0.12, linewidth=0.5)
-
-
-def _log_limits(ax: Axes, which: str, floor: float, top: float) -> None:
-    """Limits from just below the floor to just above ``top``: the data's range."""
-    top = top if top > floor else floor * 10
-    pad = 10 ** (0.04 * math.log10(top / floor))
-    (ax.set_xlim if which == "x" else ax.set_ylim)(floor / pad, top * pad)
-
-
-def _floor_line(ax: Axes, which: str, floor: float) -> None:
-    """The dotted line zero is drawn on (a collection, not a curve: legends skip it)."""
-    if which == "y":
-        ax.hlines(floor, 0, 1, transform=ax.get_yaxis_transform(), colors=_FLOOR_COLOUR,
-                  linestyles=":", linewidth=0.9, zorder=1.5)
-    else:
-        ax.vlines(floor, 0, 1, transform=ax.get_xaxis_transform(), colors=_FLOOR_COLOUR,
-                  linestyles=":", linewidth=0.9, zorder=1.5)
-
-
-# --- Figure frames ---------------------------------------------------------------------
-
-def panel_grid(n: int, style: str | FigureStyle = "default", *, cols: int | None = None,
-               header_lines: int = 0):
-    """A constrained-layout figure with ``n`` panels in rows of at most ``cols`` columns.
-
-    ``header_lines`` reserves height for a legend and title above the panels.
-    """
-    plt = _pyplot()
-    st = get_style(style)
-    cols = min(n, cols or st.max_cols)
-    rows = math.ceil(n / cols)
-    if st.width is None:
-        panel_w = 6.0 if n == 1 else st.panel_width
-        width = panel_w * cols
-    else:
-        width, panel_w = st.width, st.width / cols
-    panel_h = max(panel_w * st.aspect, 1.6 if st.width else 2.4)
-    if n == 1 and st.width is None:
-        panel_h = 3.8
-    height = rows * panel_h + header_lines * st.font_size * 1.45 / 72 + 0.1
-    with plt.rc_context(_rc(st)):
-        fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False,
-                                 layout="constrained", dpi=st.dpi)
-    fig.get_layout_engine().set(h_pad=0.03, w_pad=0.03, hspace=0.04, wspace=0.04)
-    flat = list(axes.flat)
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    for ax in flat[:n]:
-        ax.tick_params(which="major", labelsize=st.font_size * 0.9)
-    return fig, flat[:n]
-
-
-def _legend(fig: Figure, handles: dict, style: FigureStyle, title: str = "") -> int:
-    """One legend above the panels, in as many columns as the figure's width holds."""
-    if not handles:
-        return 0
-    fs = style.font_size * 0.9
-    longest = max(len(label) for label in handles)
-    per_entry = (0.6 * fs * longest + 3.2 * fs) / 72
-    ncols = max(1, min(len(handles), int(fig.get_figwidth() / per_entry)))
-    fig.legend(list(handles.values()), list(handles), loc="outside upper center", ncols=ncols,
-               title=title or None, fontsize=fs, title_fontsize=fs, frameon=False,
-               handlelength=2.2, columnspacing=1.2)
-    return math.ceil(len(handles) / ncols) + (1 if title else 0)
-
-
-def _header_lines(n_entries: int, longest: int, width_in: float, style: FigureStyle,
-                  title: bool) -> int:
-    fs = style.font_size * 0.9
-    per_entry = (0.6 * fs * longest + 3.2 * fs) / 72
-    ncols = max(1, min(n_entries, int(width_in / per_entry)))
-    return math.ceil(n_entries / ncols) + (1 if title else 0) + 1
-
-
-def _figure_width(n: int, style: FigureStyle, cols: int | None = None) -> float:
-    cols = min(n, cols or style.max_cols)
-    if style.width is not None:
-        return style.width
-    return (6.0 if n == 1 else style.panel_width) * cols
-
-
-def _axis_labels(fig: Figure, axes: list, xlabels: list[str], ylabels: list[str],
-                 style: FigureStyle, cols: int) -> None:
-    """Labels wrapped to their panel; one figure-wide label where every panel shares it."""
-    fs = style.font_size
-    fw, fh = fig.get_size_inches()
-    rows = math.ceil(len(axes) / cols)
-    # The axes get the column less the room of the y label and tick labels.
-    room = max(fw / cols - 5.5 * fs / 72, 0.5 * fw / cols)
-    for ax in axes:
-        ax.set_title(_wrap(ax.get_title(), room, fs), fontsize=fs)
-    if len(axes) > 1 and len(set(xlabels)) == 1:
-        fig.supxlabel(_wrap(xlabels[0], fw * 0.9, fs), fontsize=fs)
-    else:
-        for ax, label in zip(axes, xlabels, strict=True):
-            ax.set_xlabel(_wrap(label, room, fs), fontsize=fs)
-    shared_y = len(axes) > 1 and len(set(ylabels)) == 1
-    for i, (ax, label) in enumerate(zip(axes, ylabels, strict=True)):
-        if (shared_y and i % cols) or not label:
-            continue
-        ax.set_ylabel(_wrap(label, fh / rows * 0.8, fs), fontsize=fs)
 
 
 # --- Curves ----------------------------------------------------------------------------
@@ -419,16 +163,16 @@ def _draw_panels(fig: Figure, axes: list, panels: list[_Panel], colours: dict[st
             log_axis(ax, "x")
         if log_y and floor is not None:
             log_axis(ax, "y", floor, zero_at_floor=on_floor)
-            _log_limits(ax, "y", floor, tops.get(p.group, floor * 10))
+            log_limits(ax, "y", floor, tops.get(p.group, floor * 10))
             if on_floor:
-                _floor_line(ax, "y", floor)
+                floor_line(ax, "y", floor)
         elif log_y:  # nothing positive: every curve is 0, drawn on a linear axis
             ax.set_ylim(-0.05, 1.0)
             p.ylabel += " (all 0: linear axis)"
         else:
             top = tops.get(p.group, 1.0)
             ax.set_ylim(-0.03 * top if top > 0 else -0.05, top * 1.05 if top > 0 else 1.0)
-        _grid(ax)
+        grid(ax)
     handles = {}
     for strat, line in lines.items():
         ns = n_by_strategy[strat]
@@ -444,16 +188,16 @@ def _curves_grid(panels: list[_Panel], colours: dict[str, str], *, band: str, lo
     cols = min(len(panels), cols or st.max_cols)
     k = len({s for p in panels for s in p.frame["strategy"].unique()})
     longest = max((len(s) for p in panels for s in p.frame["strategy"].unique()), default=4)
-    header = _header_lines(k, longest + 8, _figure_width(len(panels), st, cols), st, True)
+    header = header_lines(k, longest + 8, figure_width(len(panels), st, cols), st, True)
     fig, axes = panel_grid(len(panels), st, cols=cols, header_lines=header + (1 if title else 0))
-    with _pyplot().rc_context(_rc(st)):
+    with pyplot().rc_context(rc_for(st)):
         handles = _draw_panels(fig, axes, panels, colours, band=band, log_x=log_x, log_y=log_y)
-        _axis_labels(fig, axes, [p.xlabel for p in panels], [p.ylabel for p in panels], st,
+        axis_labels(fig, axes, [p.xlabel for p in panels], [p.ylabel for p in panels], st,
                      cols)
         what = "mean ± s.e." if band == "se" else "median, IQR"
-        _legend(fig, handles, st, f"{what} over seeds")
+        legend(fig, handles, st, f"{what} over seeds")
         if title:
-            fig.suptitle(_wrap(title, fig.get_figwidth() * 0.9, st.font_size * 1.1))
+            fig.suptitle(wrap(title, fig.get_figwidth() * 0.9, st.font_size * 1.1))
     return fig
 
 
@@ -553,9 +297,9 @@ def pooled_figure(norm_curves: pd.DataFrame, colours: dict[str, str], *,
     k = wide.shape[1]
     longest = max(len(s) for s in wide.columns)
     cols = 1 if st.width is not None and st.width < 5 else 2  # one column: stacked
-    header = _header_lines(k, longest, _figure_width(2, st, cols), st, True)
+    header = header_lines(k, longest, figure_width(2, st, cols), st, True)
     fig, (ax_r, ax_k) = panel_grid(2, st, cols=cols, header_lines=header)
-    with _pyplot().rc_context(_rc(st)):
+    with pyplot().rc_context(rc_for(st)):
         panel = _Panel(f"pooled over {n_bench} benchmarks", pooled, "evaluations",
                        f"normalised {metric_name} (0 = optimum, 1 = worst first evaluation)",
                        "pooled")
@@ -567,12 +311,12 @@ def pooled_figure(norm_curves: pd.DataFrame, colours: dict[str, str], *,
         ax_k.set(title=f"average rank over {n_bench} benchmarks", ylim=(k + 0.2, 0.8))
         if log_x:
             log_axis(ax_k, "x")
-        _grid(ax_k)
+        grid(ax_k)
         handles = {label.split(" (n=")[0]: h for label, h in handles.items()}
-        _axis_labels(fig, [ax_r, ax_k], ["evaluations", "evaluations"],
+        axis_labels(fig, [ax_r, ax_k], ["evaluations", "evaluations"],
                      [panel.ylabel, "average rank (1 = best; ranked on the seed mean)"], st,
                      cols)
-        _legend(fig, handles, st, "mean ± s.e. over benchmarks of the seed mean")
+        legend(fig, handles, st, "mean ± s.e. over benchmarks of the seed mean")
     return fig
 
 
@@ -585,10 +329,10 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
     benches = sorted(ranks["benchmark"].unique())
     k = ranks["strategy"].nunique()
     longest = max(len(s) for s in ranks["strategy"].unique())
-    header = _header_lines(k, longest, _figure_width(len(benches), st), st, False)
+    header = header_lines(k, longest, figure_width(len(benches), st), st, False)
     fig, axes = panel_grid(len(benches), st, header_lines=header)
     handles = {}
-    with _pyplot().rc_context(_rc(st)):
+    with pyplot().rc_context(rc_for(st)):
         for ax, bench in zip(axes, benches, strict=True):
             rb = ranks[ranks["benchmark"] == bench]
             for strat, rs in rb.groupby("strategy", sort=True):
@@ -598,11 +342,11 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
             ax.set(title=bench, ylim=(k + 0.2, 0.8))
             if log_x:
                 log_axis(ax, "x")
-            _grid(ax)
+            grid(ax)
         cols = min(len(benches), st.max_cols)
-        _axis_labels(fig, axes, [xlabel] * len(axes),
+        axis_labels(fig, axes, [xlabel] * len(axes),
                      ["average rank (1 = best)"] * len(axes), st, cols)
-        _legend(fig, handles, st)
+        legend(fig, handles, st)
     return fig
 
 
@@ -619,10 +363,10 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
     benches = sorted(values["benchmark"].unique())
     k = values["strategy"].nunique()
     longest = max(len(s) for s in values["strategy"].unique()) + 8
-    header = _header_lines(k, longest, _figure_width(len(benches), st), st, False)
+    header = header_lines(k, longest, figure_width(len(benches), st), st, False)
     fig, axes = panel_grid(len(benches), st, header_lines=header)
     handles: dict[str, object] = {}
-    with _pyplot().rc_context(_rc(st)):
+    with pyplot().rc_context(rc_for(st)):
         for ax, bench in zip(axes, benches, strict=True):
             vb = values[values["benchmark"] == bench]
             v_all = vb["value"].to_numpy(float)
@@ -638,14 +382,14 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
             ax.set(title=bench, ylim=(0, 1.02))
             log_axis(ax, "x", floor, zero_at_floor=on_floor)
             finite = v_all[np.isfinite(v_all)]
-            _log_limits(ax, "x", floor, float(finite.max()) if len(finite) else floor * 10)
+            log_limits(ax, "x", floor, float(finite.max()) if len(finite) else floor * 10)
             if on_floor:
-                _floor_line(ax, "x", floor)
-            _grid(ax)
+                floor_line(ax, "x", floor)
+            grid(ax)
         cols = min(len(benches), st.max_cols)
-        _axis_labels(fig, axes, [xlabel] * len(axes), ["fraction of seeds ≤ x"] * len(axes),
+        axis_labels(fig, axes, [xlabel] * len(axes), ["fraction of seeds ≤ x"] * len(axes),
                      st, cols)
-        _legend(fig, handles, st)
+        legend(fig, handles, st)
     return fig
 
 
@@ -656,7 +400,7 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     joins each group whose ranks differ by less than the Nemenyi CD, drawn to scale
     above the axis.
     """
-    plt = _pyplot()
+    plt = pyplot()
     names = list(result.names)
     ranks = dict(zip(names, result.avg_ranks, strict=True))
     k = len(names)
@@ -838,7 +582,7 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     """
     from tabnas.cache import atomic_write_bytes
 
-    plt = _pyplot()
+    plt = pyplot()
     out: dict[str, Path] = {}
     try:
         for fmt in formats:

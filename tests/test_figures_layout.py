@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from tabnas import plots  # noqa: E402
+from tabnas import figure_layout, plots  # noqa: E402
 from tabnas.errors import UserError  # noqa: E402
 from tabnas.statistics import anytime_ranks, curves, values_at  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
@@ -237,9 +237,9 @@ def test_paper_styles_have_column_widths(style, width, tmp_path):
     fig = plots.curves_figure(curves(df, "evals"), colours, xlabel="evaluations", style=style)
     assert fig.get_figwidth() == pytest.approx(width)
     png = plots.save_figure(fig, tmp_path, style, formats=("png",))["png"]
-    assert matplotlib.image.imread(png).shape[1] == round(width * plots.STYLES[style].dpi)
+    assert matplotlib.image.imread(png).shape[1] == round(width * figure_layout.STYLES[style].dpi)
     with pytest.raises(UserError, match="unknown figure style 'poster'"):
-        plots.get_style("poster")
+        figure_layout.get_style("poster")
 
 
 def test_pooled_figure_normalises_and_ranks_over_benchmarks():
