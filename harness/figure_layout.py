@@ -59,6 +59,7 @@ STYLES = {
 
 
 def get_style(style: str | FigureStyle) -> FigureStyle:
+    """The style of that name (a :class:`FigureStyle` passes through); refuses others."""
     if isinstance(style, FigureStyle):
         return style
     if style not in STYLES:
@@ -77,6 +78,7 @@ def pyplot():
 
 
 def rc_for(style: FigureStyle) -> dict:
+    """matplotlib settings for text and line sizes while a figure of ``style`` is made."""
     fs = style.font_size
     return {"font.size": fs, "axes.titlesize": fs, "axes.labelsize": fs,
             "xtick.labelsize": fs * 0.9, "ytick.labelsize": fs * 0.9,
@@ -187,6 +189,7 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
 
 
 def grid(ax: Axes) -> None:
+    """Major and (fainter) minor grid lines, so many decades do not turn the panel grey."""
     ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
     ax.grid(True, which="minor", alpha=0.12, linewidth=0.5)
 
@@ -241,29 +244,34 @@ def panel_grid(n: int, style: str | FigureStyle = "default", *, cols: int | None
     return fig, flat[:n]
 
 
-def legend(fig: Figure, handles: dict, style: FigureStyle, title: str = "") -> int:
+def _legend_cols(n_entries: int, longest: int, width_in: float, style: FigureStyle) -> int:
+    """Legend columns that fit ``width_in`` inches with labels of ``longest`` characters."""
+    fs = style.font_size * 0.9
+    per_entry = (0.6 * fs * longest + 3.2 * fs) / 72
+    return max(1, min(n_entries, int(width_in / per_entry)))
+
+
+def legend(fig: Figure, handles: dict, style: FigureStyle, title: str = "") -> None:
     """One legend above the panels, in as many columns as the figure's width holds."""
     if not handles:
-        return 0
+        return
     fs = style.font_size * 0.9
-    longest = max(len(label) for label in handles)
-    per_entry = (0.6 * fs * longest + 3.2 * fs) / 72
-    ncols = max(1, min(len(handles), int(fig.get_figwidth() / per_entry)))
+    ncols = _legend_cols(len(handles), max(len(label) for label in handles),
+                         fig.get_figwidth(), style)
     fig.legend(list(handles.values()), list(handles), loc="outside upper center", ncols=ncols,
                title=title or None, fontsize=fs, title_fontsize=fs, frameon=False,
                handlelength=2.2, columnspacing=1.2)
-    return math.ceil(len(handles) / ncols) + (1 if title else 0)
 
 
 def header_lines(n_entries: int, longest: int, width_in: float, style: FigureStyle,
-                  title: bool) -> int:
-    fs = style.font_size * 0.9
-    per_entry = (0.6 * fs * longest + 3.2 * fs) / 72
-    ncols = max(1, min(n_entries, int(width_in / per_entry)))
+                 title: bool) -> int:
+    """Text lines the legend above the panels will take (as :func:`legend` lays it out)."""
+    ncols = _legend_cols(n_entries, longest, width_in, style)
     return math.ceil(n_entries / ncols) + (1 if title else 0) + 1
 
 
 def figure_width(n: int, style: FigureStyle, cols: int | None = None) -> float:
+    """Width in inches of a figure of ``n`` panels, as :func:`panel_grid` makes it."""
     cols = min(n, cols or style.max_cols)
     if style.width is not None:
         return style.width
