@@ -541,8 +541,9 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
     for axis in axes:
         cv = {m: statistics.curves(sub, axis, metric=m) for m in metrics}
         if axis == "cost" and cv[metrics[0]]["x"].nunique() <= 1:
-            notes.append("no figure over cost: every run reached its first evaluation at the "
-                         "largest cost any run spent")
+            notes.append("no figure over cost: there is no range of cost over which every "
+                         "run has started (costs are 0, or a first evaluation cost as much as "
+                         "any run spent)")
             continue
         xlabel = "evaluations" if axis == "evals" else _cost_axis_labels(sub, cost_labels)
         if metric == "both":
