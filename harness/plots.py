@@ -351,11 +351,12 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
 
 
 def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
-                xlabel: str = "final test regret",
+                xlabel: str = "final test regret", units: dict[str, str] | None = None,
                 style: str | FigureStyle = "default") -> Figure:
     """Empirical CDF over seeds of a budget's regret; ``values``: benchmark, strategy, value.
 
-    Zero regret is drawn on the floor of the log x axis (its tick reads 0).
+    Zero regret is drawn on the floor of the log x axis (its tick reads 0). ``units``
+    (benchmark -> unit, :func:`regret_units`) are added to the x labels.
     """
     if values.empty:
         raise UserError("nothing to plot: no final values")
@@ -387,7 +388,9 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
                 floor_line(ax, "x", floor)
             grid(ax)
         cols = min(len(benches), st.max_cols)
-        axis_labels(fig, axes, [xlabel] * len(axes), ["fraction of seeds ≤ x"] * len(axes),
+        xlabels = [f"{xlabel} ({units[b]})" if units and b in units else xlabel
+                   for b in benches]
+        axis_labels(fig, axes, xlabels, ["fraction of seeds ≤ x"] * len(axes),
                      st, cols)
         legend(fig, handles, st)
     return fig

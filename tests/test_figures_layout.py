@@ -188,7 +188,7 @@ def test_no_two_labels_overlap(style):
         xlabel={b: f"cumulative cost: {c}" for b, c in LONG_COST.items()}, style=style)
     figs["rank"] = plots.rank_figure(anytime_ranks(df, "evals"), colours,
                                      xlabel="evaluations", style=style)
-    figs["ecdf"] = plots.ecdf_figure(values_at(df), colours, style=style)
+    figs["ecdf"] = plots.ecdf_figure(values_at(df), colours, units=units, style=style)
     for name, fig in figs.items():
         try:
             assert_no_overlap(fig)
@@ -209,6 +209,10 @@ def test_regret_carries_its_unit():
     ylabels = [ax.get_ylabel().replace("\n", " ") for ax in figs["regret_evals"].axes
                if ax.get_visible()]
     assert ylabels == ["test regret (accuracy points)", "test regret (fraction)"]
+    ecdf = plots.ecdf_figure(values_at(df), plots.strategy_colours(df["strategy"]),
+                             units={"b1": "accuracy points", "b2": "fraction"})
+    assert [ax.get_xlabel().replace("\n", " ") for ax in ecdf.axes if ax.get_visible()] == [
+        "final test regret (accuracy points)", "final test regret (fraction)"]
 
 
 def test_pdf_embeds_truetype_fonts_set_only_while_saving(tmp_path):
