@@ -193,7 +193,7 @@ def _curves_grid(panels: list[_Panel], colours: dict[str, str], *, band: str, lo
     with pyplot().rc_context(rc_for(st)):
         handles = _draw_panels(fig, axes, panels, colours, band=band, log_x=log_x, log_y=log_y)
         axis_labels(fig, axes, [p.xlabel for p in panels], [p.ylabel for p in panels], st,
-                     cols)
+                    cols)
         what = "mean ± s.e." if band == "se" else "median, IQR"
         legend(fig, handles, st, f"{what} over seeds")
         if title:
@@ -314,8 +314,8 @@ def pooled_figure(norm_curves: pd.DataFrame, colours: dict[str, str], *,
         grid(ax_k)
         handles = {label.split(" (n=")[0]: h for label, h in handles.items()}
         axis_labels(fig, [ax_r, ax_k], ["evaluations", "evaluations"],
-                     [panel.ylabel, "average rank (1 = best; ranked on the seed mean)"], st,
-                     cols)
+                    [panel.ylabel, "average rank (1 = best; ranked on the seed mean)"], st,
+                    cols)
         legend(fig, handles, st, "mean ± s.e. over benchmarks of the seed mean")
     return fig
 
@@ -345,7 +345,7 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
             grid(ax)
         cols = min(len(benches), st.max_cols)
         axis_labels(fig, axes, [xlabel] * len(axes),
-                     ["average rank (1 = best)"] * len(axes), st, cols)
+                    ["average rank (1 = best)"] * len(axes), st, cols)
         legend(fig, handles, st)
     return fig
 
@@ -391,7 +391,7 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
         xlabels = [f"{xlabel} ({units[b]})" if units and b in units else xlabel
                    for b in benches]
         axis_labels(fig, axes, xlabels, ["fraction of seeds ≤ x"] * len(axes),
-                     st, cols)
+                    st, cols)
         legend(fig, handles, st)
     return fig
 
