@@ -306,11 +306,13 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--metric", choices=("test", "value", "both"), default="test",
                    help="regret of the reported (test) value, of the searched (validation) "
                         "value, or both side by side (default: test)")
-    p.add_argument("--strategy", default=None, help="strategies to plot, comma-separated "
-                                                   "(default: all; colours stay the same)")
-    p.add_argument("--benchmark", default=None,
+    p.add_argument("--strategy", default=None, metavar="NAMES",
+                   help="strategies to plot, comma-separated (default: all; colours stay "
+                        "the same)")
+    p.add_argument("--benchmark", default=None, metavar="NAMES",
                    help="benchmarks to plot, comma-separated (default: all)")
     p.add_argument("--x", type=_choices(("evals", "cost")), default=("evals", "cost"),
+                   metavar="AXES",
                    help="x axes: evals, cost or evals,cost (default: both; cost only where "
                         "costs differ)")
     p.add_argument("--scale", choices=("log", "linear"), default="log",
@@ -321,8 +323,9 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
                    help="figure size: default (screen), single (3.5 in) or double (7.16 in) "
                         "column")
     p.add_argument("--format", type=_choices(("png", "pdf", "svg")), default=("png", "pdf"),
+                   metavar="FORMATS",
                    help="output formats, comma-separated (default: png,pdf)")
-    p.add_argument("-o", "--output", type=Path, default=None,
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
                    help="folder to write to (default: results/EXPERIMENT/figures)")
 
 
