@@ -214,16 +214,21 @@ def floor_line(ax: Axes, which: str, floor: float) -> None:
 # --- Figure frames ---------------------------------------------------------------------
 
 def panel_grid(n: int, style: str | FigureStyle = "default", *, cols: int | None = None,
-               header_lines: int = 0):
+               header_lines: int = 0, width: float | None = None,
+               height: float | None = None):
     """A constrained-layout figure with ``n`` panels in rows of at most ``cols`` columns.
 
-    ``header_lines`` reserves height for a legend and title above the panels.
+    ``header_lines`` reserves height for a legend and title above the panels;
+    ``width`` and ``height`` (inches) set one panel's size instead of the style.
     """
     plt = pyplot()
     st = get_style(style)
     cols = min(n, cols or st.max_cols)
     rows = math.ceil(n / cols)
-    if st.width is None:
+    if width is not None:
+        panel_w = width
+        width = panel_w * cols
+    elif st.width is None:
         panel_w = 6.0 if n == 1 else st.panel_width
         width = panel_w * cols
     else:
@@ -231,6 +236,7 @@ def panel_grid(n: int, style: str | FigureStyle = "default", *, cols: int | None
     panel_h = max(panel_w * st.aspect, 1.6 if st.width else 2.4)
     if n == 1 and st.width is None:
         panel_h = 3.8
+    panel_h = height if height is not None else panel_h
     height = rows * panel_h + header_lines * st.font_size * 1.45 / 72 + 0.1
     with plt.rc_context(rc_for(st)):
         fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False,

@@ -62,8 +62,9 @@ SAVE_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.hashsalt": "tabnas"}
 def regret_unit(label: str | None) -> str:
     """The unit of a regret on a metric named ``label`` (a benchmark's value or test label).
 
-    Accuracy in percent gives "accuracy points"; a fraction stays a fraction; any other
-    metric is measured in its own units.
+    Accuracy in percent gives "accuracy points"; a fraction stays a fraction; the
+    hypervolume regret of multi-objective benchmarks is in the normalised objective
+    space; any other metric is measured in its own units.
     """
     if not label:
         return "the table's units"
@@ -72,6 +73,8 @@ def regret_unit(label: str | None) -> str:
         return "accuracy points" if "accuracy" in low else "percentage points"
     if "fraction" in low:
         return "fraction"
+    if "hypervolume" in low:
+        return "hypervolume, normalised objective space"
     return f"units of {label}"
 
 
@@ -86,7 +89,8 @@ def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
     for bench, labels in manifest.get("metric_labels", {}).items():
         unit = regret_unit(labels.get(own))
         fallback = regret_unit(labels.get(other))
-        named = ("accuracy points", "percentage points", "fraction")
+        named = ("accuracy points", "percentage points", "fraction",
+                 "hypervolume, normalised objective space")
         out[bench] = fallback if unit not in named and fallback in named else unit
     return out
 
@@ -503,6 +507,14 @@ def _subset(df: pd.DataFrame, column: str, names: list[str] | None, what: str) -
     return df[df[column].isin(names)]
 
 
+def select_runs(df: pd.DataFrame, strategies: list[str] | None = None,
+                benchmarks: list[str] | None = None) -> pd.DataFrame:
+    """The rows of the named strategies and benchmarks (all where ``None``); refuses
+    names the experiment does not have, listing those it has."""
+    return _subset(_subset(df, "benchmark", benchmarks, "benchmark(s)"), "strategy",
+                   strategies, "strategy(ies)")
+
+
 def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test",
                        axes: tuple[str, ...] = ("evals", "cost"), log: bool = True,
                        band: str = "se", style: str | FigureStyle = "default",
@@ -529,8 +541,8 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
         raise UserError(f"unknown band {band!r}; choose se (mean ± s.e.) or iqr (median, IQR)")
     st = get_style(style)
     colours = strategy_colours(df["strategy"].unique())
-    full = _subset(df, "benchmark", benchmarks, "benchmark(s)")
-    sub = _subset(full, "strategy", strategies, "strategy(ies)")
+    full = select_runs(df, benchmarks=benchmarks)
+    sub = select_runs(full, strategies)
     metrics = {"test": ["regret_test"], "value": ["regret_value"],
                "both": ["regret_value", "regret_test"]}[metric]
     for m in metrics:
