@@ -24,15 +24,15 @@ in normalised units), ``reoptimise_growth`` 1.5.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from tabnas.strategies._gp import ExactGP
 from tabnas.strategies._surrogate import (
     SURROGATE_HYPERPARAMETERS,
     SurrogateStrategy,
     expected_improvement,
 )
+from tabnas.strategies._training_set import bounded_subset
 from tabnas.strategy import Hyperparameter, register
 
 
@@ -46,42 +46,32 @@ class GaussianProcessBO(SurrogateStrategy):
         "reoptimise_growth": Hyperparameter(
             1.5, "re-optimise kernel hyperparameters when the data grew by this factor",
             low=1.0),
+        "max_train": Hyperparameter(
+            256, "most observations the GP is fitted on (best half + random rest)", low=4),
     }
 
     xi: float
     reoptimise_growth: float
+    max_train: int
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._gp = None
-        self._kernel = None
+        self._gp = ExactGP()
         self._optimised_at = 0
         self._y_scale = (0.0, 1.0)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
-
+        seen = len(y)
+        rows = bounded_subset(y, self.max_train, self.rng)
+        x, y = x[rows], y[rows]
         mu, sd = float(y.mean()), float(y.std()) or 1.0
         self._y_scale = (mu, sd)
-        optimise = self._kernel is None or len(y) >= self.reoptimise_growth * self._optimised_at
-        kernel = self._kernel
-        if kernel is None:
-            kernel = (ConstantKernel(1.0, (1e-2, 1e2))
-                      * RBF(length_scale=2.0, length_scale_bounds=(0.1, 50.0))
-                      + WhiteKernel(0.1, (1e-5, 1.0)))
-        # The optimiser's start is fixed, so the fit draws nothing random.
-        gp = GaussianProcessRegressor(kernel=kernel, optimizer="fmin_l_bfgs_b" if optimise
-                                      else None, normalize_y=False, random_state=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter at bounds is expected
-            gp.fit(x, (y - mu) / sd)
+        optimise = self._optimised_at == 0 or seen >= self.reoptimise_growth * self._optimised_at
+        self._gp.fit(x, (y - mu) / sd, optimise)
         if optimise:
-            self._kernel = gp.kernel_
-            self._optimised_at = len(y)
-        self._gp = gp
+            self._optimised_at = seen
 
     def acquisition(self, x: np.ndarray, best: float) -> np.ndarray:
         mu, sd = self._y_scale
-        mean, std = self._gp.predict(x, return_std=True)
+        mean, std = self._gp.predict(x)
         return expected_improvement(mean, std, (best - mu) / sd, self.xi)

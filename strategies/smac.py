@@ -26,6 +26,7 @@ from tabnas.strategies._surrogate import (
     SurrogateStrategy,
     expected_improvement,
 )
+from tabnas.strategies._training_set import bounded_subset
 from tabnas.strategy import Hyperparameter, register
 
 
@@ -38,12 +39,15 @@ class SMAC(SurrogateStrategy):
         "trees": Hyperparameter(10, "trees in the random forest", low=1, high=1000),
         "min_samples_leaf": Hyperparameter(1, "minimum samples per leaf", low=1),
         "xi": Hyperparameter(0.0, "EI exploration margin", low=0.0),
+        "max_train": Hyperparameter(
+            500, "most observations the forest is fitted on (best half + random rest)", low=4),
     }
     requires = frozenset({"mutate", "encode", "neighbours"})
 
     trees: int
     min_samples_leaf: int
     xi: float
+    max_train: int
 
     def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
@@ -55,6 +59,8 @@ class SMAC(SurrogateStrategy):
 
         # The forest's bootstrap draws come from the strategy's stream.
         seed = int(self.rng.integers(2**31))
+        rows = bounded_subset(y, self.max_train, self.rng)
+        x, y = x[rows], y[rows]
         forest = RandomForestRegressor(n_estimators=self.trees, max_features=5 / 6,
                                        min_samples_leaf=self.min_samples_leaf,
                                        random_state=seed)
