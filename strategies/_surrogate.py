@@ -142,6 +142,10 @@ class SurrogateStrategy(Strategy):
         """Higher is better; ``best`` is the best (model-target) score so far."""
         raise NotImplementedError
 
+    def targets(self, scores: np.ndarray) -> np.ndarray:
+        """What the model is fitted on: the Gaussian-copula transform of the scores."""
+        return copula_targets(scores)
+
     # -- the loop ----------------------------------------------------------------
     def ask(self) -> Arch:
         while self._queue:
@@ -150,7 +154,7 @@ class SurrogateStrategy(Strategy):
                 return self._mark(arch)
         if len(self._archs) < self.initial:
             return self._mark(unseen_sample(self.space, self.rng, self._seen))
-        y = copula_targets(np.array(self._scores))
+        y = self.targets(np.array(self._scores))
         with one_blas_thread():
             self.fit(np.array([self.encode(a) for a in self._archs]), y)
             pool, acq = self.optimise_acquisition(y)

@@ -27,7 +27,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabnas.strategies._surrogate import SURROGATE_HYPERPARAMETERS, SurrogateStrategy
+from tabnas.errors import UserError
+from tabnas.strategies._naszilla import PUBLISHED, DeepEnsemble, mutation_candidates
+from tabnas.strategies._surrogate import (
+    SURROGATE_HYPERPARAMETERS,
+    SurrogateStrategy,
+    model_targets,
+)
 from tabnas.strategy import Hyperparameter, register
 from tabnas.types import Arch
 
@@ -107,10 +113,18 @@ class _Ensemble:
         self.flat -= step * self._m / (np.sqrt(self._v) + 1e-8)
 
 
+#: Hyperparameters of the light variant's predictor and local search, unused by ``published``.
+_LIGHT_ONLY = ("hidden", "steps", "first_steps", "batch", "learning_rate", "parents",
+               "random_candidates", "local_steps", "mutations")
+
+
 @register("bananas")
 class Bananas(SurrogateStrategy):
     hyperparameters = {
         **SURROGATE_HYPERPARAMETERS,
+        "variant": Hyperparameter("light", "light: small warm-started ensemble, local-search "
+                                  "acquisition; published: naszilla's predictor and "
+                                  "mutation acquisition", choices=("light", "published")),
         "ensemble": Hyperparameter(5, "networks in the ensemble", low=2, high=50),
         "hidden": Hyperparameter(16, "units per hidden layer", low=1, high=1024),
         "steps": Hyperparameter(10, "Adam steps per fit (continuing from the last fit)",
@@ -120,6 +134,7 @@ class Bananas(SurrogateStrategy):
         "learning_rate": Hyperparameter(0.01, "Adam learning rate", low=1e-6, high=1.0),
     }
 
+    variant: str
     ensemble: int
     hidden: int
     steps: int
@@ -132,6 +147,16 @@ class Bananas(SurrogateStrategy):
         self._paths = space.supports("path_encode")
         self._net: _Ensemble | None = None
         self._scale = (0.0, 1.0)
+        self._published = self.variant == "published"
+        if self._published:
+            given = sorted(set(hyperparameters) & set(_LIGHT_ONLY))
+            if given:
+                raise UserError(f"hyperparameter(s) {', '.join(given)} of bananas apply to "
+                                "variant=light only; variant=published uses naszilla's settings")
+            if "refit_every" not in hyperparameters:
+                self.refit_every = PUBLISHED["k"]
+            if "initial" not in hyperparameters:
+                self.initial = PUBLISHED["initial"]
 
     def encode(self, arch: Arch) -> np.ndarray:
         x = self._features.get(arch)
@@ -140,7 +165,19 @@ class Bananas(SurrogateStrategy):
             self._features[arch] = x
         return x
 
+    def targets(self, scores: np.ndarray) -> np.ndarray:
+        # naszilla fits the raw validation loss (MAE is robust to the broken cells' tail).
+        return model_targets(scores) if self._published else super().targets(scores)
+
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        if self._published:
+            net = DeepEnsemble(x.shape[1], self.rng, members=self.ensemble,
+                               layers=PUBLISHED["layers"], width=PUBLISHED["width"])
+            net.train(x, y, self.rng, epochs=PUBLISHED["epochs"], batch=PUBLISHED["batch"],
+                      learning_rate=PUBLISHED["learning_rate"], beta1=PUBLISHED["beta1"],
+                      beta2=PUBLISHED["beta2"], eps=PUBLISHED["eps"])
+            self._deep = net
+            return
         mu, sd = float(y.mean()), float(y.std()) or 1.0
         self._scale = (mu, sd)
         steps = self.steps
@@ -150,7 +187,21 @@ class Bananas(SurrogateStrategy):
         self._net.train(x, (y - mu) / sd, steps, self.learning_rate, self.batch, self.rng)
 
     def acquisition(self, x: np.ndarray, best: float) -> np.ndarray:
-        assert self._net is not None
-        preds, _ = self._net.forward(x)
+        if self._published:
+            preds, _ = self._deep.forward(x)
+        else:
+            assert self._net is not None
+            preds, _ = self._net.forward(x)
         mean, std = preds.mean(0), preds.std(0)
         return mean + std * self.rng.standard_normal(len(mean))
+
+    def optimise_acquisition(self, y: np.ndarray) -> tuple[list[Arch], np.ndarray]:
+        if not self._published:
+            return super().optimise_acquisition(y)
+        ranked = [self._archs[i] for i in np.argsort(-y, kind="stable")]
+        pool = mutation_candidates(self.space, ranked, self._seen, self.rng,
+                                   candidates=PUBLISHED["candidates"],
+                                   parents=PUBLISHED["parents"])
+        if not pool:
+            return [], np.empty(0)
+        return pool, self.acquisition(np.array([self.encode(a) for a in pool]), float(y.max()))
