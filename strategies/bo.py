@@ -2,11 +2,12 @@
 
 Jones, Schonlau & Welch, "Efficient Global Optimization of Expensive Black-Box
 Functions", J. Global Optim. 1998; for NAS, the GP-BO baseline of White et al.,
-"BANANAS", AAAI 2021 and of NASLib. The model is scikit-learn's
-``GaussianProcessRegressor`` (a squared-exponential kernel on the space's
-``encode`` features, plus a white-noise term, targets normalised) and the
-acquisition, expected improvement, is maximised by local search over
-``neighbours`` from the best architectures seen (see ``strategies/_surrogate.py``).
+"BANANAS", AAAI 2021 and of NASLib. The model is an exact Gaussian process
+(``strategies/_gp.py``: scikit-learn's ``ConstantKernel * RBF + WhiteKernel``
+on the space's ``encode`` features, targets normalised, the same fit to 1e-6
+without scikit-learn's per-call overhead) and the acquisition, expected
+improvement, is maximised by local search over ``neighbours`` from the best
+architectures seen (see ``strategies/_surrogate.py``).
 On one-hot features the squared-exponential kernel is the categorical overlap
 (Hamming) kernel, ``exp(-h / l^2)`` for ``h`` differing positions (as in
 CoCaBO, Ru et al., ICML 2020): similarity depends only on how many choices two
@@ -16,10 +17,18 @@ Kernel hyperparameters are re-optimised (marginal likelihood, L-BFGS) when the
 data has grown by ``reoptimise_growth`` since the last optimisation; in
 between the GP is refitted with the kernel fixed, which costs one Cholesky.
 
+Complexity: past ``max_train`` observations the GP is fitted on the best half
+of ``max_train`` and a uniform sample of the rest (``strategies/_training_set.py``),
+so a fit is ``O(max_train^3)`` and scoring ``m`` candidates ``O(m max_train^2)``
+whatever the number of evaluations ``N``; with ``O(log N)`` kernel
+optimisations the cost per evaluation is flat in ``N`` (about 1 ms on one
+core; ``BENCHMARKS.md``). Up to ``max_train`` evaluations the model sees every
+observation, as before.
+
 Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 5, ``parents`` 10,
 ``random_candidates`` 50, ``local_steps`` 3, ``mutations`` 10 (spaces without
 ``neighbours`` only), ``xi`` 0.0 (EI exploration margin,
-in normalised units), ``reoptimise_growth`` 1.5.
+in normalised units), ``reoptimise_growth`` 1.5, ``max_train`` 256.
 """
 
 from __future__ import annotations

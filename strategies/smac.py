@@ -12,9 +12,16 @@ accuracy), so the spread between trees is largest exactly there and expected
 improvement chases broken cells: on nb201-analog leaves of three samples left
 ``smac`` worse than random search at 25 evaluations.
 
+Complexity: past ``max_train`` observations the forest is fitted on the best
+half of ``max_train`` and a uniform sample of the rest
+(``strategies/_training_set.py``), so a fit costs ``O(trees * max_train log
+max_train)`` and the cost per evaluation is flat in the number of evaluations
+(about 1 ms; ``BENCHMARKS.md``). Unbounded, fitting on all ``N`` observations
+made it grow as ``N log N`` per fit.
+
 Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 10, ``parents`` 10,
 ``random_candidates`` 50, ``local_steps`` 3, ``mutations`` 10 (spaces without
-``neighbours`` only), ``trees`` 10, ``min_samples_leaf`` 1, ``xi`` 0.0.
+``neighbours`` only), ``trees`` 10, ``min_samples_leaf`` 1, ``xi`` 0.0, ``max_train`` 500.
 """
 
 from __future__ import annotations
