@@ -13,9 +13,9 @@ evaluations; a paired one-sided Wilcoxon test against ``random`` at 100
 evaluations; how many runs end at the table's test optimum (regret 0); and the
 median over runs of the strategy's overhead per evaluation (time inside
 ``ask`` and ``tell`` over the whole run divided by its evaluations: model fits
-included). Where the searched value differs from the test value (NAS-Bench-
-Graph: validation vs test accuracy), a second table gives the *validation*
-regret of the same runs.
+included). Where the searched value differs from the test value
+(NAS-Bench-Graph: validation vs test accuracy), a second table gives the
+*validation* regret of the same runs.
 
 Usage: ``python scripts/compare_strategies.py [--seeds 50] [--evals 200]
 [--benchmark nb201-analog] [--strategies bo,bananas[variant=published]]``
