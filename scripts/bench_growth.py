@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -71,8 +72,11 @@ def main() -> None:
     start = time.perf_counter()
     for i, seed in enumerate(range(args.first_seed, args.first_seed + args.seeds)):
         for name in names:
+            t = time.perf_counter()
             cols = run_search(bench, STRATEGIES.get(name), seed,
                               Budget(evals=budget[name])).columns
+            print(f"seed {seed} {name}: {budget[name]} evaluations, "
+                  f"{time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
             cum = np.concatenate([[0.0], np.cumsum(cols["overhead_s"])])
             prev = 0
             for j, c in enumerate(checkpoints):
