@@ -29,6 +29,7 @@ cost, not a property of the harness.
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 
 import numpy as np
 
@@ -119,7 +120,7 @@ def mutate_like_naszilla(space: SearchSpace, arch: Arch, rng: np.random.Generato
     return space.mutate(arch, rng)
 
 
-def mutation_candidates(space: SearchSpace, ranked: list[Arch], seen: set[Arch],
+def mutation_candidates(space: SearchSpace, ranked: list[Arch], seen: Container[Arch],
                         rng: np.random.Generator, *, candidates: int = 100,
                         parents: int = 5) -> list[Arch]:
     """naszilla's ``get_candidates(acq_opt_type='mutation')``: unseen mutations of the best."""

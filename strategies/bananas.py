@@ -155,8 +155,9 @@ class Bananas(SurrogateStrategy):
     batch: int
     learning_rate: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._paths = space.supports("path_encode")
         self._net: _Ensemble | None = None
         self._scale = (0.0, 1.0)
@@ -209,11 +210,12 @@ class Bananas(SurrogateStrategy):
         mean, std = preds.mean(0), preds.std(0)
         return mean + std * self.rng.standard_normal(len(mean))
 
-    def optimise_acquisition(self, y: np.ndarray) -> tuple[list[Arch], np.ndarray]:
+    def optimise_acquisition(self, archs: list[Arch],
+                             y: np.ndarray) -> tuple[list[Arch], np.ndarray]:
         if not self._published:
-            return super().optimise_acquisition(y)
-        ranked = [self._archs[i] for i in np.argsort(-y, kind="stable")]
-        pool = mutation_candidates(self.space, ranked, self._seen, self.rng,
+            return super().optimise_acquisition(archs, y)
+        ranked = [archs[i] for i in np.argsort(-y, kind="stable")]
+        pool = mutation_candidates(self.space, ranked, self.history, self.rng,
                                    candidates=PUBLISHED["candidates"],
                                    parents=PUBLISHED["parents"])
         if not pool:

@@ -63,8 +63,9 @@ class GaussianProcessBO(SurrogateStrategy):
     reoptimise_growth: float
     max_train: int
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._gp = ExactGP()
         self._optimised_at = 0
         self._y_scale = (0.0, 1.0)

@@ -35,6 +35,7 @@ import numpy as np
 
 from tabnas.strategies._sampling import draw_arch
 from tabnas.strategy import Hyperparameter, Strategy, register
+from tabnas.trials import Suggestion, Trial
 from tabnas.types import Arch, Observation
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
@@ -53,8 +54,9 @@ class Reinforce(Strategy):
     learning_rate: float
     baseline_momentum: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         sizes = space.cardinalities()
         self._splits = np.cumsum(sizes)[:-1]
         self._logits = 1e-3 * rng.standard_normal(int(sum(sizes)))
@@ -71,13 +73,7 @@ class Reinforce(Strategy):
             out.append(e / e.sum())
         return out
 
-    def ask(self) -> Arch:
-        return self._draw()
-
-    def tell(self, observation: Observation) -> None:
-        self._learn(observation.arch, observation.score)
-
-    def _draw(self) -> Arch:
+    def ask(self) -> Suggestion:
         probs = self._probs()
 
         def draw() -> Arch:
@@ -85,7 +81,10 @@ class Reinforce(Strategy):
             return tuple(min(int(np.searchsorted(np.cumsum(p), x, side="right")), len(p) - 1)
                          for p, x in zip(probs, u, strict=True))
 
-        return draw_arch(self.space, draw, self.rng)
+        return Suggestion(draw_arch(self.space, draw, self.rng))
+
+    def tell(self, trial: Trial, observation: Observation) -> None:
+        self._learn(observation.arch, observation.score)
 
     def _learn(self, arch: Arch, reward: float) -> None:
         """One policy-gradient step, in the reference's order: baseline first, then Adam."""

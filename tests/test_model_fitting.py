@@ -18,8 +18,8 @@ from tabnas.strategies._naszilla import DeepEnsemble, mutation_candidates
 from tabnas.strategies._training_set import bounded_subset
 from tabnas.strategies.bananas import Bananas
 from tabnas.strategy import STRATEGIES, Hyperparameter
-from tabnas.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, shipped_tables
-from tabnas.types import Observation
+from tabnas.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, drive, shipped_tables
+from tabnas.trials import HistoryRecorder
 
 
 def test_exact_gp_matches_scikit_learn():
@@ -91,29 +91,30 @@ def test_published_bananas_network_gradients_match_finite_differences():
 
 def test_published_bananas_is_naszillas_recipe(analog):
     cls = STRATEGIES.get("bananas")
-    strategy = cls(analog.space, rng=np.random.default_rng(0), variant="published")
+    strategy = cls(analog.space, rng=np.random.default_rng(0),
+                   history=HistoryRecorder().history, variant="published")
     assert (strategy.initial, strategy.refit_every) == (10, 10)
-    for _ in range(10):
-        arch = strategy.ask()
-        strategy.tell(Observation(arch=arch, fidelity=None, score=float(arch[0]), cost=1.0))
-    strategy.ask()  # first fit: a fresh 5 x (10 layers of 20) ensemble
-    widths = [w.shape for w in strategy._deep.weights]
+    drive(strategy, analog, 11, lambda step, value: value)  # the 11th ask fits the model
+    widths = [w.shape for w in strategy._deep.weights]  # a fresh 5 x (10 layers of 20)
     assert widths[0] == (5, 84, 20) and widths[-1] == (5, 20, 1) and len(widths) == 11
-    ranked = list(strategy._archs)
-    pool = mutation_candidates(analog.space, ranked, set(ranked), np.random.default_rng(1))
-    assert len(pool) >= 100 and not set(pool) & set(ranked)
+    ranked = [o.arch for o in strategy.history.observations]
+    pool = mutation_candidates(analog.space, ranked, strategy.history,
+                               np.random.default_rng(1))
+    assert len(pool) >= 100 and not set(pool) & set(strategy.history.archs)
 
 
 def test_published_bananas_refuses_light_only_settings(analog):
     with pytest.raises(UserError, match="variant=light only"):
         STRATEGIES.get("bananas")(analog.space, rng=np.random.default_rng(0),
+                                  history=HistoryRecorder().history,
                                   variant="published", hidden=32)
 
 
 def test_reinforce_step_matches_the_pytorch_reference(analog):
     """Same logits, reward sequence and optimiser as AutoDL-Projects' reinforce.py."""
     cls = STRATEGIES.get("reinforce")
-    strategy = cls(analog.space, rng=np.random.default_rng(0), learning_rate=0.01)
+    strategy = cls(analog.space, rng=np.random.default_rng(0),
+                   history=HistoryRecorder().history, learning_rate=0.01)
     sizes = analog.space.cardinalities()
     logits = torch.nn.Parameter(torch.tensor(strategy._logits.reshape(len(sizes), -1)))
     optimiser = torch.optim.Adam([logits], lr=0.01)
