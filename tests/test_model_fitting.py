@@ -149,3 +149,14 @@ class TestPublishedBananasConformance(StrategyConformance):
     @pytest.fixture
     def strategy_cls(self):
         return PublishedBananas
+
+
+def test_feature_matrix_grows_with_the_observations(analog):
+    """Rows kept between fits are the observations' encodings, in completion order."""
+    strategy = STRATEGIES.get("bo")(analog.space, rng=np.random.default_rng(2),
+                                    history=HistoryRecorder().history, initial=4)
+    drive(strategy, analog, 80, lambda step, value: value)
+    archs = [o.arch for o in strategy.history.observations]
+    matrix = strategy._feature_matrix(archs)
+    assert matrix.shape == (80, 30)
+    np.testing.assert_array_equal(matrix, np.array([analog.space.encode(a) for a in archs]))
