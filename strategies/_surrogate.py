@@ -145,9 +145,9 @@ class SurrogateStrategy(Strategy):
         """Higher is better; ``best`` is the best (model-target) score so far."""
         raise NotImplementedError
 
-    def targets(self, scores: np.ndarray) -> np.ndarray:
-        """What the model is fitted on: the Gaussian-copula transform of the scores."""
-        return copula_targets(scores)
+    def targets(self, observations) -> np.ndarray:
+        """The model's targets for the observations, higher is better (ParEGO scalarises)."""
+        return copula_targets(np.array([o.score for o in observations]))
 
     def _feature_matrix(self, archs: list[Arch]) -> np.ndarray:
         """Features of ``archs``, the observations in completion order (append-only).
@@ -179,7 +179,7 @@ class SurrogateStrategy(Strategy):
             return Suggestion(unseen_sample(self.space, self.rng, history))
         observations = history.observations
         archs = [o.arch for o in observations]
-        y = self.targets(np.array([o.score for o in observations]))
+        y = self.targets(observations)
         with one_blas_thread():
             self.fit(self._feature_matrix(archs), y)
             pool, acq = self.optimise_acquisition(archs, y)

@@ -180,9 +180,11 @@ class Bananas(SurrogateStrategy):
             self._features[arch] = x
         return x
 
-    def targets(self, scores: np.ndarray) -> np.ndarray:
+    def targets(self, observations) -> np.ndarray:
         # naszilla fits the raw validation loss (MAE is robust to the broken cells' tail).
-        return model_targets(scores) if self._published else super().targets(scores)
+        if self._published:
+            return model_targets(np.array([o.score for o in observations]))
+        return super().targets(observations)
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> None:
         if self._published:
