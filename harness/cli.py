@@ -41,6 +41,55 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _seed_selection(text: str) -> list[int]:
+    """``--seeds`` of stats/report: N (seeds 0..N-1, as ``tabnas run --seeds N``), or
+    seeds and ranges such as ``0-9,20`` (one seed alone: ``5-5``)."""
+    try:
+        if "," not in text and "-" not in text:
+            n = int(text)
+            if n <= 0:
+                raise ValueError
+            return list(range(n))
+        seeds: set[int] = set()
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            lo, dash, hi = part.partition("-")
+            a, b = int(lo), int(hi) if dash else int(lo)
+            if a < 0 or b < a:
+                raise ValueError
+            seeds.update(range(a, b + 1))
+        if not seeds:
+            raise ValueError
+        return sorted(seeds)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected N (seeds 0..N-1) or seeds and ranges like 0-9,20, got {text!r}"
+        ) from None
+
+
+def _stats_args(p: argparse.ArgumentParser) -> None:
+    """Options that stats and report share (checked where used: see :func:`_check_stats_args`)."""
+    p.add_argument("--seeds", type=_seed_selection, default=None, metavar="N|LIST",
+                   help="use only these seeds: N (seeds 0..N-1) or a list like 0-9,20 "
+                        "(default: every seed that ran)")
+    p.add_argument("--wilcoxon", default="auto", metavar="METHOD",
+                   help="p-values of the signed-rank test: exact, asymptotic (normal "
+                        "approximation), or auto (exact up to 50 seeds; default)")
+    p.add_argument("--alpha", type=_positive_float, default=0.05,
+                   help="significance level of the tests (default: 0.05)")
+
+
+def _check_stats_args(args: argparse.Namespace) -> None:
+    from tabnas.significance import WILCOXON_METHODS
+    from tabnas.statistics import BLOCK_CHOICES
+
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.wilcoxon not in WILCOXON_METHODS:
+        raise UserError(f"--wilcoxon {args.wilcoxon}: use one of {', '.join(WILCOXON_METHODS)}")
+    if getattr(args, "blocks", "auto") not in BLOCK_CHOICES:
+        raise UserError(f"--blocks {args.blocks}: use one of {', '.join(BLOCK_CHOICES)}")
+
+
 def _option_value(text: str) -> Any:
     """A ``--option`` value: an int, float or bool where the text looks like one, else text."""
     if text.lower() in ("true", "false"):
@@ -203,11 +252,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="path to the official file or folder")
     _option_arg(p)
 
-    for name, help_text in (("plot", "plot regret curves of an experiment"),
-                            ("stats", "final-regret statistics of an experiment")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("experiment")
-        results_arg(p)
+    p = sub.add_parser("plot", help="plot regret curves of an experiment")
+    p.add_argument("experiment")
+    _plot_args(p)
+    results_arg(p)
+
+    p = sub.add_parser("stats", help="final-regret statistics of an experiment, the "
+                                     "architectures found and the test values reached")
+    p.add_argument("experiment")
+    _stats_args(p)
+    results_arg(p)
 
     p = sub.add_parser("report", help="write one self-contained HTML report of an experiment "
                                       "(figures, tables, statistical tests, configuration)")
@@ -216,8 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare strategies after N evaluations (default: end of each run)")
     p.add_argument("--at-cost", type=_positive_float, default=None,
                    help="compare strategies at this cumulative simulated cost")
-    p.add_argument("--alpha", type=_positive_float, default=0.05,
-                   help="significance level of the tests (default: 0.05)")
+    _stats_args(p)
+    p.add_argument("--blocks", default="auto", metavar="BLOCKS",
+                   help="blocks of the Friedman/Nemenyi test: benchmarks (the mean over "
+                        "seeds per benchmark), seeds ((benchmark, seed) pairs), or auto: "
+                        "benchmarks when there are several, else seeds (default)")
+    p.add_argument("--rope", type=_positive_float, default=None, metavar="R",
+                   help="add Bayesian signed-rank tests of the best against each other "
+                        "strategy, with differences within +-R regret counted as equivalent "
+                        "(needs baycomp: pip install 'tabnas[bayes]')")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="HTML file to write (default: results/EXPERIMENT/report.html)")
     results_arg(p)
@@ -288,51 +349,128 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
     if not args.no_report:
-        from tabnas.results import load_experiment
+        from tabnas.statistics import load_for_statistics
 
-        loaded = load_experiment(study.exp_dir)  # read once for both
+        loaded = load_for_statistics(study.exp_dir)  # read once for both
         _stats(study.exp_dir, *loaded)
         _plot(study.exp_dir, *loaded)
     return 0
 
 
-def _stats(exp_dir: Path, df, manifest: dict) -> None:
+def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
+           method: str = "auto") -> None:
     from tabnas.cache import atomic_write_bytes
-    from tabnas.tables import final_results, summary_markdown, to_csv_text
+    from tabnas.statistics import budget_rows, pairing_notes
+    from tabnas.tables import (
+        architectures,
+        best_lines,
+        comparisons,
+        final_results,
+        summary_markdown,
+        summary_text,
+        to_csv_text,
+    )
 
-    final = final_results(df)
-    text = summary_markdown(final)
-    for note in manifest["notes"]:
+    rows = budget_rows(df)
+    long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])
+    comps = comparisons(long, alpha, method)
+    final = final_results(df, rows=rows, comps=comps, alpha=alpha)
+    archs = architectures(rows)
+    used = sorted({m for c in comps.values() for m in c.control["method"]})
+    for note in [*manifest["notes"], *pairing_notes(long)]:
         print(f"note: {note}")
-    print("final test regret of the incumbent (chosen on the searched value), over seeds "
-          "(bold: best mean; underlined: not significantly worse, paired Wilcoxon + Holm):")
+    print("final test regret of the incumbent (chosen on the searched value) over seeds, "
+          "and the incumbent's test value; mark: best = lowest mean, tied = not "
+          f"significantly worse than the best (paired Wilcoxon, best vs each other, Holm "
+          f"over k-1, alpha = {alpha:g}, p-values {', '.join(used) or 'not needed'}):")
     from tabnas.objectives import split_name
 
     multi = [b for b in sorted(df["benchmark"].unique()) if split_name(b) is not None]
     if multi:
         print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
               "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
-    print(text)
+    print(summary_text(final))
+    for line in best_lines(archs):
+        print(line)
+    md = summary_markdown(final)
     csv = to_csv_text(final)
     atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: tmp.write_text(csv))
-    atomic_write_bytes(exp_dir / "stats.md", lambda tmp: tmp.write_text(text + "\n"))
-    print(f"saved {exp_dir / 'stats.csv'} and {exp_dir / 'stats.md'}")
+    atomic_write_bytes(exp_dir / "stats.md", lambda tmp: tmp.write_text(md + "\n"))
+    arch_csv = to_csv_text(archs)
+    atomic_write_bytes(exp_dir / "architectures.csv", lambda tmp: tmp.write_text(arch_csv))
+    print(f"saved {exp_dir / 'stats.csv'}, {exp_dir / 'stats.md'} and "
+          f"{exp_dir / 'architectures.csv'}")
 
 
-def _plot(exp_dir: Path, df, manifest: dict) -> None:
+def _choices(allowed: tuple[str, ...]):
+    """An argparse type: a comma-separated subset of ``allowed``, in the order given."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+        bad = [t for t in items if t not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated subset of {','.join(allowed)}, got {text!r}")
+        return items
+
+    return parse
+
+
+def _plot_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metric", choices=("test", "value", "both"), default="test",
+                   help="regret of the reported (test) value, of the searched (validation) "
+                        "value, or both side by side (default: test)")
+    p.add_argument("--strategy", default=None, metavar="NAMES",
+                   help="strategies to plot, comma-separated (default: all; colours stay "
+                        "the same)")
+    p.add_argument("--benchmark", default=None, metavar="NAMES",
+                   help="benchmarks to plot, comma-separated (default: all)")
+    p.add_argument("--x", type=_choices(("evals", "cost")), default=("evals", "cost"),
+                   metavar="AXES",
+                   help="x axes: evals, cost or evals,cost (default: both; cost only where "
+                        "costs differ)")
+    p.add_argument("--scale", choices=("log", "linear"), default="log",
+                   help="axis scale (default: log; zero regret on the floor line marked 0)")
+    p.add_argument("--band", choices=("se", "iqr"), default="se",
+                   help="mean ± standard error or median with interquartile range (default: se)")
+    p.add_argument("--style", choices=("default", "single", "double"), default="default",
+                   help="figure size: default (screen), single (3.5 in) or double (7.16 in) "
+                        "column")
+    p.add_argument("--format", type=_choices(("png", "pdf", "svg")), default=("png", "pdf"),
+                   metavar="FORMATS",
+                   help="output formats, comma-separated (default: png,pdf)")
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                   help="folder to write to (default: results/EXPERIMENT/figures)")
+
+
+def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None) -> None:
     from tabnas import plots
 
-    colours = plots.strategy_colours(df["strategy"].unique())
+    opts = {}
+    out_dir, formats = exp_dir / "figures", ("png", "pdf")
+    if args is not None:
+        opts = {"metric": args.metric, "axes": args.x, "log": args.scale == "log",
+                "band": args.band, "style": args.style,
+                "strategies": split_names(args.strategy) if args.strategy else None,
+                "benchmarks": split_names(args.benchmark) if args.benchmark else None}
+        out_dir, formats = args.output or out_dir, args.format
+    figures, notes = plots.experiment_figures(df, manifest, **opts)  # all made before writing
     written = []
-    figures = plots.regret_figures(df, colours, manifest.get("cost_labels"))
+    colours = plots.strategy_colours(df["strategy"].unique())
     from tabnas.mo_report import front_figures, multi_objective_benchmarks
 
-    benches = multi_objective_benchmarks(df, manifest)
+    sub = plots.select_runs(df, opts.get("strategies"), opts.get("benchmarks"))
+    benches = multi_objective_benchmarks(sub, manifest)
     if benches:  # Pareto fronts against the true front, attainment surfaces
-        mo = df[df["benchmark"].isin([b.name for b in benches])]
+        mo = sub[sub["benchmark"].isin([b.name for b in benches])]
         figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
+        if opts.get("style", "default") != "default":
+            notes.append("the Pareto-front and attainment figures have one size; --style "
+                         "sizes the regret figures")
     for stem, fig in figures.items():
-        written += plots.save_figure(fig, exp_dir / "figures", stem, ("png", "pdf")).values()
+        written += plots.save_figure(fig, out_dir, stem, formats).values()
+    for note in notes:
+        print(f"note: {note}")
     print("plots: " + ", ".join(str(p) for p in written))
 
 
@@ -410,18 +548,22 @@ def _cache_written() -> None:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tabnas.results import experiment_dir, load_experiment
+    from tabnas.results import experiment_dir
+    from tabnas.statistics import load_for_statistics
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _plot(exp_dir, *load_experiment(exp_dir))
+    _plot(exp_dir, *load_for_statistics(exp_dir), args)
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from tabnas.results import experiment_dir, load_experiment
+    from tabnas.results import experiment_dir
+    from tabnas.statistics import load_for_statistics
 
+    _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _stats(exp_dir, *load_experiment(exp_dir))
+    _stats(exp_dir, *load_for_statistics(exp_dir, seeds=args.seeds), alpha=args.alpha,
+           method=args.wilcoxon)
     return 0
 
 
@@ -429,11 +571,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tabnas.report import build_report
     from tabnas.results import experiment_dir
 
+    _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
     if args.output is not None:
         _check_output(args.output)  # before any figure or table is written
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
-                        output=args.output)
+                        output=args.output, seeds=args.seeds, method=args.wilcoxon,
+                        blocks=args.blocks, rope=args.rope)
     print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
     return 0
 

@@ -124,19 +124,6 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
 
 
-def decode(data: bytes, what: str):
-    """The table and key-value metadata of checked Parquet ``data`` (see :func:`check`)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    meta = check(data, what)
-    try:
-        table = pq.ParquetFile(pa.BufferReader(data)).read(use_threads=False)
-    except (OSError, ValueError, pa.ArrowException) as exc:
-        raise DamagedFile(f"{what} is damaged ({_first_line(exc)})") from None
-    return table.replace_schema_metadata(None), meta
-
-
 def check_run(data: bytes, what: str, expected: dict[str, Any]) -> dict[str, Any]:
     """A run file's identity, the file checked intact and matching ``expected``.
 

@@ -158,7 +158,9 @@ def run_study(
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
         manifest = open_experiment(study.exp_dir, study.config(), checksums,
                                    {n: b.cost_label for n, b in benchmarks.items()},
-                                   {n: b.maximize for n, b in benchmarks.items()})
+                                   {n: b.maximize for n, b in benchmarks.items()},
+                                   {n: {"value": b.value_label, "test": b.test_label}
+                                    for n, b in benchmarks.items()})
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))
