@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tabnas.errors import UserError, os_reason
+from tabnas.errors import UserError, os_error_line, os_reason
 
 DEFAULT_BENCHMARK = "nb201-analog"
 DEFAULT_STRATEGIES = "random,rea"
@@ -213,6 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "--option report_schedule=E reports another schedule's final accuracy")
     _option_arg(p)
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
+    p.add_argument("--redo-damaged", action="store_true",
+                   help="move damaged or foreign run files to the experiment's damaged/ "
+                        "folder and compute those runs again (without it, such a file stops "
+                        "the run with a message naming it)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="run on N local processes (default: 1, in this process)")
     p.add_argument("--dask", default=None, metavar="ADDRESS|local:N",
@@ -308,8 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_run(args: argparse.Namespace) -> int:
     from tabnas.runner import Budget
     from tabnas.strategy import parse_hyperparameters
-    from tabnas.study import Study, run_study
+    from tabnas.study import MAX_SEEDS, Study, run_study
 
+    if args.seeds > MAX_SEEDS:  # before a list of that many seeds is made
+        raise UserError(f"--seeds {args.seeds}: at most {MAX_SEEDS:,} seeds per study")
     evals = args.budget_evals
     if evals is None and args.budget_cost is None:
         evals = DEFAULT_EVALS
@@ -337,7 +343,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         mf_cost=args.mf_cost,
         run_timeout=args.run_timeout,
     )
-    counts = run_study(study, workers=args.workers, dask=args.dask, chunk_size=args.chunk_size)
+    counts = run_study(study, workers=args.workers, dask=args.dask, chunk_size=args.chunk_size,
+                       redo_damaged=args.redo_damaged)
     failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
     print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
@@ -516,6 +523,7 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
     if family in FAMILIES:  # converts every dataset and schedule of the official file
         path, meta = prepare(args.benchmark, args.data)
+        _cache_written()
         print(f"{family}: cache ready from {path}")
         print(f"  datasets/schedules: {', '.join(meta.get('available', []))}")
         for source in meta["sources"][:3]:
@@ -525,8 +533,18 @@ def cmd_prepare(args: argparse.Namespace) -> int:
     if family not in FAMILIES or options:
         # Loading fills a shipped table's cache, and checks the options given.
         bench = entry.load(data=args.data, **options)
+        _cache_written()
         print(f"{args.benchmark}: ready ({bench.space.size} architectures)")
     return 0
+
+
+def _cache_written() -> None:
+    """``tabnas prepare`` exists to write the cache: a cache it could not save is an error."""
+    from tabnas.cache import save_errors
+
+    for path, exc in save_errors()[:1]:
+        raise UserError(f"cannot write the cache {path}: {os_reason(exc)}; free some space or "
+                        "set TABNAS_CACHE to a writable folder")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -555,6 +573,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
+    if args.output is not None:
+        _check_output(args.output)  # before any figure or table is written
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
                         output=args.output, seeds=args.seeds, method=args.wilcoxon,
                         blocks=args.blocks, rope=args.rope)
@@ -566,8 +586,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     from tabnas.results import experiment_dir, experiment_status
 
     st = experiment_status(experiment_dir(args.results_dir, args.experiment))
+    damaged = f", {st['damaged']} damaged" if st["damaged"] else ""
     print(f"experiment {args.experiment!r}: {st['total']} runs: {st['done']} done, "
-          f"{st['failed']} failed, {st['running']} running, {st['missing']} missing")
+          f"{st['failed']} failed, {st['running']} running, {st['missing']} missing{damaged}")
+    for line in st["bad"]:
+        print(f"  damaged: {line} (rerun with --redo-damaged)")
     for who, n in sorted(st["holders"].items()):
         print(f"  running: {n} held by {who}")
     for rec in st["failures"]:
@@ -585,6 +608,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     suffix = args.output.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise UserError(f"cannot export to {args.output}: use a .csv or .parquet file name")
+    _check_output(args.output)
     df = load_results(experiment_dir(args.results_dir, args.experiment))
     try:
         if suffix == ".csv":
@@ -600,6 +624,22 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UserError(f"cannot write {args.output}: {os_reason(exc)}") from None
     print(f"wrote {len(df)} rows to {args.output}")
     return 0
+
+
+def _check_output(path: Path) -> None:
+    """Refuse an output path that cannot be written, before any work (one line)."""
+    import os
+
+    from tabnas.cache import check_target
+
+    parent = path.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise UserError(f"cannot write {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"cannot write {path}: {parent} is not writable")
+    check_target(path)
 
 
 def cmd_tabulate(args: argparse.Namespace) -> int:
@@ -639,6 +679,9 @@ def main(argv: list[str] | None = None) -> int:
     except UserError as exc:
         print(f"tabnas: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # a full disk, no inodes, a permission: one line, never a traceback
+        print(f"tabnas: error: {os_error_line(exc)}", file=sys.stderr)
+        return UserError.exit_code
     except KeyboardInterrupt:
         print("tabnas: interrupted; finished runs are saved, rerun the command to resume",
               file=sys.stderr)

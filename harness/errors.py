@@ -1,14 +1,21 @@
 """The one exception type that means "the user asked for something we cannot do".
 
 The CLI turns a :class:`UserError` into a single line on stderr and exit code 2;
-anything else is a bug and keeps its traceback.
+anything else is a bug and keeps its traceback. An ``OSError`` (a full disk,
+a permission) is the environment's, not a bug: it too becomes one line.
 """
+
+import errno
 
 
 class UserError(Exception):
     """Bad input: the message names what is wrong and how to fix it, on one line."""
 
     exit_code = 2
+
+
+#: errno values that mean "no room": a full disk or no inodes, a quota, a file-size limit.
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def os_reason(exc: OSError) -> str:
@@ -21,4 +28,14 @@ def os_reason(exc: OSError) -> str:
         return f"{exc.filename} is a file, not a folder"
     if isinstance(exc, NotADirectoryError) and exc.filename:
         return f"part of {exc.filename} is a file, not a folder"
+    if exc.errno in _NO_ROOM:
+        return f"{exc.strerror or exc} (free some space, or write elsewhere)"
     return exc.strerror or str(exc)
+
+
+def os_error_line(exc: OSError) -> str:
+    """The one line for an ``OSError`` that reached the command line (a write or read failed)."""
+    reason = os_reason(exc)
+    if exc.filename and str(exc.filename) not in reason:
+        reason = f"{exc.filename}: {reason}"
+    return reason

@@ -24,13 +24,27 @@ with ``SIGALRM`` also in the middle of a strategy's ``ask``/``tell`` where the
 run executes on a process's main thread (in-process and process-pool
 executors). Dask runs tasks on worker threads, where signals cannot reach, so
 there the limit is checked between evaluations only.
+
+Who can reach the workers: a process pool talks over pipes only this process
+holds. ``--dask local:N`` starts a cluster secured with Dask's TLS and
+temporary credentials (``Security.temporary()``: a certificate authority and
+keys created in memory, handed to the worker processes when they start, never
+written to disk), so no other process or account can submit work to it; its
+scheduler and workers serve no HTTP routes (no dashboard). An address given
+with ``--dask`` is the user's own cluster, secured as its docs describe.
+
+No orphans: pool workers end within a second of the study process dying,
+however its caller behaves: ``PR_SET_PDEATHSIG`` (Linux) kills them when the
+forkserver that forked them exits, which it does once the study's pipe to it
+closes, and a watch thread also ends them once the study is gone or a zombie
+(``os.kill(pid, 0)`` alone succeeds on a zombie, which a caller that drains
+the pipes before reaping keeps around).
 """
 
 from __future__ import annotations
 
 import contextlib
 import importlib
-import io
 import json
 import logging
 import math
@@ -46,6 +60,7 @@ from time import perf_counter, thread_time
 from typing import Any
 
 from tabnas.errors import UserError
+from tabnas.runfile import encode_run, identity, settings_digest
 from tabnas.runner import Budget, RunTimeout, run_search
 
 #: (benchmark, strategy, seed): one run of a study.
@@ -53,6 +68,8 @@ RunKey = tuple[str, str, int]
 
 #: Seconds to wait for a Dask scheduler before giving up.
 DASK_CONNECT_TIMEOUT_S = 4
+#: Most local worker processes (``--workers N``, ``--dask local:N``) one study starts.
+MAX_LOCAL_WORKERS = 256
 
 
 @dataclass(frozen=True)
@@ -141,7 +158,10 @@ def execute_run(job: Job, key: RunKey) -> Outcome:
                 experiment=job.experiment, strategy_name=strat_name,
                 sim_workers=job.sim_workers, mf_cost=job.mf_cost, deadline=deadline,
             )
-        return Outcome(key, parquet=parquet_bytes(records.to_arrow()), cpu_s=thread_time() - cpu0)
+        ident = identity(job.experiment, bench_name, strat_name, seed,
+                         job_settings(job, strat_name))
+        return Outcome(key, parquet=encode_run(records.to_arrow(), ident),
+                       cpu_s=thread_time() - cpu0)
     except Exception as exc:  # a failing strategy must not stop the study
         text = f"{type(exc).__name__}: {exc}".splitlines()[0]
         return Outcome(key, error=text, traceback=traceback.format_exc(),
@@ -153,12 +173,11 @@ def execute_chunk(job: Job, keys: Sequence[RunKey]) -> list[Outcome]:
     return [execute_run(job, key) for key in keys]
 
 
-def parquet_bytes(table) -> bytes:
-    import pyarrow.parquet as pq
-
-    buf = io.BytesIO()
-    pq.write_table(table, buf, compression="zstd")
-    return buf.getvalue()
+def job_settings(job: Job, strategy: str) -> str:
+    """The settings hash a run of ``strategy`` under ``job`` carries (see tabnas.runfile)."""
+    settings = {"budget": job.budget.as_dict(), "benchmark_options": job.benchmark_options,
+                "sim_workers": job.sim_workers, "mf_cost": job.mf_cost}
+    return settings_digest(settings, job.hyperparameters.get(strategy, {}))
 
 
 class Executor:
@@ -209,26 +228,69 @@ class InProcessExecutor(Executor):
         return fut
 
 
-def _exit_with_parent(parent_pid: int, interval_s: float = 0.5) -> None:
+def _process_alive(pid: int, start: int | None) -> bool:
+    """Whether ``pid`` is the running study: not gone, not a zombie, not a reused pid."""
+    try:
+        text = open(f"/proc/{pid}/stat").read()  # noqa: SIM115 - one read
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc (not Linux): the pid's existence is all there is
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass
+        return True
+    fields = text.rpartition(")")[2].split()
+    if fields[0] in ("Z", "X"):  # a zombie or dead: its caller has not reaped it yet
+        return False
+    return start is None or int(fields[19]) == start
+
+
+def _die_with_forker() -> None:
+    """Ask Linux to SIGKILL this process when the process that forked it exits."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass  # not Linux: the watch thread alone ends the worker
+
+
+def _exit_with_parent(parent_pid: int, parent_start: int | None = None,
+                      forkserver: bool = False, interval_s: float = 0.5) -> None:
     """Pool-worker initializer: end this worker once the study process is gone.
 
     A study killed with SIGKILL cannot shut its pool down, and forkserver
     workers are not its children, so nothing else would end them: they would
-    idle forever. A daemon thread polls the parent's pid instead.
+    idle forever. With the forkserver, ``PR_SET_PDEATHSIG`` ends them when it
+    exits (it does when the study's end closes its pipe); a daemon thread also
+    checks the study's state (a zombie counts as gone). The death signal is
+    not used with ``spawn``: there the forking parent is a thread of the study,
+    which may end while the study goes on.
     """
     import time
 
+    if forkserver:
+        _die_with_forker()
+        if os.getppid() == 1:  # the forkserver already exited before the prctl
+            os._exit(0)
+
     def watch() -> None:
         while True:
-            time.sleep(interval_s)
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
+            if not _process_alive(parent_pid, parent_start):
                 os._exit(0)
-            except PermissionError:
-                pass  # the pid exists (and belongs to another user): still alive
+            time.sleep(interval_s)
 
     threading.Thread(target=watch, name="tabnas-parent-watch", daemon=True).start()
+
+
+def _check_local_workers(count: int, flag: str) -> None:
+    if count > MAX_LOCAL_WORKERS:
+        raise UserError(f"{flag} {count}: at most {MAX_LOCAL_WORKERS} local worker processes; "
+                        "use a Dask cluster (--dask ADDRESS) for more")
 
 
 class ProcessExecutor(Executor):
@@ -243,6 +305,9 @@ class ProcessExecutor(Executor):
     def __init__(self, workers: int) -> None:
         import multiprocessing as mp
 
+        from tabnas.locks import _start_ticks
+
+        _check_local_workers(workers, "--workers")
         super().__init__()
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
@@ -250,7 +315,9 @@ class ProcessExecutor(Executor):
             ctx.set_forkserver_preload(["tabnas.executors", "numpy", "pyarrow.parquet"])
         self.slots = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                         initializer=_exit_with_parent, initargs=(os.getpid(),))
+                                         initializer=_exit_with_parent,
+                                         initargs=(os.getpid(), _start_ticks(os.getpid()),
+                                                   method == "forkserver"))
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)
@@ -275,6 +342,7 @@ class DaskExecutor(Executor):
     def __init__(self, target: Any) -> None:
         super().__init__()
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError:
             raise UserError("--dask needs Dask: pip install 'tabnas[dask]' "
@@ -290,6 +358,7 @@ class DaskExecutor(Executor):
             count = target.partition(":")[2]
             if not count.isdigit() or int(count) < 1:
                 raise UserError(f"--dask {target!r}: write local:N with N >= 1 workers")
+            _check_local_workers(int(count), "--dask local:")
             # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
             # log a warning about it below tabnas' one-line message.
             # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C
@@ -298,13 +367,20 @@ class DaskExecutor(Executor):
             main = threading.current_thread() is threading.main_thread()
             previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
             try:
-                self._cluster = LocalCluster(n_workers=int(count), threads_per_worker=1,
-                                             processes=True, dashboard_address=None,
-                                             silence_logs=logging.ERROR)
+                security = _temporary_security()
+                # Scheduler and workers start an HTTP server whatever the options: with
+                # no routes and a random local port, it serves nothing (no dashboard).
+                with dask.config.set({"distributed.scheduler.http.routes": [],
+                                      "distributed.worker.http.routes": []}):
+                    self._cluster = LocalCluster(
+                        n_workers=int(count), threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                        scheduler_kwargs={"dashboard": False}, security=security,
+                        silence_logs=logging.ERROR)
             finally:
                 if main:
                     signal.signal(signal.SIGINT, previous)
-            self.client = Client(self._cluster)
+            self.client = Client(self._cluster, security=security)
         else:
             try:
                 self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
@@ -336,6 +412,17 @@ class DaskExecutor(Executor):
             self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+def _temporary_security():
+    """TLS credentials created in memory for one local cluster (needs ``cryptography``)."""
+    from distributed.security import Security
+
+    try:
+        return Security.temporary()
+    except ImportError:
+        raise UserError("--dask local:N secures its cluster with TLS, which needs the "
+                        "'cryptography' package: pip install 'tabnas[dask]'") from None
 
 
 def make_executor(workers: int = 1, dask: str | None = None) -> Executor:

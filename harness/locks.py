@@ -14,7 +14,13 @@ Two mechanisms, each for what it is good at:
   claims that the next run of the same command recovers.
 - The **experiment lock** (``fcntl.flock`` on ``<experiment>/.lock``) makes the
   manifest's read-modify-write and the take-over of a stale claim atomic with
-  respect to other processes; the kernel drops it when its holder dies.
+  respect to other processes; the kernel drops it when its holder dies. It is
+  held for milliseconds, so a wait longer than :data:`LOCK_WAIT_S` means a
+  stuck process or a crafted lock file: a one-line error names it.
+
+No file here is opened through a symbolic link or as anything but a regular
+file (``O_NOFOLLOW``, ``O_NONBLOCK`` and a type check): a link or FIFO planted
+in a shared results folder is refused in one line, never followed or waited on.
 
 The run file itself stays the source of truth: a run whose Parquet file exists
 is done, whatever claims say, so a race can at worst repeat work, never lose or
@@ -24,10 +30,13 @@ duplicate a run.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
+import sys
 import threading
 import time
 import uuid
@@ -38,6 +47,12 @@ from pathlib import Path
 LEASE_S = 120.0
 #: How often a process touches the claims it holds.
 HEARTBEAT_S = 10.0
+#: Longest wait for the experiment lock before giving up with a one-line error.
+LOCK_WAIT_S = 60.0
+#: Claims and owner files are a few dozen bytes; anything larger is not a claim.
+_CLAIM_MAX = 4096
+#: What :func:`read_claim` returns for an entry that cannot be a claim (a link, a FIFO).
+_NOT_A_CLAIM = {"not_a_claim": True}
 
 _HOST = socket.gethostname()
 
@@ -67,13 +82,44 @@ def claim_owner() -> dict:
     return {"pid": os.getpid(), "host": _HOST, "start": _start_ticks(os.getpid())}
 
 
+def open_regular(path: Path, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` that never follows a link nor blocks on a FIFO; the result is a regular file."""
+    fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, f"{path} is not a regular file; remove it", str(path))
+    return fd
+
+
+def read_regular(path: Path) -> bytes:
+    """A regular file's bytes, never through a symbolic link nor blocking on a FIFO."""
+    with os.fdopen(open_regular(path, os.O_RDONLY), "rb") as f:
+        return f.read()
+
+
 def read_claim(path: Path) -> dict | None:
+    """A claim's owner record; ``{}`` if unreadable (a claim being written, or garbage).
+
+    A symbolic link, FIFO or device is no claim tabnas makes: it reads as
+    :data:`_NOT_A_CLAIM`, which is stale at once (the take-over removes the
+    entry itself, never what a link points to).
+    """
     try:
-        return json.loads(path.read_text())
+        fd = open_regular(path, os.O_RDONLY)
     except FileNotFoundError:
         return None
+    except OSError:  # a link (ELOOP), a FIFO or device (EINVAL), unreadable
+        try:
+            regular = stat.S_ISREG(os.lstat(path).st_mode)
+        except OSError:
+            regular = True
+        return {} if regular else dict(_NOT_A_CLAIM)
+    try:
+        with os.fdopen(fd, "rb") as f:
+            info = json.loads(f.read(_CLAIM_MAX + 1)[:_CLAIM_MAX])
     except (OSError, ValueError):
         return {}
+    return info if isinstance(info, dict) else {}
 
 
 def claim_is_stale(path: Path, info: dict | None = None) -> bool:
@@ -82,6 +128,8 @@ def claim_is_stale(path: Path, info: dict | None = None) -> bool:
         info = read_claim(path)
     if info is None:
         return False
+    if info == _NOT_A_CLAIM:
+        return True
     if info.get("host") == _HOST and isinstance(info.get("pid"), int):
         pid = info["pid"]
         if not _pid_alive(pid):
@@ -89,18 +137,47 @@ def claim_is_stale(path: Path, info: dict | None = None) -> bool:
         start = info.get("start")
         return start is not None and _start_ticks(pid) not in (None, start)
     try:
-        return time.time() - path.stat().st_mtime > LEASE_S
+        return time.time() - os.lstat(path).st_mtime > LEASE_S
     except FileNotFoundError:
         return False
 
 
 @contextlib.contextmanager
 def experiment_lock(exp_dir: Path) -> Iterator[None]:
-    """Exclusive lock on the experiment (blocking); released on exit or process death."""
+    """Exclusive lock on the experiment; released on exit or process death.
+
+    Waits at most :data:`LOCK_WAIT_S` seconds (saying so on stderr after a
+    second), then fails with one line naming the lock file.
+    """
+    from tabnas.errors import UserError
+
     exp_dir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(exp_dir / ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+    lock = exp_dir / ".lock"
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fd = open_regular(lock, os.O_CREAT | os.O_RDWR)
+    except OSError as exc:
+        reason = "it is a symbolic link" if exc.errno == errno.ELOOP else (
+            exc.strerror or str(exc))
+        raise UserError(f"cannot use the experiment lock {lock}: {reason}; remove it (no "
+                        "tabnas process should be running on this experiment)") from None
+    try:
+        start, told = time.monotonic(), False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = time.monotonic() - start
+                if waited >= LOCK_WAIT_S:
+                    raise UserError(
+                        f"the experiment lock {lock} has been held by another process for "
+                        f"{LOCK_WAIT_S:g} s (tabnas holds it for milliseconds); find the "
+                        f"process with 'fuser {lock}' and stop it") from None
+                if waited >= 1.0 and not told:
+                    print(f"tabnas: waiting for the experiment lock {lock}, held by another "
+                          "process", file=sys.stderr)
+                    told = True
+                time.sleep(0.05)
         yield
     finally:
         os.close(fd)  # closing drops the lock
@@ -150,7 +227,7 @@ class Claims:
             return False
         except OSError:  # a filesystem without hard links: exclusive create, then write
             try:
-                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o644)
             except FileExistsError:
                 return False
             with os.fdopen(fd, "w") as f:
@@ -196,9 +273,15 @@ class Claims:
     def __enter__(self) -> Claims:
         self.root.mkdir(parents=True, exist_ok=True)
         self._sweep()
-        tmp = self._owner_file.with_suffix(".tmp")
-        tmp.write_text(self._owner)
-        os.replace(tmp, self._owner_file)
+        # A unique name, created exclusively: complete before any claim links to it.
+        fd = os.open(self._owner_file, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW,
+                     0o644)
+        try:
+            with os.fdopen(fd, "w") as f:
+                f.write(self._owner)
+        except BaseException:  # a full disk: no owner file is left behind
+            self._owner_file.unlink(missing_ok=True)
+            raise
         self._thread = threading.Thread(target=self._beat, name="tabnas-claims", daemon=True)
         self._thread.start()
         return self

@@ -194,5 +194,8 @@ def parse_hyperparameters(items: list[str], what: str = "hyperparameter") -> dic
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise UserError(f"{what} {item!r}: write it as NAME=VALUE")
+        if key.strip() in out:  # the last one would silently win
+            raise UserError(f"{what} {key.strip()} is given twice ({out[key.strip()]!r} and "
+                            f"{value.strip()!r}); give it once")
         out[key.strip()] = value.strip()
     return out

@@ -8,6 +8,7 @@ taken over, and the result equals an uninterrupted study.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,8 +21,11 @@ from tabnas.locks import Claims
 from tabnas.objectives import check_objectives
 from tabnas.progress import progress_bar
 from tabnas.results import (
+    check_names,
+    check_run_files,
     claim_parts,
     clear_failure,
+    damaged_message,
     ensure_writable,
     experiment_dir,
     failed_since,
@@ -29,6 +33,7 @@ from tabnas.results import (
     open_experiment,
     read_manifest,
     run_path,
+    set_aside,
     update_failures,
     write_failure,
     write_run_bytes,
@@ -38,6 +43,9 @@ from tabnas.strategy import STRATEGIES
 
 #: How often a process waiting on runs held by another process looks again.
 _POLL_S = 0.2
+#: Most seeds, and most runs (benchmarks x strategies x seeds), in one study.
+MAX_SEEDS = 100_000
+MAX_RUNS = 1_000_000
 
 
 @dataclass
@@ -71,6 +79,12 @@ class Study:
                 raise UserError(f"{flag} names {', '.join(twice)} twice; give each once")
         if not self.seeds:
             raise UserError("--seeds must be a positive integer")
+        if len(self.seeds) > MAX_SEEDS:
+            raise UserError(f"--seeds {len(self.seeds)}: at most {MAX_SEEDS:,} seeds per study")
+        runs = len(self.seeds) * len(self.strategies) * len(self.benchmarks)
+        if runs > MAX_RUNS:
+            raise UserError(f"this study has {runs:,} runs (benchmarks x strategies x seeds); "
+                            f"at most {MAX_RUNS:,} per study: split it into several experiments")
         if not isinstance(self.sim_workers, int) or self.sim_workers < 1:
             raise UserError(f"--sim-workers must be a positive integer, got {self.sim_workers!r}")
         check_mf_cost(self.mf_cost)
@@ -80,6 +94,7 @@ class Study:
             resolve_benchmark(name)
         for name in self.strategies:
             STRATEGIES.get(name)
+        check_names(self.benchmarks, self.strategies)
         self.exp_dir = experiment_dir(self.results_dir, self.experiment)
 
     def config(self) -> dict[str, Any]:
@@ -110,6 +125,7 @@ def run_study(
     dask: str | None = None,
     executor: Executor | None = None,
     chunk_size: int | None = None,
+    redo_damaged: bool = False,
 ) -> dict[str, int]:
     """Run every missing run of ``study``; returns counts of runs done now, skipped, failed.
 
@@ -120,8 +136,13 @@ def run_study(
     processes hold, and takes over those whose holder died. Each finished run
     is written atomically by this process; a run that raised or timed out is
     recorded as failed and retried when the study is run again.
+
+    A run file that is damaged or foreign (:mod:`tabnas.runfile`) stops the
+    study with one line, unless ``redo_damaged``: then it is moved to
+    ``<experiment>/damaged/`` and the run computed again.
     """
     benchmarks = load_benchmarks(study)
+    _check_costs(study, benchmarks)
     strategy_classes = {name: STRATEGIES.get(name) for name in study.strategies}
     for bench in benchmarks.values():
         for cls in strategy_classes.values():
@@ -135,11 +156,11 @@ def run_study(
     try:
         ensure_writable(study.exp_dir)
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
-        open_experiment(study.exp_dir, study.config(), checksums,
-                        {n: b.cost_label for n, b in benchmarks.items()},
-                        {n: b.maximize for n, b in benchmarks.items()},
-                        {n: {"value": b.value_label, "test": b.test_label}
-                         for n, b in benchmarks.items()})
+        manifest = open_experiment(study.exp_dir, study.config(), checksums,
+                                   {n: b.cost_label for n, b in benchmarks.items()},
+                                   {n: b.maximize for n, b in benchmarks.items()},
+                                   {n: {"value": b.value_label, "test": b.test_label}
+                                    for n, b in benchmarks.items()})
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))
@@ -151,17 +172,40 @@ def run_study(
         )
         keys = [(b, s, seed) for s in study.strategies for b in study.benchmarks
                 for seed in study.seeds]
-        return _drive(study, job, keys, executor, chunk_size, progress)
+        done, bad = check_run_files(study.exp_dir, manifest["config"], keys)
+        if bad and not redo_damaged:
+            first = next(iter(bad.values()))
+            more = f" ({len(bad)} such files; 'tabnas status' lists them)" if len(bad) > 1 else ""
+            raise UserError(damaged_message(UserError(first)) + more)
+        for key, reason in bad.items():
+            moved = set_aside(study.exp_dir, run_path(study.exp_dir, *key))
+            print(f"tabnas: {reason}; moved to {moved}, computing that run again",
+                  file=sys.stderr)
+        return _drive(study, job, keys, done, executor, chunk_size, progress)
     finally:
         if own_executor:
             executor.close()
 
 
-def _drive(study: Study, job: Job, keys: list[RunKey], executor: Executor,
+def _check_costs(study: Study, benchmarks: dict[str, Benchmark]) -> None:
+    """A cost-only budget on evaluations that cost nothing would never end: refuse it."""
+    import numpy as np
+
+    if study.budget.cost is None or study.budget.evals is not None:
+        return  # no cost budget, or capped by --budget-evals
+    for name, bench in benchmarks.items():
+        costs = getattr(bench, "costs", None)
+        if costs is not None and np.size(costs) and np.nanmin(costs) <= 0:
+            raise UserError(f"{name} has evaluations that cost {np.nanmin(costs):g}, so a run "
+                            "under --budget-cost alone might never end; add --budget-evals N "
+                            "to cap each run")
+
+
+def _drive(study: Study, job: Job, keys: list[RunKey], done: set, executor: Executor,
            chunk_size: int | None, progress: bool | None) -> dict[str, int]:
     exp = study.exp_dir
     started = time.time()
-    todo = [k for k in keys if not run_path(exp, *k).exists()]
+    todo = [k for k in keys if k not in done]
     counts = {"ran": 0, "skipped": len(keys) - len(todo), "failed": 0}
     leftovers = _leftover_temporaries(exp)
     size = chunk_size or chunk_size_for(len(todo), executor.slots)

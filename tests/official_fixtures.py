@@ -108,14 +108,23 @@ def build_nb201_searchable(path: Path, cells: int) -> Path:
     return path
 
 
-def build_nats(path: Path, space: str, fast: bool) -> Path:
-    """A NATS-Bench file (``path`` + ``.pickle.pbz2``) or fast-mode folder ``path``."""
+def build_nats(path: Path, space: str, fast: bool, numpy_scalars: bool = False) -> Path:
+    """A NATS-Bench file (``path`` + ``.pickle.pbz2``) or fast-mode folder ``path``.
+
+    ``numpy_scalars`` puts numpy scalars into the latency lists and makes each
+    cell's schedules an ``OrderedDict``: the globals a file written from numpy
+    values and ordered dicts holds, which the allow-list reader must accept.
+    """
+    from collections import OrderedDict
+
     from nats_bench import api_utils, pickle_save
 
     rng = np.random.default_rng(7 if space == "tss" else 8)
     archs = NB201_ARCHS if space == "tss" else SSS_ARCHS
     hps = ("12", "200") if space == "tss" else ("01", "12", "90")
-    infos = {i: {hp: _arch_results(api_utils, i, a, int(hp), rng, False) for hp in hps}
+    kind = OrderedDict if numpy_scalars else dict
+    infos = {i: kind((hp, _arch_results(api_utils, i, a, int(hp), rng, numpy_scalars))
+                     for hp in hps)
              for i, a in enumerate(archs[:4])}
     if fast:
         path.mkdir(parents=True)

@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from tabnas import RESULTS_FORMAT
 from tabnas.cli import main
 from tests.conftest import REPO, run_cli
 
@@ -85,7 +86,7 @@ def test_live_options_beyond_memory(capsys):
         capsys, ["info", "mnist-mlp-shared", "--option", "seeds=5000"])
 
 
-@pytest.mark.parametrize("text", ["[1, 2]", '{"format": 1}', "\xff not json"])
+@pytest.mark.parametrize("text", ["[1, 2]", f'{{"format": {RESULTS_FORMAT}}}', "\xff not json"])
 def test_damaged_manifest(toy_experiment, capsys, text):
     manifest = toy_experiment / "e" / "manifest.json"
     manifest.write_bytes(text.encode("latin-1"))
@@ -102,13 +103,15 @@ def test_damaged_run_file_is_named(toy_experiment, tmp_path, capsys):
     out = tmp_path / "rows.csv"
     for argv in (["stats", "e"], ["export", "e", "-o", str(out)]):
         line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
-        assert f"run file {run} is damaged" in line and "delete it and rerun" in line
+        assert f"run file {run} is damaged" in line and "--redo-damaged" in line
     assert not out.exists()
-    # Doing what the line says repairs the experiment.
-    run.unlink()
+    # Doing what the line says repairs the experiment (the damaged file is kept aside).
+    damaged = run.read_bytes()
     assert main(["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
-                 "--budget-evals", "4", "--experiment", "e", "--no-report",
+                 "--budget-evals", "4", "--experiment", "e", "--no-report", "--redo-damaged",
                  "--results-dir", str(toy_experiment)]) == 0
+    assert (toy_experiment / "e" / "damaged" / "toy" / "random" / "seed-1.parquet"
+            ).read_bytes() == damaged
     assert main(["export", "e", "-o", str(out), "--results-dir", str(toy_experiment)]) == 0
     assert len(out.read_text().splitlines()) == 1 + 2 * 4
 
@@ -167,7 +170,7 @@ def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
 
 def test_manifest_without_study_settings(toy_experiment, capsys):
     manifest = toy_experiment / "e" / "manifest.json"
-    manifest.write_text('{"format": 1, "config": {"benchmarks": ["toy"]}}')
+    manifest.write_text(f'{{"format": {RESULTS_FORMAT}, "config": {{"benchmarks": ["toy"]}}}}')
     for argv in (["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
                   "--budget-evals", "4", "--experiment", "e"], ["status", "e"]):
         line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])

@@ -197,10 +197,16 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     from tabnas.records import STOP_EVALS, RunRecords
     from tabnas.report import build_report
     from tabnas.results import run_path, write_json_atomic, write_run
+    from tabnas.runfile import config_settings_digest, identity
     from tests.test_figures_tables import synthetic
 
     df = synthetic(seeds=6, steps=15)
     exp = tmp_path / "multi"
+    config = {"experiment": "multi", "benchmarks": sorted(df["benchmark"].unique()),
+              "strategies": sorted(df["strategy"].unique()),
+              "seeds": sorted(int(x) for x in df["seed"].unique()),
+              "budget": {"evals": 15, "cost": None}, "hyperparameters": {},
+              "benchmark_options": {}, "sim_workers": 1}
     for (bench, strat, seed), g in df.groupby(["benchmark", "strategy", "seed"]):
         n = len(g)
         value = (-g["regret_test"]).tolist()
@@ -212,9 +218,10 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
             "incumbent_value": value, "incumbent_test": value,
             "regret_value": g["regret_test"].tolist(), "regret_test": g["regret_test"].tolist(),
             "overhead_s": [0.0] * n, "trial": list(range(n)), "continues": [None] * n})
-        write_run(run_path(exp, bench, strat, seed), records.to_arrow())
+        write_run(run_path(exp, bench, strat, seed), records.to_arrow(),
+                  identity("multi", bench, strat, seed, config_settings_digest(config, strat)))
     write_json_atomic(exp / "manifest.json", {"format": __import__("tabnas").RESULTS_FORMAT,
-                                              "config": {"benchmarks": ["b1"]},
+                                              "config": config,
                                               "cost_labels": {"b1": "GPU-hours"}})
     page = build_report(exp).read_text()
     assert 'id="fig-cd"' in page and "Friedman test over 4 blocks: benchmarks" in page

@@ -12,13 +12,18 @@ product space with its own readable names, for the same reason.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from tabnas.errors import UserError
 from tabnas.spaces.base import SearchSpace
 from tabnas.types import Arch
+
+#: Most cells of a product space: cell indices stay within int64, also multiplied by seeds.
+MAX_CELLS = 2**62
 
 
 class ProductSpace(SearchSpace):
@@ -39,9 +44,12 @@ class ProductSpace(SearchSpace):
         self.choices = tuple(tuple(c) for _, c in variables)
         self.bare = bare
         self._n = tuple(len(c) for c in self.choices)
-        self._weights = tuple(int(np.prod(self._n[i + 1:], dtype=np.int64))
-                              for i in range(len(self._n)))
-        self.size = int(np.prod(self._n, dtype=np.int64))
+        self.size = math.prod(self._n)  # exact: numpy's int64 product would wrap around
+        if self.size > MAX_CELLS:
+            raise UserError(f"space {name} has {self.size:.3g} cells, more than the "
+                            f"{MAX_CELLS:.3g} (2^62) a product space may have; use fewer "
+                            "variables or choices")
+        self._weights = tuple(math.prod(self._n[i + 1:]) for i in range(len(self._n)))
         self._mutable = tuple(i for i, n in enumerate(self._n) if n > 1)
         self._text = [{str(c): i for i, c in enumerate(cs)} for cs in self.choices]
 

@@ -92,6 +92,9 @@ def data_file() -> Path | None:
 
 
 def _convert(path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    from tabnas.formats.package_data import check_shipped
+
+    check_shipped(path, "analog-nasbench")  # the installed file, as its wheel recorded it
     try:
         with open(path, "rb") as f:
             table = _SafeUnpickler(f).load()

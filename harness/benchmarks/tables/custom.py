@@ -57,6 +57,9 @@ def read_spec(path: Path) -> dict[str, Any]:
     for key in ("table", "value"):
         if not isinstance(spec.get(key), str):
             raise UserError(f"table spec {path}: '{key}' (a string) is required")
+    for key, value in spec.items():  # a NUL ("\u0000") cannot be in a path or a column name
+        if isinstance(value, str) and "\x00" in value:
+            raise UserError(f"table spec {path}: '{key}' holds a NUL character; remove it")
     if ("variables" in spec) == ("arch" in spec):
         raise UserError(f"table spec {path}: give either [variables] or arch = \"COLUMN\"")
     if "variables" in spec:
@@ -96,12 +99,12 @@ def _numeric(df, col: str, where: str) -> np.ndarray:
     import pandas as pd
 
     values = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-    bad = np.isnan(values)
+    bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise UserError(f"{where}: column {col!r} has {int(bad.sum())} NaN or non-numeric "
-                        f"value(s) (first at row {row + 2} counting the header as row 1); "
-                        "fill or drop those rows")
+        raise UserError(f"{where}: column {col!r} has {int(bad.sum())} NaN, infinite or "
+                        f"non-numeric value(s) (first at row {row + 2} counting the header as "
+                        "row 1); fill or drop those rows")
     return values
 
 
@@ -160,6 +163,9 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
                 raise UserError(f"{where}: column {col!r} holds {bad!r}, which is not among "
                                 f"its choices {choices} in [variables]")
             codes.append(code.to_numpy(dtype=np.int64))
+    if space.size > len(df):  # checked before any per-cell array is made
+        raise UserError(f"{where}: the architecture space has {space.size:,} cells but the "
+                        f"table has {len(df):,} rows; every architecture needs a row")
     cell = np.zeros(len(df), dtype=np.int64)
     for w, code in zip(space._weights, codes, strict=True):
         cell += w * code
@@ -167,6 +173,10 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
     value = _numeric(df, value_col, where)
     test = value if test_col == value_col else _numeric(df, test_col, where)
     cost = _numeric(df, cost_col, where) if cost_col else np.ones(len(df))
+    if (cost < 0).any():
+        row = int(np.flatnonzero(cost < 0)[0])
+        raise UserError(f"{where}: column {cost_col!r} has negative costs (first at row "
+                        f"{row + 2}); costs are amounts spent, >= 0")
     seed_pos, seeds = _axis(df, seed_col, where)
     fid_pos, fidelities = _axis(df, fid_col, where)
     n_seeds, n_fid = len(seeds or (0,)), len(fidelities or (0,))

@@ -109,6 +109,9 @@ def decode_hash(key: int, ops: tuple[str, ...]) -> tuple[int, ...]:
 
 
 def _convert(dataset: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
+    from tabnas.formats.package_data import check_shipped
+
+    check_shipped(path, "nas-bench-graph")  # the installed file, as its wheel recorded it
     table = read_bench(path)
     ops = ops_for(dataset)
     hashes = canonical_hashes(ops)

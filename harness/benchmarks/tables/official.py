@@ -32,13 +32,22 @@ Semantics (NAS-Bench-201 paper, and the official ``simulate_train_eval``):
   mean with ``seed_mode="mean"``. For ``cifar10`` only seeds recorded in both
   ``cifar10-valid`` and ``cifar10`` are used.
 
-Under torch >= 2.6 ``torch.load`` only unpickles plain types by default; the
-NAS-Bench-201 file is loaded with exactly numpy's scalar and dtype globals
-allowed in addition (never ``weights_only=False``), so no code can run.
+No data file can run code. Under torch >= 2.6 ``torch.load`` only unpickles
+plain types by default; the NAS-Bench-201 file is loaded with exactly numpy's
+scalar and dtype globals allowed in addition (never ``weights_only=False``).
+NATS-Bench's API reads every file (the single ``.pickle.pbz2`` and each file
+of a fast-mode folder, also those it loads lazily) through its one function
+``pickle_load``; tabnas replaces that function, in this process, with the
+allow-list reader of :mod:`tabnas.formats.safe_pickle` before the API reads
+anything, so a crafted file is refused with one line and nothing it names is
+imported or called. No official SHA-256 of these files is published (the short
+suffixes in their names are not checksums tabnas could verify); the SHA-256 of
+every source file is recorded in the cache and in each experiment's manifest.
 """
 
 from __future__ import annotations
 
+import bz2
 import os
 import sys
 import warnings
@@ -51,7 +60,7 @@ import numpy as np
 
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
-from tabnas.cache import cached_convert, cached_meta
+from tabnas.cache import DamagedCacheError, cached_convert, cached_meta
 from tabnas.errors import UserError
 from tabnas.spaces.nb201 import NB201Space
 from tabnas.spaces.product import ProductSpace
@@ -161,6 +170,26 @@ def data_status(family: str, benchmark: str) -> tuple[bool, str]:
 # ---------------------------------------------------------------- conversion
 
 
+def _nats_pickle_load(file_path: str, ext: str = ".pbz2") -> Any:
+    """``nats_bench.api_utils.pickle_load``, with the allow-list unpickler (same file lookup)."""
+    from tabnas.formats import safe_pickle
+
+    path = str(file_path) if os.path.isfile(str(file_path)) else str(file_path) + ext
+    with bz2.BZ2File(path, "rb") as f:
+        return safe_pickle.load(f)
+
+
+def _safe_nats():
+    """The ``nats_bench`` package, reading files only through :func:`_nats_pickle_load`."""
+    import nats_bench
+    from nats_bench import api_size, api_topology, api_utils
+
+    for module in (nats_bench, api_utils, api_topology, api_size):
+        if getattr(module, "pickle_load", None) is not _nats_pickle_load:
+            module.pickle_load = _nats_pickle_load
+    return nats_bench
+
+
 def open_api(family: str, path: Path):
     """The official API object for ``path``; a damaged file is a one-line error."""
     fam = FAMILIES[family]
@@ -179,8 +208,7 @@ def open_api(family: str, path: Path):
             with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 return NASBench201API(str(path), verbose=False)
-        import nats_bench
-
+        nats_bench = _safe_nats()
         return nats_bench.create(str(path), family.split("-")[1], fast_mode=path.is_dir(),
                                  verbose=False)
     except UserError:
@@ -299,8 +327,9 @@ def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
             except (ValueError, KeyError, AssertionError):
                 continue  # not evaluated (or not under this schedule): stays NaN
             except Exception as exc:  # noqa: BLE001 - a damaged fast-mode file
-                raise UserError(f"cannot read record {idx} of {path} ({type(exc).__name__}); "
-                                f"download {fam.files} again") from None
+                first = (str(exc).strip().splitlines() or [""])[0][:200]
+                raise UserError(f"cannot read record {idx} of {path} ({type(exc).__name__}: "
+                                f"{first}); download {fam.files} again") from None
             for dataset, seeds in results.dataset_seed.items():
                 if dataset not in TEST_SET:
                     continue
@@ -354,6 +383,15 @@ def _schedule(fam: Family, name: str, schedule: str | int | None, option: str) -
 
 def _schedule_arrays(family: str, dataset: str, hp: str, path: Path,
                      fields: tuple[str, ...], last: bool = False) -> tuple[dict, dict, dict]:
+    """:func:`_read_schedule`; a cache found damaged while read lazily is rebuilt once."""
+    try:
+        return _read_schedule(family, dataset, hp, path, fields, last)
+    except DamagedCacheError:  # the damaged cache was removed: this converts afresh
+        return _read_schedule(family, dataset, hp, path, fields, last)
+
+
+def _read_schedule(family: str, dataset: str, hp: str, path: Path,
+                   fields: tuple[str, ...], last: bool = False) -> tuple[dict, dict, dict]:
     """Dense ``(cells, seeds, epochs)`` searched-side ``v`` and reported-side ``t`` arrays.
 
     ``fields`` are the searched-side fields to load (the test accuracy and loss
