@@ -165,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "benchmark's simulated clock (default: 1, sequential)")
     results_arg(p)
 
-    sub.add_parser("list", help="list benchmarks and strategies")
+    sub.add_parser("list", help="list benchmarks, strategies and search spaces")
 
     p = sub.add_parser("info", help="describe a benchmark")
     p.add_argument("benchmark")
@@ -314,6 +314,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     for prefix, resolve in STRATEGIES.prefixes():
         doc = (sys.modules[resolve.__module__].__doc__ or "").strip().splitlines()
         print(f"  {prefix + ':...':<24} {doc[0] if doc else ''}")
+    from tabnas.spaces.named import SPACES
+
+    print("spaces (a table spec's space = \"NAME\" for its arch column of official strings):")
+    for name in SPACES.names():
+        print(f"  {name:<24} {SPACES.get(name).summary}")
     return 0
 
 
