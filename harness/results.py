@@ -154,6 +154,7 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
 def open_experiment(
     exp_dir: Path, config: dict[str, Any], checksums: dict[str, str],
     cost_labels: dict[str, str] | None = None, maximize: dict[str, bool] | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict:
     """Create the manifest, or check that an existing one has the same study settings.
 
@@ -164,10 +165,10 @@ def open_experiment(
         # Manifest writes happen under this lock: a temporary manifest now is a killed writer's.
         for tmp in exp_dir.glob(".manifest.json.*.tmp"):
             tmp.unlink(missing_ok=True)
-        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize)
+        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize, names)
 
 
-def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
+def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, names=None) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is not None:
         old = _study_config(exp_dir, manifest)
@@ -206,6 +207,8 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
         }
     manifest["cost_labels"] = {**manifest.get("cost_labels", {}), **(cost_labels or {})}
     manifest["maximize"] = {**manifest.get("maximize", {}), **(maximize or {})}
+    #: Stored benchmark name -> the name its records carry (a user table's spec name).
+    manifest["benchmark_names"] = {**manifest.get("benchmark_names", {}), **(names or {})}
     manifest["packages"] = package_versions()
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)

@@ -160,3 +160,38 @@ def test_nb101_table_merges_isomorphic_spellings(tmp_path):
     assert bench.space.size == len(texts) - 1
     rec = _records(bench, "rea", 0, 10)
     assert all(len(a) == 32 for a in rec["arch"])  # the official hash
+
+
+def test_one_table_from_two_working_dirs_is_one_benchmark(tmp_path):
+    import json
+
+    from tabnas.results import load_results
+
+    rows = [{"arch": a, "acc": 0.5 + 0.1 * i, "t": 1.0 + i} for i, a in enumerate("abcd")]
+    (tmp_path / "proj" / "tab").mkdir(parents=True)
+    (tmp_path / "proj" / "sub").mkdir()
+    pd.DataFrame(rows).to_csv(tmp_path / "proj" / "tab" / "t.csv", index=False)
+    (tmp_path / "proj" / "tab" / "spec.toml").write_text(
+        'name = "mine"\ntable = "t.csv"\narch = "arch"\nvalue = "acc"\ncost = "t"\n'
+        'cost_label = "GPU-minutes (mine)"\n')
+    common = ("--strategy", "random", "--budget-evals", "3", "--experiment", "e")
+    first = run_cli("run", "--benchmark", "table:tab", "--seeds", "2", *common,
+                    "--results-dir", "results", cwd=tmp_path / "proj")
+    assert first.returncode == 0, first.stderr
+    again = run_cli("run", "--benchmark", "table:../tab/spec.toml", "--seeds", "3", *common,
+                    "--results-dir", "../results", cwd=tmp_path / "proj" / "sub")
+    assert again.returncode == 0, again.stderr
+    assert "1 runs done, 2 already complete" in again.stdout
+    exp = tmp_path / "proj" / "results" / "e"
+    manifest = json.loads((exp / "manifest.json").read_text())
+    assert manifest["config"]["benchmarks"] == [
+        "table:" + (tmp_path / "proj" / "tab" / "spec.toml").resolve().as_posix()]
+    df = load_results(exp)
+    assert sorted(df.groupby(["benchmark", "seed"]).size().items()) == [
+        (("mine", 0), 3), (("mine", 1), 3), (("mine", 2), 3)]
+    assert manifest["cost_labels"] == {"mine": "GPU-minutes (mine)"}  # what stats look up
+
+    (tmp_path / "proj" / "tab" / "t.csv").write_text("arch,acc,t\na,0.1,1\n")
+    changed = run_cli("run", "--benchmark", "table:tab", "--seeds", "4", *common,
+                      "--results-dir", "results", cwd=tmp_path / "proj")
+    assert changed.returncode == 2 and "changed since experiment 'e' ran on it" in changed.stderr
