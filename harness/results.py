@@ -29,6 +29,7 @@ source of truth.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
 import subprocess
@@ -197,6 +198,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, names=No
         merged["hyperparameters"] = {**old["hyperparameters"], **config["hyperparameters"]}
         manifest["config"] = merged
         manifest["checksums"] = {**manifest.get("checksums", {}), **checksums}
+        manifest.setdefault("history", []).append(_history_entry(old, config))
     else:
         manifest = {
             "format": RESULTS_FORMAT,
@@ -204,6 +206,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, names=No
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "config": config,
             "checksums": checksums,
+            "history": [_history_entry(None, config)],
         }
     manifest["cost_labels"] = {**manifest.get("cost_labels", {}), **(cost_labels or {})}
     manifest["maximize"] = {**manifest.get("maximize", {}), **(maximize or {})}
@@ -213,6 +216,31 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, names=No
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)
     return manifest
+
+
+def _history_entry(old: dict | None, config: dict) -> dict:
+    """One command that added to the experiment: its argv, when, and what was new.
+
+    ``runs`` (ran, skipped, failed) is filled in by :func:`record_history` when
+    the command finishes; an entry without it is a command that was stopped.
+    """
+    now = datetime.now(timezone.utc)
+    added = {k: [x for x in config[k] if x not in (old or {}).get(k, [])]
+             for k in ("benchmarks", "strategies", "seeds")}
+    return {"id": f"{platform.node()}:{os.getpid()}:{now.timestamp():.6f}",
+            "argv": [Path(sys.argv[0]).name, *sys.argv[1:]],
+            "time": now.isoformat(timespec="seconds"), "added": added}
+
+
+def record_history(exp_dir: Path, entry_id: str, runs: dict[str, int]) -> None:
+    """Write what the command with history entry ``entry_id`` ran (under the lock)."""
+    with experiment_lock(exp_dir):
+        manifest = read_manifest(exp_dir)
+        for entry in (manifest or {}).get("history", []):
+            if entry.get("id") == entry_id:
+                entry["runs"] = dict(runs)
+                write_json_atomic(exp_dir / "manifest.json", manifest)
+                return
 
 
 def write_run(path: Path, table) -> None:

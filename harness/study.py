@@ -32,6 +32,7 @@ from tabnas.results import (
     failure_path,
     open_experiment,
     read_manifest,
+    record_history,
     run_path,
     update_failures,
     write_failure,
@@ -137,10 +138,10 @@ def run_study(
         ensure_writable(study.exp_dir)
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
         # Keyed by the name the records carry, which is what stats and plots look up.
-        open_experiment(study.exp_dir, study.config(), checksums,
-                        {b.name: b.cost_label for b in benchmarks.values()},
-                        {b.name: b.maximize for b in benchmarks.values()},
-                        names={n: b.name for n, b in benchmarks.items()})
+        manifest = open_experiment(study.exp_dir, study.config(), checksums,
+                                   {b.name: b.cost_label for b in benchmarks.values()},
+                                   {b.name: b.maximize for b in benchmarks.values()},
+                                   names={n: b.name for n, b in benchmarks.items()})
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))
@@ -151,7 +152,9 @@ def run_study(
         )
         keys = [(b, s, seed) for s in study.strategies for b in study.benchmarks
                 for seed in study.seeds]
-        return _drive(study, job, keys, executor, chunk_size, progress)
+        counts = _drive(study, job, keys, executor, chunk_size, progress)
+        record_history(study.exp_dir, manifest["history"][-1]["id"], counts)
+        return counts
     finally:
         if own_executor:
             executor.close()

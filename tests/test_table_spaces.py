@@ -190,6 +190,10 @@ def test_one_table_from_two_working_dirs_is_one_benchmark(tmp_path):
     assert sorted(df.groupby(["benchmark", "seed"]).size().items()) == [
         (("mine", 0), 3), (("mine", 1), 3), (("mine", 2), 3)]
     assert manifest["cost_labels"] == {"mine": "GPU-minutes (mine)"}  # what stats look up
+    first_cmd, second_cmd = manifest["history"]  # every command that added to it
+    assert first_cmd["added"]["seeds"] == [0, 1] and second_cmd["added"]["seeds"] == [2]
+    assert second_cmd["added"]["benchmarks"] == [] and "../results" in second_cmd["argv"]
+    assert second_cmd["runs"] == {"ran": 1, "skipped": 2, "failed": 0}
 
     (tmp_path / "proj" / "tab" / "t.csv").write_text("arch,acc,t\na,0.1,1\n")
     changed = run_cli("run", "--benchmark", "table:tab", "--seeds", "4", *common,
