@@ -237,9 +237,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     hps: dict[str, dict[str, str]] = {}
     for key, value in parse_hyperparameters(args.hp).items():
         strat, dot, name = key.rpartition(".")
-        if not dot or strat not in strategies:
+        if not dot or not strat or not name:
             raise UserError(f"--hp {key}={value}: write STRATEGY.NAME=VALUE with STRATEGY one "
                             f"of {', '.join(strategies)}")
+        if strat not in strategies:
+            # One protocol's command line may set every strategy's hyperparameters.
+            print(f"tabnas: warning: --hp {key}={value}: strategy {strat!r} is not in this "
+                  f"run ({', '.join(strategies)}); ignored", file=sys.stderr)
+            continue
         hps.setdefault(strat, {})[name] = value
     options = _benchmark_options(args)
     study = Study(
