@@ -47,6 +47,7 @@ import numpy as np
 import pytest
 
 from tabnas.benchmarks import BENCHMARKS, Benchmark
+from tabnas.conformance import BenchmarkConformance, SpaceConformance  # noqa: F401
 from tabnas.errors import UserError
 from tabnas.runner import Budget, run_search, run_seed_streams
 from tabnas.strategy import STRATEGIES, Hyperparameter, Strategy
