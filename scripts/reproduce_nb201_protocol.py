@@ -256,13 +256,18 @@ def _main(args: argparse.Namespace) -> int:
                        lambda tmp: tmp.write_text(md + "\n"))
     atomic_write_bytes(study.exp_dir / "published_comparison.csv",
                        lambda tmp: table.to_csv(tmp, index=False))
-    rep = compute_report(study.exp_dir)
+    print(md)
+    try:
+        rep = compute_report(study.exp_dir)
+    except UserError as exc:  # e.g. strategies with different numbers of runs
+        print(f"note: no HTML report ({exc}); the comparison is in "
+              f"{study.exp_dir / 'published_comparison.md'}")
+        return 0
     rep.extra_sections.append((
         "Comparison with the published numbers",
         "<pre>" + html.escape(md) + "</pre>",
     ))
     path = write_report(rep, study.exp_dir)
-    print(md)
     print(f"report: {path}")
     return 0
 
