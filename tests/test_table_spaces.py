@@ -51,6 +51,10 @@ def test_nb201_round_trip_gives_identical_records(analog, tmp_path):
                                                                       evals), strategy
     rec = _records(bench, "rea", 0, 5)
     assert all(a.startswith("|") and a.count("~") == 6 for a in rec["arch"])  # official strings
+    proc = run_cli("info", f"table:{folder}", cwd=tmp_path)
+    assert "space: nb201" in proc.stdout
+    assert "operations: sample, mutate, neighbours, encode, path_encode, cardinalities" \
+        in proc.stdout
 
 
 def test_nbgraph_round_trip_merges_isomorphic_spellings(tmp_path):
@@ -199,3 +203,61 @@ def test_one_table_from_two_working_dirs_is_one_benchmark(tmp_path):
     changed = run_cli("run", "--benchmark", "table:tab", "--seeds", "4", *common,
                       "--results-dir", "results", cwd=tmp_path / "proj")
     assert changed.returncode == 2 and "changed since experiment 'e' ran on it" in changed.stderr
+
+
+def test_a_plugin_space_is_listed_and_names_a_table_space(tmp_path):
+    import os
+    import textwrap
+
+    from tests.conftest import REPO
+
+    (tmp_path / "ext_ring.py").write_text(textwrap.dedent('''
+        """A ring of 100 cells; a move goes one step either way."""
+        from tabnas.spaces.base import SearchSpace
+        from tabnas.spaces.named import register_fixed
+
+        class Ring(SearchSpace):
+            name = "ring"
+            size = 100
+
+            def index(self, arch):
+                (i,) = arch
+                if not 0 <= i < self.size:
+                    raise ValueError(f"{i} is not on the ring")
+                return i
+
+            def arch_at(self, index):
+                if not 0 <= index < self.size:
+                    raise ValueError(f"{index} is not on the ring")
+                return (index,)
+
+            def neighbours(self, arch):
+                return [((arch[0] - 1) % 100,), ((arch[0] + 1) % 100,)]
+
+            def mutate(self, arch, rng):
+                return self.neighbours(arch)[int(rng.integers(2))]
+
+            def to_string(self, arch):
+                return f"r{self.index(arch)}"
+
+            def from_string(self, text):
+                if not text.startswith("r") or not text[1:].isdigit():
+                    raise ValueError(f"{text!r} is not r<number>")
+                return (self.index((int(text[1:]),)),)
+
+        register_fixed("ring", "a ring of 100 cells (plugin)", Ring)
+        '''))
+    info = tmp_path / "ext_ring-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ext_ring\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[tabnas.spaces]\nring = ext_ring\n")
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
+    proc = run_cli("list", cwd=tmp_path, env=env)
+    assert "a ring of 100 cells (plugin)" in proc.stdout, proc.stderr
+    pd.DataFrame({"a": [f"r{i}" for i in range(100)], "acc": np.arange(100) % 17}).to_csv(
+        tmp_path / "t.csv", index=False)
+    (tmp_path / "spec.toml").write_text('table = "t.csv"\narch = "a"\nvalue = "acc"\n'
+                                        'space = "ring"\n')
+    proc = run_cli("run", "--benchmark", f"table:{tmp_path}", "--strategy", "rea", "--seeds",
+                   "1", "--budget-evals", "12", "--no-report", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
