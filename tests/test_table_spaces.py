@@ -194,6 +194,14 @@ def test_one_table_from_two_working_dirs_is_one_benchmark(tmp_path):
     assert sorted(df.groupby(["benchmark", "seed"]).size().items()) == [
         (("mine", 0), 3), (("mine", 1), 3), (("mine", 2), 3)]
     assert manifest["cost_labels"] == {"mine": "GPU-minutes (mine)"}  # what stats look up
+    from tabnas import plots
+    from tabnas.results import load_experiment
+
+    frame, loaded = load_experiment(exp)
+    fig = plots.regret_figures(frame, plots.strategy_colours(["random"]),
+                               loaded["cost_labels"])["regret_cost"]
+    assert [ax.get_xlabel() for ax in fig.axes if ax.get_xlabel()] == [
+        "cumulative cost: GPU-minutes (mine)"]
     first_cmd, second_cmd = manifest["history"]  # every command that added to it
     assert first_cmd["added"]["seeds"] == [0, 1] and second_cmd["added"]["seeds"] == [2]
     assert second_cmd["added"]["benchmarks"] == [] and "../results" in second_cmd["argv"]
