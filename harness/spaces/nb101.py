@@ -301,6 +301,10 @@ class NB101Space(SearchSpace):
             x[base + (v - 1) * len(OPS) + _LABEL[ops[v]]] = 1.0
         return x
 
+    def path_encode(self, arch: Arch) -> np.ndarray:
+        """The path encoding whatever ``encoding`` is: what BANANAS' predictors train on."""
+        return self.encode_path(arch)
+
     @cached_property
     def path_features(self) -> int:
         return int(_PATH_OFFSETS[-1])

@@ -161,13 +161,12 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
                                 else spec_file.stem)
     partial = spec.get("partial", False)
     notes: list[str] = []
-    complete = True
     if "arch" in spec:
         col = spec["arch"]
         if df[col].isna().any():
             raise UserError(f"{where}: column {col!r} has empty architecture names")
         if "space" in spec:
-            space, cell, complete, keep = _named_space(spec, df[col].map(str), where, notes)
+            space, cell, keep = _named_space(spec, df[col].map(str), where, notes)
             if not keep.all():
                 df = df.loc[keep]
         else:
@@ -273,7 +272,7 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
 
 
 def _named_space(spec: dict, text, where: str, notes: list[str]):
-    """(space, cell of each row, complete, rows kept) for ``space = NAME`` (see SPACES)."""
+    """(space, cell of each kept row, rows kept) for ``space = NAME`` (see SPACES)."""
     from tabnas.spaces.named import SPACES
 
     entry = SPACES.get(spec["space"])
@@ -296,7 +295,7 @@ def _named_space(spec: dict, text, where: str, notes: list[str]):
                  f"{entry.name!r}); results carry the space's official strings."
                  + ("" if parsed.complete else " The space is the canonical cells the "
                     "table holds (isomorphic spellings merge)."))
-    return parsed.space, cell, parsed.complete, keep
+    return parsed.space, cell, keep
 
 
 def _duplicate_reason(df, flat: np.ndarray, per_cell: int, space, used: set[str],
