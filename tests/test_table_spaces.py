@@ -269,3 +269,18 @@ def test_a_plugin_space_is_listed_and_names_a_table_space(tmp_path):
     proc = run_cli("run", "--benchmark", f"table:{tmp_path}", "--strategy", "rea", "--seeds",
                    "1", "--budget-evals", "12", "--no-report", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_two_tables_with_one_name_are_refused(tmp_path):
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        pd.DataFrame({"arch": list("xyz"), "acc": [0.1, 0.2, 0.3]}).to_csv(
+            tmp_path / folder / "t.csv", index=False)
+        (tmp_path / folder / "spec.toml").write_text(
+            'name = "mine"\ntable = "t.csv"\narch = "arch"\nvalue = "acc"\n')
+    proc = run_cli("run", "--benchmark", "table:a", "--strategy", "random", "--seeds", "1",
+                   "--budget-evals", "2", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("run", "--benchmark", "table:b", "--strategy", "random", "--seeds", "1",
+                   "--budget-evals", "2", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 2 and "are both named 'mine' in the results" in proc.stderr
