@@ -14,8 +14,9 @@ by subclassing :class:`StrategyConformance` and supplying one fixture::
             return MyStrategy
 
 What is checked, on small toy tables (``toy`` and ``toy-fidelities``) unless a
-subclass sets ``benchmarks``: proposals are valid architectures (and
-fidelities); budgets are respected; the same seed gives the same run, also in
+subclass sets ``benchmarks``: ``ask`` returns a ``Suggestion`` of a valid
+architecture (and fidelity), ``WAIT`` only while a trial is pending, or
+``DONE``; budgets are respected; the same seed gives the same run, also in
 a fresh process; different seeds give different runs unless the strategy
 declares ``deterministic``; no global random state is touched (``numpy``'s
 legacy generator, ``random``, and ``torch`` when loaded); a pickled copy made
@@ -23,6 +24,15 @@ mid-run proposes exactly what the original proposes; constant, tied and
 non-finite scores are survived; ``tell`` only ever receives an
 :class:`~tabnas.types.Observation`, whose fields cannot carry a test value;
 bad hyperparameters are one-line errors naming the parameter and its range.
+With 1 and 4 simulated workers: no result is dropped (every trial asked is
+recorded and told once), a promotion continues a trial whose result had been
+told, and starts only after it finished (from the records: ``cum_cost -
+cost``), nothing pending is suggested again by a strategy that declares
+``avoids_pending``, and the same seed gives the same records.
+
+A check that does not apply (a benchmark the strategy refuses, a strategy
+that makes no promotions or does not claim to avoid pending architectures) is
+reported as skipped with the reason, never counted as passed.
 
 Opting out is only possible through declared capabilities: a strategy whose
 ``requires`` a benchmark lacks must refuse it with one clear line (that is
@@ -49,8 +59,17 @@ import pytest
 from tabnas.benchmarks import BENCHMARKS, Benchmark
 from tabnas.conformance import BenchmarkConformance, SpaceConformance  # noqa: F401
 from tabnas.errors import UserError
-from tabnas.runner import Budget, run_search, run_seed_streams
+from tabnas.records import HOST_TIME_COLUMNS
+from tabnas.runner import Budget, run_search, run_seeds
 from tabnas.strategy import STRATEGIES, Hyperparameter, Strategy
+from tabnas.trials import (
+    DONE,
+    WAIT,
+    HistoryRecorder,
+    Suggestion,
+    Trial,
+    check_continues,
+)
 from tabnas.types import Observation
 
 #: The toy tables the suite runs on by default (``harness/benchmarks/tables/toy.py``).
@@ -107,38 +126,65 @@ def proposals(cls: type[Strategy], benchmark: str, seed: int, evals: int) -> lis
 
 
 def drive(strategy: Strategy, benchmark: Benchmark, steps: int,
-          score: Callable[[int, float], float]) -> list:
-    """Ask/tell ``steps`` times, telling ``score(step, value)``; returns the proposals.
+          score: Callable[[int, float], float], run_key: int | None = None) -> list:
+    """Ask/tell ``steps`` times, one trial at a time, telling ``score(step, value)``.
 
-    Every proposal is checked to be a valid architecture and fidelity.
+    The strategy's own history is written as the runner would. Every answer is
+    checked: a ``Suggestion`` of a valid architecture and fidelity, never
+    ``WAIT`` (nothing is pending between asks here); ``DONE`` ends the loop.
+    Returns the suggestions.
     """
-    _, b_rng = run_seed_streams(0)
+    recorder = HistoryRecorder(strategy.history)
+    key = run_seeds(0)[1] if run_key is None else run_key
     out = []
     for step in range(steps):
-        try:
-            proposal = strategy.ask()
-        except StopIteration:
+        suggestion = strategy.ask()
+        if suggestion is DONE:
             break
-        arch, fidelity = split_proposal(proposal)
-        check_proposal(strategy, benchmark, arch, fidelity)
-        ev = benchmark.query(arch, fidelity, rng=b_rng)
-        strategy.tell(Observation(arch, fidelity, score(step, ev.value), ev.cost))
-        out.append((arch, fidelity))
+        assert suggestion is not WAIT, f"{strategy.name!r} answered WAIT with nothing pending"
+        check_suggestion(strategy, benchmark, suggestion)
+        trial = recorder.start(suggestion)
+        ev = benchmark.query(trial.arch, trial.fidelity, run_key=key)
+        observation = Observation(trial.arch, trial.fidelity, score(step, ev.value), ev.cost)
+        recorder.finish(trial, observation)
+        strategy.tell(trial, observation)
+        out.append(suggestion)
     return out
 
 
-def split_proposal(proposal) -> tuple[tuple, int | None]:
-    if len(proposal) == 2 and isinstance(proposal[0], tuple):
-        return proposal[0], proposal[1]
-    return proposal, None
-
-
-def check_proposal(strategy: Strategy, benchmark: Benchmark, arch, fidelity) -> None:
+def check_suggestion(strategy: Strategy, benchmark: Benchmark, suggestion) -> None:
+    assert type(suggestion) is Suggestion, (strategy.name, suggestion)
+    arch, fidelity = suggestion.arch, suggestion.fidelity
     assert isinstance(arch, tuple) and arch in benchmark.space, (strategy.name, arch)
     if fidelity is None:
         assert "fidelities" not in strategy.requires, "multi-fidelity strategies name a fidelity"
     else:
         assert benchmark.fidelities and fidelity in benchmark.fidelities, (arch, fidelity)
+    if suggestion.continues is not None:
+        check_continues(strategy.name, strategy.history, suggestion)
+
+
+def check_promotion_times(records) -> int:
+    """From a run's records: each promotion starts after the trial it continues finished.
+
+    An evaluation finishing at ``cum_cost`` after ``cost`` started at
+    ``cum_cost - cost`` on the simulated clock. Returns the number of promotions.
+    """
+    cols = records.columns if hasattr(records, "columns") else records
+    finished = {t: i for i, t in enumerate(cols["trial"])}
+    n = 0
+    for i, parent in enumerate(cols["continues"]):
+        if parent is None or parent != parent:  # None, or NaN from a DataFrame
+            continue
+        n += 1
+        j = finished[int(parent)]
+        assert j < i, f"trial {cols['trial'][i]} finished before the trial it continues"
+        start = cols["cum_cost"][i] - cols["cost"][i]
+        assert start >= cols["cum_cost"][j] - 1e-9 * max(1.0, abs(cols["cum_cost"][j])), (
+            f"trial {cols['trial'][i]} started at {start} before trial {int(parent)} "
+            f"finished at {cols['cum_cost'][j]}")
+        assert cols["arch"][i] == cols["arch"][j]
+    return n
 
 
 def global_random_state() -> tuple:
@@ -160,9 +206,37 @@ def _one_line_user_error(exc: UserError, *words: str) -> str:
 
 
 def _strip_overhead(records) -> dict:
-    cols = dict(records.columns)
-    cols.pop("overhead_s")
+    cols = {k: v for k, v in records.columns.items() if k not in HOST_TIME_COLUMNS}
+    cols["stop_reason"] = records.stop_reason
     return cols
+
+
+class _Watch:
+    """What a watched strategy saw: per ask, the answer and what was told and pending."""
+
+    def __init__(self) -> None:
+        self.asks: list[tuple[Any, frozenset[int], frozenset[tuple]]] = []
+        self.told: list[int] = []
+
+
+def watched(cls: type[Strategy], watch: _Watch) -> type[Strategy]:
+    """A subclass of ``cls`` that logs into ``watch`` and otherwise behaves the same."""
+
+    class Watched(cls):  # type: ignore[misc, valid-type]
+        def ask(self):
+            answer = super().ask()
+            history = self.history
+            told = frozenset(t.id for t, _ in history.finished)
+            watch.asks.append((answer, told, frozenset(t.arch for t in history.pending)))
+            return answer
+
+        def tell(self, trial: Trial, observation: Observation) -> None:
+            watch.told.append(trial.id)
+            super().tell(trial, observation)
+
+    Watched.name = cls.name
+    Watched.__qualname__ = cls.__qualname__
+    return Watched
 
 
 _DEGENERATE: dict[str, Callable[[int, float], float]] = {
@@ -192,20 +266,17 @@ class StrategyConformance:
             metafunc.parametrize("benchmark_name", self.benchmarks)
 
     # -- helpers ---------------------------------------------------------------------
-    def usable(self, cls: type[Strategy], name: str) -> Benchmark | None:
-        """The benchmark if ``cls`` can run on it; otherwise check the refusal and give None.
+    def usable(self, cls: type[Strategy], name: str) -> Benchmark:
+        """The benchmark if ``cls`` can run on it; otherwise the test is skipped, visibly.
 
-        A strategy lacking what it ``requires`` must refuse with one clear line,
-        both up front and when asked to run; that refusal is what is tested then.
+        That a strategy refuses what it cannot serve, with one clear line, is
+        checked by :meth:`test_refuses_what_it_cannot_serve`.
         """
         bench = conformance_benchmark(name)
         try:
             cls.check_supported(bench.space, bench.fidelities)
         except UserError as exc:
-            _one_line_user_error(exc, repr(cls.name) if cls.name else "")
-            with pytest.raises(UserError):
-                run_search(bench, cls, self.seed, Budget(evals=2))
-            return None
+            pytest.skip(f"does not apply: {exc}")
         return bench
 
     def first_usable(self, cls: type[Strategy]) -> str:
@@ -219,14 +290,27 @@ class StrategyConformance:
         raise AssertionError(f"strategy {cls.name!r} runs on none of {self.benchmarks}")
 
     def new(self, cls: type[Strategy], bench: Benchmark, seed: int | None = None) -> Strategy:
-        rng, _ = run_seed_streams(self.seed if seed is None else seed)
-        return cls(bench.space, rng=rng, fidelities=bench.fidelities)
+        """A strategy as the runner makes it, with a fresh history."""
+        rng, _ = run_seeds(self.seed if seed is None else seed)
+        return cls(bench.space, rng=rng, history=HistoryRecorder().history,
+                   fidelities=bench.fidelities)
 
     # -- the checks --------------------------------------------------------------------
+    def test_refuses_what_it_cannot_serve(self, strategy_cls, benchmark_name):
+        """A strategy lacking what it ``requires`` refuses with one clear line, up front
+        and when asked to run."""
+        bench = conformance_benchmark(benchmark_name)
+        try:
+            strategy_cls.check_supported(bench.space, bench.fidelities)
+        except UserError as exc:
+            _one_line_user_error(exc, repr(strategy_cls.name) if strategy_cls.name else "")
+            with pytest.raises(UserError):
+                run_search(bench, strategy_cls, self.seed, Budget(evals=2))
+            return
+        pytest.skip(f"does not apply: {strategy_cls.name} serves {benchmark_name}")
+
     def test_proposals_valid_and_budget_respected(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
         drive(self.new(strategy_cls, bench), bench, self.evals, lambda step, value: value)
         cols = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals)).columns
         assert len(cols["step"]) == min(self.evals, bench.space.size)
@@ -237,8 +321,6 @@ class StrategyConformance:
 
     def test_same_seed_same_run(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
         a = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals))
         b = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals))
         assert _strip_overhead(a) == _strip_overhead(b)
@@ -261,9 +343,7 @@ class StrategyConformance:
         assert json.loads(proc.stdout.strip().splitlines()[-1]) == here
 
     def test_different_seeds_differ_unless_deterministic(self, strategy_cls, benchmark_name):
-        bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
+        self.usable(strategy_cls, benchmark_name)
         runs = [proposals(strategy_cls, benchmark_name, s, self.evals) for s in (1, 2, 3)]
         if strategy_cls.deterministic:
             assert runs[0] == runs[1] == runs[2]
@@ -272,8 +352,6 @@ class StrategyConformance:
 
     def test_no_global_random_state_touched(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
         before = global_random_state()
         run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals))
         drive(self.new(strategy_cls, bench), bench, self.evals, _DEGENERATE["mixed"])
@@ -281,44 +359,48 @@ class StrategyConformance:
 
     def test_pickled_copy_mid_run_continues_identically(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
         strategy = self.new(strategy_cls, bench)
         half = self.evals // 2
         drive(strategy, bench, half, lambda step, value: value)
         copy = pickle.loads(pickle.dumps(strategy))
-        _, b_rng = run_seed_streams(1)
+        assert copy.history is not strategy.history
+        recorders = [HistoryRecorder(s.history) for s in (strategy, copy)]
+        _, key = run_seeds(1)
         for _ in range(half):
             p, q = strategy.ask(), copy.ask()
             assert p == q
-            arch, fidelity = split_proposal(p)
-            ev = bench.query(arch, fidelity, rng=b_rng)
-            for s in (strategy, copy):
-                s.tell(Observation(arch, fidelity, ev.value, ev.cost))
+            if p is DONE:
+                break
+            ev = bench.query(p.arch, p.fidelity, run_key=key)
+            observation = Observation(p.arch, p.fidelity, ev.value, ev.cost)
+            for s, recorder in zip((strategy, copy), recorders, strict=True):
+                trial = recorder.start(p)
+                recorder.finish(trial, observation)
+                s.tell(trial, observation)
 
     @pytest.mark.parametrize("pattern", sorted(_DEGENERATE))
     def test_degenerate_scores_survived(self, strategy_cls, benchmark_name, pattern):
         bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
         done = drive(self.new(strategy_cls, bench), bench, self.evals, _DEGENERATE[pattern])
         assert len(done) == min(self.evals, bench.space.size)
 
     def test_tell_receives_observations_only(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
-        if bench is None:
-            return
         received: list = []
+        histories: list = []
 
         class Spy(strategy_cls):  # type: ignore[misc, valid-type]
-            def tell(self, observation):
+            def tell(self, trial, observation):
                 received.append(observation)
-                super().tell(observation)
+                histories.append(self.history)
+                super().tell(trial, observation)
 
         Spy.name = strategy_cls.name
         cols = run_search(bench, Spy, self.seed, Budget(evals=self.evals)).columns
         assert Observation._fields == ("arch", "fidelity", "score", "cost")
         assert all(type(o) is Observation for o in received)
+        # The history holds exactly what was told: observations, nothing more.
+        assert list(histories[-1].observations) == received
         assert len(received) == len(cols["step"])
         sign = 1.0 if bench.maximize else -1.0
         told = [o.score for o in received]
@@ -327,12 +409,64 @@ class StrategyConformance:
                  if tv != v and t == sign * tv]
         assert not leaks, "a strategy was told a test value"
 
+    # -- simulated parallel workers ----------------------------------------------------
+    def watched_run(self, cls: type[Strategy], bench: Benchmark, workers: int):
+        watch = _Watch()
+        records = run_search(bench, watched(cls, watch), self.seed, Budget(evals=self.evals),
+                             sim_workers=workers)
+        return records, watch
+
+    @pytest.mark.parametrize("workers", [1, 4])
+    def test_no_result_dropped(self, strategy_cls, benchmark_name, workers):
+        """Every trial asked is recorded once and told once, in completion order."""
+        bench = self.usable(strategy_cls, benchmark_name)
+        records, watch = self.watched_run(strategy_cls, bench, workers)
+        cols = records.columns
+        suggested = sum(type(a) is Suggestion for a, _, _ in watch.asks)
+        assert sorted(cols["trial"]) == list(range(suggested))
+        assert watch.told == cols["trial"]
+        if records.stop_reason == "evaluation budget":
+            assert len(cols["trial"]) == self.evals
+
+    @pytest.mark.parametrize("workers", [1, 4])
+    def test_promotions_continue_told_results(self, strategy_cls, benchmark_name, workers):
+        """A promotion was asked after the trial it continues had been told, and (from
+        the records) started only after that trial finished."""
+        bench = self.usable(strategy_cls, benchmark_name)
+        records, watch = self.watched_run(strategy_cls, bench, workers)
+        promotions = [(a, told) for a, told, _ in watch.asks
+                      if type(a) is Suggestion and a.continues is not None]
+        if not promotions:
+            pytest.skip(f"does not apply: {strategy_cls.name} made no promotions here")
+        for suggestion, told in promotions:
+            assert suggestion.continues in told, suggestion
+        check_promotion_times(records)
+
+    def test_nothing_pending_suggested_again(self, strategy_cls, benchmark_name):
+        """With 4 workers, a strategy declaring ``avoids_pending`` never suggests an
+        architecture that is being evaluated."""
+        if not strategy_cls.avoids_pending:
+            pytest.skip(f"does not apply: {strategy_cls.name} does not declare avoids_pending")
+        bench = self.usable(strategy_cls, benchmark_name)
+        _, watch = self.watched_run(strategy_cls, bench, 4)
+        assert any(pending for _, _, pending in watch.asks), "nothing was ever pending"
+        clashes = [a for a, _, pending in watch.asks
+                   if type(a) is Suggestion and a.arch in pending]
+        assert not clashes
+
+    def test_same_seed_same_records_with_workers(self, strategy_cls, benchmark_name):
+        bench = self.usable(strategy_cls, benchmark_name)
+        a = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals), sim_workers=4)
+        b = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals), sim_workers=4)
+        assert _strip_overhead(a) == _strip_overhead(b)
+
     def test_bad_hyperparameters_are_one_line_errors(self, strategy_cls):
         bench = conformance_benchmark(self.first_usable(strategy_cls))
 
         def make(**hp):
             rng = np.random.default_rng(0)
-            return strategy_cls(bench.space, rng=rng, fidelities=bench.fidelities, **hp)
+            return strategy_cls(bench.space, rng=rng, history=HistoryRecorder().history,
+                                fidelities=bench.fidelities, **hp)
 
         with pytest.raises(UserError) as err:
             make(no_such_hyperparameter=1)

@@ -7,52 +7,80 @@ import pytest
 
 from tabnas.strategy import Strategy
 from tabnas.testing import StrategyConformance
+from tabnas.trials import ContractError, Suggestion
 
 SUITE = StrategyConformance()
 
 
 class _Sampler(Strategy):
     def ask(self):
-        return self.space.sample(self.rng)
-
-    def tell(self, observation):
-        pass
+        return Suggestion(self.space.sample(self.rng))
 
 
 class GlobalRandom(_Sampler):
     def ask(self):
-        return self.space.arch_at(int(np.random.randint(self.space.size)))  # noqa: NPY002
+        return Suggestion(self.space.arch_at(int(np.random.randint(self.space.size))))  # noqa: NPY002
 
 
 class IgnoresSeed(_Sampler):
-    def __init__(self, space, *, rng, fidelities=None, **hp):
-        super().__init__(space, rng=np.random.default_rng(0), fidelities=fidelities, **hp)
+    def __init__(self, space, *, rng, history, fidelities=None, **hp):
+        super().__init__(space, rng=np.random.default_rng(0), history=history,
+                         fidelities=fidelities, **hp)
 
 
 class DependsOnProcess(_Sampler):
-    def __init__(self, space, *, rng, fidelities=None, **hp):
+    def __init__(self, space, *, rng, history, fidelities=None, **hp):
         mixed = np.random.default_rng([int(rng.integers(2**31)), os.getpid()])
-        super().__init__(space, rng=mixed, fidelities=fidelities, **hp)
+        super().__init__(space, rng=mixed, history=history, fidelities=fidelities, **hp)
 
 
 class BreaksOnNaN(_Sampler):
-    def tell(self, observation):
+    def tell(self, trial, observation):
         int(observation.score)
 
 
 class Unpicklable(_Sampler):
-    def __init__(self, space, *, rng, fidelities=None, **hp):
-        super().__init__(space, rng=rng, fidelities=fidelities, **hp)
+    def __init__(self, space, *, rng, history, fidelities=None, **hp):
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities, **hp)
         self.scorer = lambda x: x
 
 
 class SwallowsHyperparameters(_Sampler):
-    def __init__(self, space, *, rng, fidelities=None, **hp):
-        super().__init__(space, rng=rng, fidelities=fidelities)
+    def __init__(self, space, *, rng, history, fidelities=None, **hp):
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities)
 
 
 class ForgetsFidelity(_Sampler):
     requires = frozenset({"fidelities"})
+
+
+class ClaimsToAvoidPending(_Sampler):
+    """Declares ``avoids_pending`` but always suggests the same architecture."""
+
+    avoids_pending = True
+
+    def ask(self):
+        return Suggestion(self.space.arch_at(0))
+
+
+class PromotesBeforeTheResult(_Sampler):
+    """Promotes its last trial at once, whether or not its result has arrived."""
+
+    requires = frozenset({"fidelities"})
+
+    def ask(self):
+        h = self.history
+        if h.asked % 2 == 0:
+            return Suggestion(self.space.sample(self.rng), self.fidelities[0])
+        last = h.trial(h.asked - 1)
+        return Suggestion(last.arch, self.fidelities[1], continues=last.id)
+
+
+class ShapeProposals(_Sampler):
+    """The shape-sniffed proposal of old: a bare architecture tuple."""
+
+    def ask(self):
+        return self.space.sample(self.rng)
 
 
 @pytest.mark.parametrize("cls, check, error", [
@@ -63,6 +91,9 @@ class ForgetsFidelity(_Sampler):
     (SwallowsHyperparameters, "test_bad_hyperparameters_are_one_line_errors",
      pytest.fail.Exception),
     (ForgetsFidelity, "test_proposals_valid_and_budget_respected", AssertionError),
+    (ClaimsToAvoidPending, "test_nothing_pending_suggested_again", AssertionError),
+    (PromotesBeforeTheResult, "test_promotions_continue_told_results", ContractError),
+    (ShapeProposals, "test_proposals_valid_and_budget_respected", AssertionError),
 ])
 def test_suite_rejects(cls, check, error):
     method = getattr(SUITE, check)
@@ -70,6 +101,8 @@ def test_suite_rejects(cls, check, error):
         "benchmark_name": "toy-fidelities"}
     if check == "test_degenerate_scores_survived":
         kwargs["pattern"] = "nan"
+    if check == "test_promotions_continue_told_results":
+        kwargs["workers"] = 4
     with pytest.raises(error):
         method(cls, **kwargs)
 
@@ -85,6 +118,18 @@ def test_suite_passes_a_plain_sampler():
     for name in ("toy", "toy-fidelities"):
         SUITE.test_no_global_random_state_touched(_Sampler, name)
         SUITE.test_degenerate_scores_survived(_Sampler, name, "mixed")
+        for workers in (1, 4):
+            SUITE.test_no_result_dropped(_Sampler, name, workers)
+        SUITE.test_same_seed_same_records_with_workers(_Sampler, name)
+
+
+def test_checks_that_do_not_apply_are_skipped_not_passed():
+    with pytest.raises(pytest.skip.Exception, match="does not declare avoids_pending"):
+        SUITE.test_nothing_pending_suggested_again(_Sampler, "toy")
+    with pytest.raises(pytest.skip.Exception, match="made no promotions"):
+        SUITE.test_promotions_continue_told_results(_Sampler, "toy", 4)
+    with pytest.raises(pytest.skip.Exception, match="needs a multi-fidelity benchmark"):
+        SUITE.test_no_result_dropped(ForgetsFidelity, "toy", 1)
 
 
 class InOrder(_Sampler):
@@ -92,13 +137,8 @@ class InOrder(_Sampler):
 
     deterministic = True
 
-    def __init__(self, space, *, rng, fidelities=None, **hp):
-        super().__init__(space, rng=rng, fidelities=fidelities, **hp)
-        self.next = 0
-
     def ask(self):
-        self.next += 1
-        return self.space.arch_at(self.next - 1)
+        return Suggestion(self.space.arch_at(self.history.asked))
 
 
 class ClaimsDeterministic(_Sampler):
