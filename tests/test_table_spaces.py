@@ -8,6 +8,7 @@ import pytest
 
 from tabnas.benchmarks import load_benchmark
 from tabnas.errors import UserError
+from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.runner import Budget, run_search
 from tabnas.spaces.named import SPACES
 from tabnas.spaces.nbgraph import LINKS
@@ -20,7 +21,7 @@ ROUND_TRIP = ("random", "rea", "local-search", "bo", "bananas", "reinforce")
 def _records(bench, strategy: str, seed: int, evals: int) -> dict:
     """A run's records without the benchmark name and the host-time column."""
     table = run_search(bench, STRATEGIES.get(strategy), seed, Budget(evals=evals)).to_arrow()
-    return table.drop_columns(["benchmark", "overhead_s"]).to_pydict()
+    return table.drop_columns(["benchmark", *HOST_TIME_COLUMNS]).to_pydict()
 
 
 def _export(bench, folder, value="acc", cost="mflops", extra_spec="", drop=(), shuffle=True):
@@ -87,7 +88,7 @@ def test_unparsable_rows_and_missing_cells_are_refused_or_partial(analog, tmp_pa
         load_benchmark(f"table:{folder}")
     (folder / "spec.toml").write_text((folder / "spec.toml").read_text() + "partial = true\n")
     bench = load_benchmark(f"table:{folder}")
-    ev = bench.query(bench.space.arch_at(7), rng=np.random.default_rng(0))
+    ev = bench.query(bench.space.arch_at(7), run_key=0)
     assert np.isnan(ev.value) and ev.cost == pytest.approx(np.nanmean(bench.costs))
     assert any("2 of 15625 architectures have no row" in n for n in bench.notes)
 

@@ -29,13 +29,13 @@ import numpy as np
 import pytest
 
 from tabnas.benchmarks.base import Benchmark, TableBenchmark
-from tabnas.runner import run_seed_streams
+from tabnas.runner import run_seeds
 from tabnas.types import Evaluation
 
 
 def query(bench: Benchmark, arch, fidelity: int | None, run_key: int) -> Evaluation:
     """The one place the suite queries a bench, as run ``run_key`` of a study would."""
-    return bench.query(arch, fidelity, rng=run_seed_streams(run_key)[1])
+    return bench.query(arch, fidelity, run_key=run_seeds(run_key)[1])
 
 
 def _require_table(bench: Benchmark, what: str) -> None:
