@@ -285,3 +285,18 @@ def test_two_tables_with_one_name_are_refused(tmp_path):
     proc = run_cli("run", "--benchmark", "table:b", "--strategy", "random", "--seeds", "1",
                    "--budget-evals", "2", "--no-report", cwd=tmp_path)
     assert proc.returncode == 2 and "are both named 'mine' in the results" in proc.stderr
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    ('space = "nb201"\nunstructured = true\n', "unstructured = true is for a bare arch column"),
+    ('space = "nb201"\npartial = "yes"\n', "'partial' must be true or false"),
+])
+def test_contradictory_space_keys_are_one_line_errors(tmp_path, extra, needle):
+    pd.DataFrame({"arch": ["a"], "acc": [0.5]}).to_csv(tmp_path / "t.csv", index=False)
+    (tmp_path / "spec.toml").write_text('table = "t.csv"\narch = "arch"\nvalue = "acc"\n' + extra)
+    with pytest.raises(UserError, match=needle):
+        load_benchmark(f"table:{tmp_path}")
+    (tmp_path / "spec.toml").write_text('table = "t.csv"\nvalue = "acc"\nspace = "nb201"\n'
+                                        '[variables]\narch = ["a"]\n')
+    with pytest.raises(UserError, match="names the space of an arch"):
+        load_benchmark(f"table:{tmp_path}")
