@@ -22,6 +22,7 @@ from tabnas.benchmarks import (
 from tabnas.errors import UserError
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from tabnas.locks import Claims
+from tabnas.objectives import check_objectives
 from tabnas.progress import progress_bar
 from tabnas.results import (
     claim_parts,
@@ -128,6 +129,7 @@ def run_study(
     for bench in benchmarks.values():
         for cls in strategy_classes.values():
             cls.check_supported(bench.space, bench.fidelities)
+            check_objectives(cls, bench)
     _validate_hyperparameters(study, benchmarks, strategy_classes)
     # An incompatible folder is refused before anything is written.
     _check_identities(study, benchmarks, read_manifest(study.exp_dir))
