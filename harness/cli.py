@@ -176,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sim-workers", type=_positive_int, default=1, metavar="K",
                    help="simulate K asynchronous parallel workers per search on the "
                         "benchmark's simulated clock (default: 1, sequential)")
+    p.add_argument("--mf-cost", default="restart", metavar="restart|continue",
+                   help="what a multi-fidelity promotion pays: restart (the full cost of its "
+                        "fidelity, default) or continue (resume the continued trial: only "
+                        "the cost it adds)")
     results_arg(p)
 
     sub.add_parser("list", help="list benchmarks, strategies and search spaces")
@@ -274,6 +278,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         benchmark_options=options,
         data=args.data,
         sim_workers=args.sim_workers,
+        mf_cost=args.mf_cost,
         run_timeout=args.run_timeout,
     )
     counts = run_study(study, workers=args.workers, dask=args.dask, chunk_size=args.chunk_size)

@@ -39,7 +39,7 @@ from tabnas.results import (
     write_failure,
     write_run_bytes,
 )
-from tabnas.runner import Budget
+from tabnas.runner import Budget, check_mf_cost
 from tabnas.strategy import STRATEGIES
 
 #: How often a process waiting on runs held by another process looks again.
@@ -61,6 +61,8 @@ class Study:
     data: str | None = None
     #: Simulated asynchronous workers per search (1: sequential).
     sim_workers: int = 1
+    #: What a promotion pays: ``restart`` (full cost) or ``continue`` (what it adds).
+    mf_cost: str = "restart"
     #: Host seconds after which a run is stopped and recorded as failed.
     run_timeout: float | None = None
 
@@ -78,6 +80,7 @@ class Study:
             raise UserError("--seeds must be a positive integer")
         if not isinstance(self.sim_workers, int) or self.sim_workers < 1:
             raise UserError(f"--sim-workers must be a positive integer, got {self.sim_workers!r}")
+        check_mf_cost(self.mf_cost)
         if self.run_timeout is not None and not self.run_timeout > 0:
             raise UserError(f"--run-timeout must be > 0 seconds, got {self.run_timeout!r}")
         for name in self.benchmarks:
@@ -97,6 +100,7 @@ class Study:
                                 for s in self.strategies},
             "benchmark_options": dict(self.benchmark_options),
             "sim_workers": self.sim_workers,
+            "mf_cost": self.mf_cost,
         }
 
 
@@ -150,7 +154,8 @@ def run_study(
                              for s in study.strategies},
             benchmark_options=dict(study.benchmark_options), data=study.data,
             strategy_modules={n: c.__module__ for n, c in strategy_classes.items()},
-            sim_workers=study.sim_workers, run_timeout=study.run_timeout,
+            sim_workers=study.sim_workers, mf_cost=study.mf_cost,
+            run_timeout=study.run_timeout,
         )
         keys = [(b, s, seed) for s in study.strategies for b in study.benchmarks
                 for seed in study.seeds]
