@@ -187,6 +187,7 @@ def _main(args: argparse.Namespace) -> int:
 
     from tabnas.benchmarks import resolve_benchmark
     from tabnas.cache import atomic_write_bytes
+    from tabnas.objectives import check_objectives
     from tabnas.report import compute_report, write_report
     from tabnas.results import load_results
     from tabnas.runner import Budget
@@ -215,6 +216,7 @@ def _main(args: argparse.Namespace) -> int:
     for s in list(strategies):
         try:
             STRATEGIES.get(s).check_supported(bench.space, bench.fidelities)
+            check_objectives(STRATEGIES.get(s), bench)
         except UserError as exc:
             print(f"note: strategy {s!r} cannot run on {args.benchmark}; skipped ({exc})")
             strategies.remove(s)

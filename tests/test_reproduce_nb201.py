@@ -120,18 +120,19 @@ def test_unknown_benchmark_is_one_line(tmp_path):
     assert len(proc.stderr.strip().splitlines()) == 1 and "valid names" in proc.stderr
 
 
-def test_protocol_on_a_user_table_with_any_strategy(analog, tmp_path):
+def test_protocol_on_a_user_table_with_fewer_runs_for_expensive_strategies(analog, tmp_path):
     from tests.test_table_spaces import _export
 
     folder = _export(analog, tmp_path / "my nb201", extra_spec='space = "nb201"\n')
     env = {"TABNAS_CACHE": str(tmp_path / "cache")}
     proc = run_script("--benchmark", "table:my nb201", "--strategy", "random,rea,local-search",
-                      "--runs", "3", "--evals-equivalent", "10",
+                      "--runs", "4", "--expensive-runs", "2", "--evals-equivalent", "10",
                       "--results-dir", str(tmp_path / "results"), cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "results" / "nb201-protocol-table-my-nb201"  # a valid folder name
     table = pd.read_csv(exp / "published_comparison.csv").set_index("strategy")
-    assert table.loc["random", "runs"] == 3 and table.loc["local-search", "runs"] == 3
+    assert table.loc["random", "runs"] == 4 and table.loc["rea", "runs"] == 4
+    assert table.loc["local-search", "runs"] == 2
     assert pd.isna(table.loc["local-search", "published mean"])
     assert table.loc["rea", "published mean"] == 93.92
     assert "table:my nb201" in proc.stdout and (exp / "report.html").exists()
