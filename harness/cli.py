@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "the cost it adds)")
     results_arg(p)
 
-    sub.add_parser("list", help="list benchmarks and strategies")
+    sub.add_parser("list", help="list benchmarks, strategies and search spaces")
 
     p = sub.add_parser("info", help="describe a benchmark")
     p.add_argument("benchmark")
@@ -323,9 +323,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     hps: dict[str, dict[str, str]] = {}
     for key, value in parse_hyperparameters(args.hp).items():
         strat, dot, name = key.rpartition(".")
-        if not dot or strat not in strategies:
+        if not dot or not strat or not name:
             raise UserError(f"--hp {key}={value}: write STRATEGY.NAME=VALUE with STRATEGY one "
                             f"of {', '.join(strategies)}")
+        if strat not in strategies:
+            # One protocol's command line may set every strategy's hyperparameters.
+            print(f"tabnas: warning: --hp {key}={value}: strategy {strat!r} is not in this "
+                  f"run ({', '.join(strategies)}); ignored", file=sys.stderr)
+            continue
         hps.setdefault(strat, {})[name] = value
     options = _benchmark_options(args)
     study = Study(
@@ -498,6 +503,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     for prefix, resolve in STRATEGIES.prefixes():
         doc = (sys.modules[resolve.__module__].__doc__ or "").strip().splitlines()
         print(f"  {prefix + ':...':<24} {doc[0] if doc else ''}")
+    from tabnas.spaces.named import SPACES
+
+    print("spaces (a table spec's space = \"NAME\" for its arch column of official strings):")
+    for name in SPACES.names():
+        print(f"  {name:<24} {SPACES.get(name).summary}")
     return 0
 
 

@@ -217,6 +217,7 @@ def open_experiment(
     exp_dir: Path, config: dict[str, Any], checksums: dict[str, str],
     cost_labels: dict[str, str] | None = None, maximize: dict[str, bool] | None = None,
     metric_labels: dict[str, dict[str, str]] | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict:
     """Create the manifest, or check that an existing one has the same study settings.
 
@@ -228,10 +229,11 @@ def open_experiment(
         for tmp in exp_dir.glob(".manifest.json.*.tmp"):
             tmp.unlink(missing_ok=True)
         return _open_experiment(exp_dir, config, checksums, cost_labels, maximize,
-                                metric_labels)
+                                metric_labels, names)
 
 
-def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_labels) -> dict:
+def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_labels,
+                     names=None) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is None:
         _vouch_for_orphans(exp_dir, config)
@@ -264,6 +266,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_l
         merged["hyperparameters"] = {**old["hyperparameters"], **config["hyperparameters"]}
         manifest["config"] = merged
         manifest["checksums"] = {**manifest.get("checksums", {}), **checksums}
+        manifest.setdefault("history", []).append(_history_entry(old, config))
     else:
         manifest = {
             "format": RESULTS_FORMAT,
@@ -271,14 +274,42 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_l
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "config": config,
             "checksums": checksums,
+            "history": [_history_entry(None, config)],
         }
     manifest["cost_labels"] = {**manifest.get("cost_labels", {}), **(cost_labels or {})}
     manifest["maximize"] = {**manifest.get("maximize", {}), **(maximize or {})}
     manifest["metric_labels"] = {**manifest.get("metric_labels", {}), **(metric_labels or {})}
+    #: Stored benchmark name -> the name its records carry (a user table's spec name).
+    manifest["benchmark_names"] = {**manifest.get("benchmark_names", {}), **(names or {})}
     manifest["packages"] = package_versions()
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)
     return manifest
+
+
+def _history_entry(old: dict | None, config: dict) -> dict:
+    """One command that added to the experiment: its argv, when, and what was new.
+
+    ``runs`` (ran, skipped, failed) is filled in by :func:`record_history` when
+    the command finishes; an entry without it is a command that was stopped.
+    """
+    now = datetime.now(timezone.utc)
+    added = {k: [x for x in config[k] if x not in (old or {}).get(k, [])]
+             for k in ("benchmarks", "strategies", "seeds")}
+    return {"id": f"{platform.node()}:{os.getpid()}:{now.timestamp():.6f}",
+            "argv": [Path(sys.argv[0]).name, *sys.argv[1:]],
+            "time": now.isoformat(timespec="seconds"), "added": added}
+
+
+def record_history(exp_dir: Path, entry_id: str, runs: dict[str, int]) -> None:
+    """Write what the command with history entry ``entry_id`` ran (under the lock)."""
+    with experiment_lock(exp_dir):
+        manifest = read_manifest(exp_dir)
+        for entry in (manifest or {}).get("history", []):
+            if entry.get("id") == entry_id:
+                entry["runs"] = dict(runs)
+                write_json_atomic(exp_dir / "manifest.json", manifest)
+                return
 
 
 def _vouch_for_orphans(exp_dir: Path, config: dict) -> None:

@@ -165,7 +165,7 @@ class Strategy:
                     )
             elif not space.supports(op):
                 raise UserError(f"strategy {cls.name!r} needs the space operation {op!r}, "
-                                f"which space {space.name!r} does not provide")
+                                f"{space.unsupported_reason(op)}")
 
 
 STRATEGIES: Registry[type[Strategy]] = Registry(

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabnas.benchmarks import Benchmark, resolve_benchmark
+from tabnas.benchmarks import (
+    TABLE_PREFIX,
+    Benchmark,
+    canonical_benchmark_name,
+    resolve_benchmark,
+)
 from tabnas.errors import UserError
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from tabnas.locks import Claims
@@ -32,6 +37,7 @@ from tabnas.results import (
     failure_path,
     open_experiment,
     read_manifest,
+    record_history,
     run_path,
     set_aside,
     update_failures,
@@ -73,6 +79,7 @@ class Study:
             raise UserError("give at least one strategy with --strategy")
         if not self.benchmarks:
             raise UserError("give at least one benchmark with --benchmark")
+        self.benchmarks = [canonical_benchmark_name(n) for n in self.benchmarks]
         for flag, names in (("--strategy", self.strategies), ("--benchmark", self.benchmarks)):
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:
@@ -149,18 +156,21 @@ def run_study(
             cls.check_supported(bench.space, bench.fidelities)
             check_objectives(cls, bench)
     _validate_hyperparameters(study, benchmarks, strategy_classes)
-    read_manifest(study.exp_dir)  # an incompatible folder is refused before anything is written
+    # An incompatible folder is refused before anything is written.
+    _check_identities(study, benchmarks, read_manifest(study.exp_dir))
     own_executor = executor is None
     if executor is None:
         executor = make_executor(workers, dask)
     try:
         ensure_writable(study.exp_dir)
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
+        # Keyed by the name the records carry, which is what stats and plots look up.
         manifest = open_experiment(study.exp_dir, study.config(), checksums,
-                                   {n: b.cost_label for n, b in benchmarks.items()},
-                                   {n: b.maximize for n, b in benchmarks.items()},
-                                   {n: {"value": b.value_label, "test": b.test_label}
-                                    for n, b in benchmarks.items()})
+                                   {b.name: b.cost_label for b in benchmarks.values()},
+                                   {b.name: b.maximize for b in benchmarks.values()},
+                                   {b.name: {"value": b.value_label, "test": b.test_label}
+                                    for b in benchmarks.values()},
+                                   names={n: b.name for n, b in benchmarks.items()})
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))
@@ -181,7 +191,9 @@ def run_study(
             moved = set_aside(study.exp_dir, run_path(study.exp_dir, *key))
             print(f"tabnas: {reason}; moved to {moved}, computing that run again",
                   file=sys.stderr)
-        return _drive(study, job, keys, done, executor, chunk_size, progress)
+        counts = _drive(study, job, keys, done, executor, chunk_size, progress)
+        record_history(study.exp_dir, manifest["history"][-1]["id"], counts)
+        return counts
     finally:
         if own_executor:
             executor.close()
@@ -305,6 +317,29 @@ def _store(exp: Path, outcome: Outcome, counts: dict[str, int]) -> None:
         write_failure(exp, *outcome.key, error=outcome.error or "unknown error",
                       traceback=outcome.traceback, timed_out=outcome.timed_out)
         counts["failed"] += 1
+
+
+def _check_identities(study: Study, benchmarks: dict[str, Benchmark],
+                      manifest: dict | None) -> None:
+    """Refuse two benchmarks whose records would carry one name, and a user table that
+    changed since the experiment ran on it (its runs would no longer mean the same)."""
+    names = dict((manifest or {}).get("benchmark_names", {}))
+    for key, bench in benchmarks.items():
+        other = next((k for k, n in names.items() if n == bench.name and k != key), None)
+        if other is not None:
+            raise UserError(f"experiment {study.experiment!r}: {key} and {other} are both "
+                            f"named {bench.name!r} in the results; give one table another "
+                            "name = \"...\" in its spec, or use a new --experiment name")
+        names[key] = bench.name
+    old = (manifest or {}).get("checksums", {})
+    for key, bench in benchmarks.items():
+        if not key.startswith(TABLE_PREFIX):
+            continue
+        for path, digest in bench.checksums.items():
+            if old.get(path, digest) != digest:
+                raise UserError(f"{path} changed since experiment {study.experiment!r} ran on "
+                                f"it (sha256 {old[path][:12]}... then, {digest[:12]}... now); "
+                                "restore it, or use a new --experiment name")
 
 
 def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:

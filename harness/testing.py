@@ -59,6 +59,7 @@ import numpy as np
 import pytest
 
 from tabnas.benchmarks import BENCHMARKS, Benchmark
+from tabnas.conformance import BenchmarkConformance, SpaceConformance  # noqa: F401
 from tabnas.errors import UserError
 from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.runner import Budget, run_search, run_seeds

@@ -118,3 +118,31 @@ def test_unknown_benchmark_is_one_line(tmp_path):
                       cwd=tmp_path, env={"TABNAS_CACHE": str(tmp_path / "cache")})
     assert proc.returncode == 2
     assert len(proc.stderr.strip().splitlines()) == 1 and "valid names" in proc.stderr
+
+
+def test_protocol_on_a_user_table_with_fewer_runs_for_expensive_strategies(analog, tmp_path):
+    from tests.test_table_spaces import _export
+
+    folder = _export(analog, tmp_path / "my nb201", extra_spec='space = "nb201"\n')
+    env = {"TABNAS_CACHE": str(tmp_path / "cache")}
+    proc = run_script("--benchmark", "table:my nb201", "--strategy", "random,rea,local-search",
+                      "--runs", "4", "--expensive-runs", "2", "--evals-equivalent", "10",
+                      "--results-dir", str(tmp_path / "results"), cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    exp = tmp_path / "results" / "nb201-protocol-table-my-nb201"  # a valid folder name
+    table = pd.read_csv(exp / "published_comparison.csv").set_index("strategy")
+    assert table.loc["random", "runs"] == 4 and table.loc["rea", "runs"] == 4
+    assert table.loc["local-search", "runs"] == 2
+    assert pd.isna(table.loc["local-search", "published mean"])
+    assert table.loc["rea", "published mean"] == 93.92
+    assert "table:my nb201" in proc.stdout and (exp / "report.html").exists()
+    assert folder.is_dir()
+
+
+def test_hp_for_a_strategy_not_in_the_run_is_a_warning(tmp_path):
+    from tests.conftest import run_cli
+
+    proc = run_cli("run", "--strategy", "random", "--hp", "rea.population=10", "--seeds", "1",
+                   "--budget-evals", "3", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning: --hp rea.population=10: strategy 'rea' is not in this run" in proc.stderr

@@ -33,6 +33,20 @@ def resolve_benchmark(name: str) -> BenchmarkEntry:
     return BENCHMARKS.get(name)
 
 
+def canonical_benchmark_name(name: str) -> str:
+    """The name a benchmark is stored under: ``table:`` + the resolved spec file for user tables.
+
+    A user table is one benchmark however its path is written (relative, from
+    another folder, through a link), so an experiment resumed from elsewhere
+    finds its runs instead of starting a second benchmark.
+    """
+    if not name.startswith(TABLE_PREFIX):
+        return name
+    from tabnas.benchmarks.tables.custom import spec_path
+
+    return TABLE_PREFIX + spec_path(name[len(TABLE_PREFIX):]).resolve().as_posix()
+
+
 def load_benchmark(name: str, data: str | None = None, **options: Any) -> Benchmark:
     """Load a benchmark by name (``tabnas list`` shows the names; ``table:PATH`` for own tables;
     ``NAME:PRESET`` or ``NAME:A+B`` for several objectives)."""
@@ -40,4 +54,4 @@ def load_benchmark(name: str, data: str | None = None, **options: Any) -> Benchm
 
 
 __all__ = ["BENCHMARKS", "TABLE_PREFIX", "Benchmark", "BenchmarkEntry", "TableBenchmark",
-           "load_benchmark", "resolve_benchmark"]
+           "canonical_benchmark_name", "load_benchmark", "resolve_benchmark"]

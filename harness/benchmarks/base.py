@@ -94,6 +94,7 @@ class Benchmark:
             "direction": "maximise" if self.maximize else "minimise",
             "fidelities": _describe_fidelities(self.fidelities),
             "cost": self.cost_label,
+            "operations": _describe_operations(self.space),
         }
         if self.reported_at:
             out["reported at"] = self.reported_at
@@ -119,6 +120,14 @@ class Benchmark:
             raise UserError(
                 f"fidelity {fidelity} not in {self.name}'s fidelities {list(self.fidelities)}"
             ) from None
+
+
+def _describe_operations(space: SearchSpace) -> str:
+    """``"sample, mutate, ... (not: path_encode)"``: what strategies can ask of the space."""
+    ops = space.operations()
+    text = ", ".join(["sample", *(op for op, ok in ops.items() if ok)])
+    missing = [op for op, ok in ops.items() if not ok]
+    return text + (f" (not: {', '.join(missing)})" if missing else "")
 
 
 def _describe_fidelities(fidelities: tuple[int, ...] | None) -> str:

@@ -14,6 +14,9 @@ import numpy as np
 
 from tabnas.types import Arch
 
+#: The operations strategies ask for beyond ``sample`` (see ``Strategy.requires``).
+OPERATIONS = ("mutate", "neighbours", "encode", "path_encode", "cardinalities")
+
 
 class SearchSpace:
     """Base class of search spaces.
@@ -97,6 +100,14 @@ class SearchSpace:
         """Whether the space implements ``operation`` (e.g. ``"encode"``)."""
         method = getattr(type(self), operation, None)
         return method is not None and method is not getattr(SearchSpace, operation, None)
+
+    def unsupported_reason(self, operation: str) -> str:
+        """Why :meth:`supports` is false for ``operation``, and how to get it (one clause)."""
+        return f"which space {self.name!r} does not provide"
+
+    def operations(self) -> dict[str, bool]:
+        """Every operation a strategy may need, and whether this space supports it."""
+        return {op: self.supports(op) for op in OPERATIONS}
 
     def all_archs(self) -> list[Arch]:
         return [self.arch_at(i) for i in range(self.size)]

@@ -19,6 +19,7 @@ same either way.
 
 from __future__ import annotations
 
+from tabnas.spaces.named import register_fixed
 from tabnas.spaces.product import ProductSpace
 from tabnas.types import Arch
 
@@ -63,3 +64,9 @@ class MLPSpace(ProductSpace):
         except ValueError:
             raise ValueError(f"bad layer in {text!r}: width one of {WIDTHS}, activation one "
                              f"of {ACTIVATIONS}, written like '64-relu'") from None
+
+
+register_fixed("mnist-mlp", "two hidden layers, width and activation each (81); strings like "
+               "64-relu_128-tanh", MLPSpace)
+register_fixed("mnist-mlp-shared", "two hidden layers sharing one width and activation (9); "
+               "strings like 128-tanh", lambda: MLPSpace(shared=True))

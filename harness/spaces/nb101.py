@@ -33,6 +33,7 @@ from functools import cached_property
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
+from tabnas.spaces.named import SPACES, ParsedSpace, SpaceEntry
 from tabnas.types import Arch
 
 INPUT, OUTPUT = "input", "output"
@@ -300,6 +301,10 @@ class NB101Space(SearchSpace):
             x[base + (v - 1) * len(OPS) + _LABEL[ops[v]]] = 1.0
         return x
 
+    def path_encode(self, arch: Arch) -> np.ndarray:
+        """The path encoding whatever ``encoding`` is: what BANANAS' predictors train on."""
+        return self.encode_path(arch)
+
     @cached_property
     def path_features(self) -> int:
         return int(_PATH_OFFSETS[-1])
@@ -354,3 +359,76 @@ class NB101Space(SearchSpace):
         if i is None:
             raise ValueError(f"{text!r} is a valid cell but not in this table")
         return (i,)
+
+
+def parse_table(texts: Sequence[str]) -> ParsedSpace:
+    """The cells a table's strings spell, merged by official hash (isomorphic spellings merge).
+
+    A string is the tfrecord's spelling ``"<adjacency bits> <op,op,...>"``
+    (:meth:`NB101Space.describe`); a bare hash does not say which graph it is,
+    so it cannot define a cell of a new table.
+    """
+    keys: list[str | None] = []
+    modules: dict[str, tuple[np.ndarray, list[str]]] = {}
+    errors: dict[int, str] = {}
+    for i, text in enumerate(texts):
+        bits, _, names = text.strip().partition(" ")
+        dim = int(round(len(bits) ** 0.5))
+        if not names:
+            why = ("a hash alone does not give the cell's graph" if len(bits) == 32 else
+                   "no ops after the adjacency bits")
+            errors[i] = (f"{text!r} is not a NAS-Bench-101 cell spelling ({why}); write "
+                         "'<adjacency bits, row-major> <input,op,...,output>'")
+            keys.append(None)
+            continue
+        ops = [o.strip() for o in names.split(",")]
+        why = ("the adjacency is not a square 0/1 matrix, row-major"
+               if dim * dim != len(bits) or set(bits) - {"0", "1"} else None)
+        matrix = None
+        if why is None:
+            matrix = np.array([int(b) for b in bits], dtype=np.int8).reshape(dim, dim)
+            why = check_cell(matrix, ops)
+        if why is not None:
+            errors[i] = f"{text!r} is not a NAS-Bench-101 cell: {why}"
+            keys.append(None)
+            continue
+        pm, pops = prune(matrix, ops)  # type: ignore[misc]
+        key = hash_module(pm, [_LABEL[op] for op in pops])
+        modules.setdefault(key, (pm, pops))
+        keys.append(key)
+    order = sorted(modules)
+    n = len(order)
+    matrices = np.zeros((n, N_VERTICES, N_VERTICES), dtype=np.uint8)
+    op_labels = np.full((n, N_VERTICES), NO_OP, dtype=np.int8)
+    n_vertices = np.zeros(n, dtype=np.uint8)
+    for c, key in enumerate(order):
+        pm, pops = modules[key]
+        d = len(pops)
+        matrices[c, :d, :d] = pm
+        op_labels[c, :d] = [_LABEL[op] for op in pops]
+        n_vertices[c] = d
+    space = NB101Space(np.array(order, dtype="S32"), matrices, op_labels, n_vertices)
+    cell_of = {k: c for c, k in enumerate(order)}
+    cells = np.array([-1 if k is None else cell_of[k] for k in keys], dtype=np.int64)
+    return ParsedSpace(space, cells, errors, complete=False)
+
+
+def example_strings() -> list[str]:
+    """One spelling each of a 7-vertex cell and every cell one edge flip or op change away."""
+    matrix = np.zeros((N_VERTICES, N_VERTICES), dtype=np.int8)
+    for v in range(N_VERTICES - 1):
+        matrix[v, v + 1] = 1
+    matrix[0, 2] = matrix[1, 6] = 1
+    ops = [INPUT, *OPS, *OPS[:2], OUTPUT]
+    spellings: dict[str, str] = {}  # one spelling per cell
+    for m, o in [(matrix, ops), *NB101Space._moves(None, matrix, ops)]:  # type: ignore[arg-type]
+        key = cell_hash(m, o)
+        if key is not None and key not in spellings:
+            spellings[key] = "".join(str(int(b)) for b in m.ravel()) + " " + ",".join(o)
+    return list(spellings.values())
+
+
+SPACES.add("nb101", SpaceEntry(
+    "nb101", "NAS-Bench-101 cells, the ones a table holds, merged by official hash; strings "
+    "'<adjacency bits> <input,conv3x3-bn-relu,...,output>', results carry the hash",
+    parse_table, lambda: parse_table(example_strings()).space))

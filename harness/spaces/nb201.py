@@ -14,6 +14,7 @@ from functools import cache
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
+from tabnas.spaces.named import register_fixed
 from tabnas.types import Arch
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
@@ -148,3 +149,7 @@ def _arch_at(index: int) -> Arch:
 @cache
 def _string_at(index: int) -> str:
     return arch_to_string(_arch_at(index))
+
+
+register_fixed("nb201", "NAS-Bench-201 cells (6 edges x 5 ops, 15,625); official strings "
+               "like |nor_conv_3x3~0|+|none~0|skip_connect~1|+|...|", NB201Space)

@@ -16,9 +16,13 @@ look-up instead of re-running the package's canonicalisation.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
+from tabnas.spaces.named import SPACES, ParsedSpace, SpaceEntry, register_fixed
 from tabnas.types import Arch
 
 #: ``nas_bench_graph.architecture.link_list``, copied so the space needs no import.
@@ -27,6 +31,9 @@ LINKS: tuple[tuple[int, int, int, int], ...] = (
     (0, 1, 1, 1), (0, 1, 1, 2), (0, 1, 2, 2), (0, 1, 2, 3),
 )
 N_NODES = 4
+#: The datasets of the package's ``light/`` tables (one benchmark and one space each).
+DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv",
+            "proteins")
 
 
 def raw_index(arch: Arch, n_ops: int) -> int:
@@ -161,3 +168,66 @@ class NBGraphSpace(SearchSpace):
         if arch is None:
             raise ValueError(f"{text!r} is not in the {self.name} table")
         return arch
+
+
+def parse_table(texts: Sequence[str]) -> ParsedSpace:
+    """The canonical cells a table's strings name (isomorphic spellings merge).
+
+    Cells are numbered as the shipped ``nbgraph-<dataset>`` tables number them
+    (by the package's ``valid_hash``), so a shipped table exported to a file and
+    read back gives the same runs. Needs the ``nas-bench-graph`` package, whose
+    canonicalisation defines which spellings are the same graph.
+    """
+    from tabnas.benchmarks.tables.nbgraph import GNN_OPS, canonical_hashes, decode_hash
+
+    op_index = {op: i for i, op in enumerate(GNN_OPS)}
+    hashes = canonical_hashes(GNN_OPS)
+    keys = np.full(len(texts), -1, dtype=np.int64)
+    errors: dict[int, str] = {}
+    for i, text in enumerate(texts):
+        link_text, sep, ops_text = text.strip().partition("|")
+        try:
+            link = tuple(int(x) for x in link_text.split(","))
+            ops = tuple(op_index[o] for o in ops_text.split(","))
+            if not sep or len(ops) != N_NODES:
+                raise ValueError
+            keys[i] = hashes[raw_index((LINKS.index(link), *ops), len(GNN_OPS))]
+        except (ValueError, KeyError):
+            errors[i] = (f"not a NAS-Bench-Graph architecture: {text!r} (write the link "
+                         "pattern, '|', then 4 ops, e.g. '0,1,2,3|gcn,gat,skip,fc'; ops: "
+                         + ", ".join(GNN_OPS) + ")")
+    table_keys = np.unique(keys[keys >= 0])
+    cell_of = {int(k): c for c, k in enumerate(table_keys)}
+    canon = np.array([cell_of.get(int(h), -1) for h in hashes], dtype=np.int32)
+    archs = np.array([decode_hash(int(k), GNN_OPS) for k in table_keys], dtype=np.int8
+                     ).reshape(-1, 1 + N_NODES)
+    space = NBGraphSpace("nbgraph", GNN_OPS, archs, canon)
+    cells = np.array([cell_of.get(int(k), -1) for k in keys], dtype=np.int64)
+    return ParsedSpace(space, cells, errors, complete=False)
+
+
+def _every_string() -> list[str]:
+    from tabnas.benchmarks.tables.nbgraph import GNN_OPS
+
+    return [",".join(map(str, link)) + "|" + ",".join(GNN_OPS[o] for o in ops)
+            for link in LINKS for ops in itertools.product(range(len(GNN_OPS)), repeat=N_NODES)]
+
+
+def _dataset_space(dataset: str) -> NBGraphSpace:
+    from tabnas.benchmarks.tables.nbgraph import load_dataset
+
+    return load_dataset(dataset).space
+
+
+def _register() -> None:
+    SPACES.add("nbgraph", SpaceEntry(
+        "nbgraph", "NAS-Bench-Graph architectures, the canonical cells a table holds "
+        "(isomorphic spellings merge); strings like 0,1,2,3|gcn,gat,skip,fc",
+        parse_table, lambda: parse_table(_every_string()).space))
+    for dataset in DATASETS:
+        register_fixed(f"nbgraph-{dataset}", f"NAS-Bench-Graph {dataset}: exactly the "
+                       "official table's canonical cells (a table missing one is partial)",
+                       lambda dataset=dataset: _dataset_space(dataset))
+
+
+_register()

@@ -19,22 +19,29 @@ from typing import Any
 import numpy as np
 
 from tabnas.errors import UserError
-from tabnas.spaces.base import SearchSpace
+from tabnas.spaces.base import OPERATIONS, SearchSpace
 from tabnas.types import Arch
 
 #: Most cells of a product space: cell indices stay within int64, also multiplied by seeds.
 MAX_CELLS = 2**62
+#: A bare variable with more choices than this has no structure worth the name: its
+#: "mutation" is a uniform draw and its one-hot encoding is as wide as the table.
+BARE_LIMIT = 64
 
 
 class ProductSpace(SearchSpace):
     """``variables``: (name, choices) pairs. ``bare`` spaces (one variable) print only the choice.
 
     A bare space is how a table with one column of architecture strings is
-    searched: the string itself is the architecture's name.
+    searched: the string itself is the architecture's name. With more than
+    :data:`BARE_LIMIT` choices it offers no moves (``supports`` is false for
+    them), so a strategy that needs structure is refused instead of silently
+    becoming random search, unless ``unstructured=True`` asks for the
+    categorical view explicitly.
     """
 
     def __init__(self, name: str, variables: Sequence[tuple[str, Sequence[Any]]],
-                 bare: bool = False) -> None:
+                 bare: bool = False, unstructured: bool = False) -> None:
         if not variables or any(len(c) == 0 for _, c in variables):
             raise ValueError("a product space needs at least one variable, each with choices")
         if bare and len(variables) != 1:
@@ -52,6 +59,22 @@ class ProductSpace(SearchSpace):
         self._weights = tuple(math.prod(self._n[i + 1:]) for i in range(len(self._n)))
         self._mutable = tuple(i for i, n in enumerate(self._n) if n > 1)
         self._text = [{str(c): i for i, c in enumerate(cs)} for cs in self.choices]
+        self.unstructured = unstructured
+        self._flat = bare and self.size > BARE_LIMIT and not unstructured
+
+    def supports(self, operation: str) -> bool:
+        if self._flat and operation in OPERATIONS:
+            return False
+        return super().supports(operation)
+
+    def unsupported_reason(self, operation: str) -> str:
+        if not (self._flat and operation in OPERATIONS):
+            return super().unsupported_reason(operation)
+        return (f"but {self.name!r} is one bare column of {self.size} architecture names, "
+                f"where {operation} would be a uniform draw: name the column's space in the "
+                "spec (space = \"nb201\"; 'tabnas list' shows the spaces), split it into "
+                "[variables], or set unstructured = true to search it as one categorical "
+                "variable anyway")
 
     def index(self, arch: Arch) -> int:
         if len(arch) != len(self._n):

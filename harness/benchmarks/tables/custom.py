@@ -5,10 +5,17 @@ searched column (``value``), the reported one (``test``, default: the same),
 the direction, an optional cumulative ``cost`` column, optional integer
 ``fidelity`` and ``seed`` columns, and the space: either ``[variables]``
 (column -> ordered choices; the space is their product) or ``arch = "column"``
-(one column of architecture strings). Every architecture must have a row for
-every (seed, fidelity) pair, so the table is dense and answers like any
-shipped benchmark; a gap, a NaN in a searched/reported/cost column, a value
-outside its declared choices or a duplicate row is a one-line error.
+(one column of architecture strings). With ``space = "NAME"`` the arch column
+holds a registered space's official strings (``tabnas list`` shows the spaces)
+and the table is searched in that space, with its moves and canonical forms;
+without it the column is one bare categorical variable, which strategies that
+need structure refuse unless ``unstructured = true``. Every architecture must
+have a row for every (seed, fidelity) pair, so the table is dense and answers
+like any shipped benchmark; a gap, a NaN in a searched/reported/cost column, a
+value outside its declared choices, a string that is not an architecture of
+the named space, or a duplicate row is a one-line error. ``partial = true``
+accepts a table lacking some cells of a named space (or some seeds of a
+cell): those answer as missing records of the official partial files do.
 
 The table is read directly (it is already columnar) and not cached; its and
 the spec's SHA-256 go into the experiment manifest.
@@ -29,7 +36,7 @@ from tabnas.spaces.product import ProductSpace
 
 SPEC_FILE = "spec.toml"
 _KEYS = {"name", "table", "value", "test", "maximize", "cost", "cost_label", "fidelity",
-         "seed", "variables", "arch"}
+         "seed", "variables", "arch", "space", "partial", "unstructured"}
 
 
 def spec_path(path: str | Path) -> Path:
@@ -71,11 +78,24 @@ def read_spec(path: Path) -> dict[str, Any]:
         for col, choices in variables.items():
             if len({_as_text(c) for c in choices}) != len(choices):
                 raise UserError(f"table spec {path}: variable {col!r} lists a choice twice")
-    for key in ("test", "cost", "cost_label", "fidelity", "seed", "arch", "name"):
+    for key in ("test", "cost", "cost_label", "fidelity", "seed", "arch", "name", "space"):
         if key in spec and not isinstance(spec[key], str):
             raise UserError(f"table spec {path}: '{key}' must be a string")
-    if not isinstance(spec.get("maximize", True), bool):
-        raise UserError(f"table spec {path}: 'maximize' must be true or false")
+    for key in ("maximize", "partial", "unstructured"):
+        if not isinstance(spec.get(key, True), bool):
+            raise UserError(f"table spec {path}: '{key}' must be true or false")
+    if "space" in spec:
+        from tabnas.spaces.named import SPACES
+
+        if "arch" not in spec:
+            raise UserError(f"table spec {path}: space = {spec['space']!r} names the space of "
+                            "an arch = \"COLUMN\" of its strings; [variables] define their own")
+        if spec["space"] not in SPACES:
+            raise UserError(f"table spec {path}: unknown space {spec['space']!r}; spaces: "
+                            f"{', '.join(SPACES.names())}")
+        if spec.get("unstructured"):
+            raise UserError(f"table spec {path}: unstructured = true is for a bare arch column; "
+                            f"space = {spec['space']!r} already gives its structure")
     return spec
 
 
@@ -142,14 +162,31 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
 
     name = spec.get("name") or (spec_file.parent.name if spec_file.name == SPEC_FILE
                                 else spec_file.stem)
+    partial = spec.get("partial", False)
+    notes: list[str] = []
     if "arch" in spec:
         col = spec["arch"]
         if df[col].isna().any():
             raise UserError(f"{where}: column {col!r} has empty architecture names")
-        choices = sorted({str(x) for x in df[col]})
-        space = ProductSpace(f"table:{name}", [(col, choices)], bare=True)
-        lookup = {c: i for i, c in enumerate(choices)}
-        codes = [np.array([lookup[str(x)] for x in df[col]], dtype=np.int64)]
+        if "space" in spec:
+            space, cell, keep = _named_space(spec, df[col].map(str), where, notes)
+            if not keep.all():
+                df = df.loc[keep]
+        else:
+            choices = sorted({str(x) for x in df[col]})
+            space = ProductSpace(f"table:{name}", [(col, choices)], bare=True,
+                                 unstructured=spec.get("unstructured", False))
+            lookup = {c: i for i, c in enumerate(choices)}
+            cell = np.array([lookup[str(x)] for x in df[col]], dtype=np.int64)
+            if space.unstructured:
+                notes.append(f"Column {col!r} is one categorical variable of {space.size} "
+                             "names (unstructured = true): a mutation is a uniform draw among "
+                             "the others and the encoding a one-hot of every name.")
+            elif not space.supports("mutate"):
+                notes.append(f"Column {col!r} is one bare variable of {space.size} names: "
+                             "strategies that need mutate, neighbours, encode or a categorical "
+                             "view are refused (name its space with space = ..., or give "
+                             "[variables], or set unstructured = true).")
     else:
         space = ProductSpace(f"table:{name}", list(variables.items()))
         codes = []
@@ -163,12 +200,18 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
                 raise UserError(f"{where}: column {col!r} holds {bad!r}, which is not among "
                                 f"its choices {choices} in [variables]")
             codes.append(code.to_numpy(dtype=np.int64))
-    if space.size > len(df):  # checked before any per-cell array is made
-        raise UserError(f"{where}: the architecture space has {space.size:,} cells but the "
-                        f"table has {len(df):,} rows; every architecture needs a row")
-    cell = np.zeros(len(df), dtype=np.int64)
-    for w, code in zip(space._weights, codes, strict=True):
-        cell += w * code
+        # Checked before any per-cell array is made: a space far larger than its table
+        # would allocate per-cell arrays for cells that no row can fill.
+        if space.size > len(df) and not partial:
+            raise UserError(f"{where}: the architecture space has {space.size:,} cells but "
+                            f"the table has {len(df):,} rows; every architecture needs a row "
+                            "(or set partial = true)")
+        cell = np.zeros(len(df), dtype=np.int64)
+        for w, code in zip(space._weights, codes, strict=True):
+            cell += w * code
+    if space.size > 100 * len(df):
+        raise UserError(f"{where}: the architecture space has {space.size:,} cells and the "
+                        f"table {len(df):,} rows, under 1% of them; declare a smaller space")
 
     value = _numeric(df, value_col, where)
     test = value if test_col == value_col else _numeric(df, test_col, where)
@@ -182,13 +225,27 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
     n_seeds, n_fid = len(seeds or (0,)), len(fidelities or (0,))
     flat = (cell * n_seeds + seed_pos) * n_fid + fid_pos
     if len(np.unique(flat)) != len(flat):
-        raise UserError(f"{where}: some (architecture, seed, fidelity) combinations have more "
-                        "than one row; keep one row per combination")
+        used = {c for c in needed if c is not None}
+        raise UserError(f"{where}: " + _duplicate_reason(df, flat, n_seeds * n_fid, space, used,
+                                                          spec))
     expected = space.size * n_seeds * n_fid
-    if len(flat) != expected:
-        have = np.zeros(expected, dtype=bool)
-        have[flat] = True
-        first = int(np.flatnonzero(~have)[0])
+    have = np.zeros(expected, dtype=bool)
+    have[flat] = True
+    have3 = have.reshape(space.size, n_seeds, n_fid)
+    absent = ~have3.any(axis=(1, 2))
+    if absent.any() and not partial:
+        first = space.to_string(space.arch_at(int(np.flatnonzero(absent)[0])))
+        raise UserError(f"{where}: {int(absent.sum())} of the {space.size} architectures of "
+                        f"space {space.name!r} have no row, e.g. {first}; give every one, or "
+                        "set partial = true (they then answer as failed trainings, NaN, as "
+                        "in the official partial files)")
+    if absent.any():
+        notes.append(f"Partial (partial = true): {int(absent.sum())} of {space.size} "
+                     "architectures have no row and answer NaN at the mean cost.")
+    # A partial table may lack whole cells or whole (cell, seed) runs, never single rows.
+    gaps = (have3.any(axis=2, keepdims=True) & ~have3) if partial else ~have3
+    if gaps.any():
+        first = int(np.flatnonzero(gaps)[0])
         c, rest = divmod(first, n_seeds * n_fid)
         s, f = divmod(rest, n_fid)
         what = space.to_string(space.arch_at(c))
@@ -196,12 +253,16 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
             what += f", seed {seeds[s]}"
         if fidelities:
             what += f", {fid_col} {fidelities[f]}"
-        raise UserError(f"{where}: {expected - len(flat)} of {expected} (architecture, seed, "
-                        f"fidelity) rows are missing, e.g. {what}; every architecture needs "
-                        "a row for every seed and fidelity")
+        hint = "a recorded (architecture, seed) needs a row for every fidelity" if partial \
+            else "every architecture needs a row for every seed and fidelity"
+        raise UserError(f"{where}: {int(gaps.sum())} of {expected} (architecture, seed, "
+                        f"fidelity) rows are missing, e.g. {what}; {hint}")
+    if partial and (~have3[~absent]).any():
+        notes.append("Partial (partial = true): some architectures lack some seeds; those "
+                     "seeds are never picked for them.")
 
     def dense(col: np.ndarray) -> np.ndarray:
-        out = np.empty(expected)
+        out = np.full(expected, np.nan)
         out[flat] = col
         return out.reshape(space.size, n_seeds, n_fid)
 
@@ -218,11 +279,63 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
                                                            "the searched value)",
         cost_label=spec.get("cost_label", cost_col or "evaluations (no cost column: 1 each)"),
         notes=(f"User table {table_file} read through {spec_file}.",
-               f"Recorded seeds: {list(seeds)}." if seeds else "One record per architecture."),
+               f"Recorded seeds: {list(seeds)}." if seeds else "One record per architecture.",
+               *notes),
         checksums={str(spec_file.resolve()): sha256_file(spec_file),
                    str(table_file): sha256_file(table_file)},
         seed_mode=seed_mode,
     )
+
+
+def _named_space(spec: dict, text, where: str, notes: list[str]):
+    """(space, cell of each kept row, rows kept) for ``space = NAME`` (see SPACES)."""
+    from tabnas.spaces.named import SPACES
+
+    entry = SPACES.get(spec["space"])
+    distinct, inverse = np.unique(text.to_numpy(dtype=str), return_inverse=True)
+    parsed = entry.parse([str(t) for t in distinct])
+    cell = parsed.cells[inverse]
+    keep = cell >= 0
+    if not keep.all():
+        row = int(np.flatnonzero(~keep)[0])
+        reason = parsed.errors.get(int(inverse[row]), "does not parse")
+        n_bad = int((~keep).sum())
+        if not spec.get("partial", False):
+            raise UserError(f"{where}: row {row + 2} of column {spec['arch']!r}: {reason}; "
+                            f"{n_bad} row(s) are not {entry.name} architectures: fix them, or "
+                            "set partial = true to leave them out")
+        notes.append(f"Partial (partial = true): {n_bad} row(s) are not {entry.name} "
+                     f"architectures and were left out, e.g. row {row + 2}: {reason}.")
+        cell = cell[keep]
+    notes.append(f"Column {spec['arch']!r} read as {entry.name} architectures (space = "
+                 f"{entry.name!r}); results carry the space's official strings."
+                 + ("" if parsed.complete else " The space is the canonical cells the "
+                    "table holds (isomorphic spellings merge)."))
+    return parsed.space, cell, keep
+
+
+def _duplicate_reason(df, flat: np.ndarray, per_cell: int, space, used: set[str],
+                      spec: dict) -> str:
+    """Why some (architecture, seed, fidelity) has several rows: a forgotten column,
+    isomorphic spellings of one cell, or plain repeated rows."""
+    order = np.argsort(flat, kind="stable")
+    sorted_flat = flat[order]
+    dup = int(np.flatnonzero(sorted_flat[1:] == sorted_flat[:-1])[0])
+    rows = order[sorted_flat == sorted_flat[dup]]
+    group = df.iloc[rows]
+    arch = space.to_string(space.arch_at(int(flat[rows[0]]) // per_cell))
+    n_dup = int(len(flat) - len(np.unique(flat)))
+    head = (f"{n_dup} row(s) repeat an (architecture, seed, fidelity) combination, e.g. "
+            f"{len(rows)} rows (rows {', '.join(str(int(r) + 2) for r in rows[:4])}) for {arch}")
+    if "arch" in spec and group[spec["arch"]].map(str).nunique() > 1:
+        spellings = ", ".join(repr(str(x)) for x in group[spec["arch"]].unique()[:2])
+        return (f"{head}: {spellings} are spellings of one cell, which space "
+                f"{spec['space']!r} merges; keep one row per cell")
+    varying = [str(c) for c in df.columns if c not in used and group[c].nunique() > 1]
+    if varying:
+        return (f"{head} that differ only in column(s) {', '.join(map(repr, varying))}: is a "
+                "seed = \"...\" or fidelity = \"...\" missing from the spec?")
+    return f"{head} that are identical; keep one row per combination"
 
 
 def _as_text(x: Any) -> str:

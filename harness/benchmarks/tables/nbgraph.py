@@ -31,10 +31,8 @@ from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import cached_convert
 from tabnas.errors import UserError
-from tabnas.spaces.nbgraph import LINKS, N_NODES, NBGraphSpace, raw_index
+from tabnas.spaces.nbgraph import DATASETS, LINKS, N_NODES, NBGraphSpace, raw_index
 
-DATASETS = ("cora", "citeseer", "pubmed", "cs", "physics", "photo", "computers", "arxiv",
-            "proteins")
 #: ``nas_bench_graph.architecture.gnn_list`` / ``gnn_list_proteins``; checked against the
 #: package at conversion time.
 GNN_OPS = ("gat", "gcn", "gin", "cheb", "sage", "arma", "graph", "fc", "skip")

@@ -13,6 +13,8 @@ memory (no data file), so the table is identical everywhere.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 from tabnas.benchmarks import BENCHMARKS
@@ -51,12 +53,16 @@ def load(data: str | None = None, fidelities: bool = False,
     costs = np.broadcast_to(size[:, None, None] * np.array(fids, dtype=float),
                             values.shape).copy()
     name = "toy-fidelities" if fidelities else "toy"
+    digest = hashlib.sha256(b"".join(np.ascontiguousarray(a).tobytes()
+                                     for a in (values, tests, costs))).hexdigest()
     return TableBenchmark(
         name=name, space=space, values=values, tests=tests, costs=costs,
         fidelities=fids if fidelities else None, maximize=True,
         value_label="toy validation score", test_label="toy test score",
         cost_label="toy cost (fidelity x size)",
         notes=("A generated toy table for tests and tutorials, not a real benchmark.",),
+        # No file: the digest of the generated arrays says which table a manifest used.
+        checksums={f"{name} (generated in memory)": digest},
         seed_mode=seed_mode,
     )
 
