@@ -154,6 +154,7 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
 def open_experiment(
     exp_dir: Path, config: dict[str, Any], checksums: dict[str, str],
     cost_labels: dict[str, str] | None = None, maximize: dict[str, bool] | None = None,
+    packages: dict[str, str] | None = None,
 ) -> dict:
     """Create the manifest, or check that an existing one has the same study settings.
 
@@ -164,10 +165,10 @@ def open_experiment(
         # Manifest writes happen under this lock: a temporary manifest now is a killed writer's.
         for tmp in exp_dir.glob(".manifest.json.*.tmp"):
             tmp.unlink(missing_ok=True)
-        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize)
+        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages)
 
 
-def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
+def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is not None:
         old = _study_config(exp_dir, manifest)
@@ -189,7 +190,17 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
                     f"experiment {exp_dir.name!r} ran {strat} with hyperparameters "
                     f"{old['hyperparameters'][strat]}, not {hps}; use a new --experiment name"
                 )
+        old_sources = old.get("strategy_sources", {})
+        for strat, src in config.get("strategy_sources", {}).items():
+            was = old_sources.get(strat)
+            if was is not None and was.get("sha256") != src.get("sha256"):
+                raise UserError(
+                    f"experiment {exp_dir.name!r} ran strategy {strat!r} from {was.get('path')} "
+                    f"with sha256 {str(was.get('sha256'))[:12]}..., but that code is now "
+                    f"{src.get('sha256', '')[:12]}...; use a new --experiment name"
+                )
         merged = dict(old)
+        merged["strategy_sources"] = {**old_sources, **config.get("strategy_sources", {})}
         merged["benchmarks"] = sorted(set(old["benchmarks"]) | set(config["benchmarks"]))
         merged["strategies"] = list(dict.fromkeys(old["strategies"] + config["strategies"]))
         merged["seeds"] = sorted(set(old["seeds"]) | set(config["seeds"]))
@@ -206,7 +217,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize) -> dict:
         }
     manifest["cost_labels"] = {**manifest.get("cost_labels", {}), **(cost_labels or {})}
     manifest["maximize"] = {**manifest.get("maximize", {}), **(maximize or {})}
-    manifest["packages"] = package_versions()
+    manifest["packages"] = packages if packages is not None else package_versions()
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)
     return manifest

@@ -145,8 +145,18 @@ class Strategy:
                                 f"which space {space.name!r} does not provide")
 
 
+def _from_reference(name: str) -> type[Strategy] | None:
+    """A strategy named by its file or module (:mod:`tabnas.plugins`)."""
+    from tabnas.plugins import load_reference
+
+    return load_reference(name)
+
+
 STRATEGIES: Registry[type[Strategy]] = Registry(
-    "strategy", "tabnas.strategies", "tabnas.strategies"
+    "strategy", "tabnas.strategies", "tabnas.strategies", loader=_from_reference,
+    how_to_add=("to add one, name its file (path/to/my_strategy.py or "
+                "path/to/my_strategy.py:Class), its module (package.module:Class), or "
+                "install a package with a 'tabnas.strategies' entry point"),
 )
 
 

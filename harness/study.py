@@ -15,6 +15,7 @@ from typing import Any
 
 from tabnas.benchmarks import Benchmark, resolve_benchmark
 from tabnas.errors import UserError
+from tabnas.experiment import Experiment
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from tabnas.locks import Claims
 from tabnas.progress import progress_bar
@@ -33,6 +34,7 @@ from tabnas.results import (
     write_run_bytes,
 )
 from tabnas.runner import Budget
+from tabnas.plugins import is_reference
 from tabnas.strategy import STRATEGIES
 
 #: How often a process waiting on runs held by another process looks again.
@@ -79,6 +81,16 @@ class Study:
         self.exp_dir = experiment_dir(self.results_dir, self.experiment)
 
     def config(self) -> dict[str, Any]:
+        """The study as the manifest records it, and as ``tabnas run --config`` reads it back.
+
+        ``hyperparameters`` are complete once :func:`run_study` has resolved them
+        (every declared hyperparameter, defaults included); ``strategy_sources``
+        holds the file and SHA-256 of each strategy named by its file or module.
+        """
+        from tabnas.plugins import strategy_source
+
+        sources = {name: src for name in self.strategies
+                   if (src := strategy_source(name, STRATEGIES.get(name))) is not None}
         return {
             "experiment": self.experiment,
             "benchmarks": list(self.benchmarks),
@@ -88,7 +100,10 @@ class Study:
             "hyperparameters": {s: dict(self.hyperparameters.get(s, {}))
                                 for s in self.strategies},
             "benchmark_options": dict(self.benchmark_options),
+            "data": self.data,
             "sim_workers": self.sim_workers,
+            "run_timeout": self.run_timeout,
+            "strategy_sources": sources,
         }
 
 
@@ -105,8 +120,11 @@ def run_study(
     dask: str | None = None,
     executor: Executor | None = None,
     chunk_size: int | None = None,
-) -> dict[str, int]:
-    """Run every missing run of ``study``; returns counts of runs done now, skipped, failed.
+) -> Experiment:
+    """Run every missing run of ``study``; returns the :class:`~tabnas.experiment.Experiment`.
+
+    Its ``counts`` say how many runs were done now, skipped (already complete)
+    and failed.
 
     Runs execute on ``executor`` (default: made from ``workers``/``dask``, see
     :mod:`tabnas.executors`). Before a run is handed out it is claimed
@@ -128,21 +146,29 @@ def run_study(
         executor = make_executor(workers, dask)
     try:
         ensure_writable(study.exp_dir)
+        from tabnas.provenance import used_package_versions
+
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
-        open_experiment(study.exp_dir, study.config(), checksums,
+        config = study.config()
+        config["executor"] = {"name": executor.name, "workers": workers, "dask": dask,
+                              "chunk_size": chunk_size}
+        packages = used_package_versions([*benchmarks.values(), *strategy_classes.values()])
+        open_experiment(study.exp_dir, config, checksums,
                         {n: b.cost_label for n, b in benchmarks.items()},
-                        {n: b.maximize for n, b in benchmarks.items()})
+                        {n: b.maximize for n, b in benchmarks.items()}, packages=packages)
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))
                              for s in study.strategies},
             benchmark_options=dict(study.benchmark_options), data=study.data,
-            strategy_modules={n: c.__module__ for n, c in strategy_classes.items()},
+            strategy_modules={n: c.__module__ for n, c in strategy_classes.items()
+                              if not is_reference(n)},  # a reference is found by its name
             sim_workers=study.sim_workers, run_timeout=study.run_timeout,
         )
         keys = [(b, s, seed) for s in study.strategies for b in study.benchmarks
                 for seed in study.seeds]
-        return _drive(study, job, keys, executor, chunk_size, progress)
+        counts = _drive(study, job, keys, executor, chunk_size, progress)
+        return Experiment(study.exp_dir, counts)
     finally:
         if own_executor:
             executor.close()
@@ -255,7 +281,11 @@ def _store(exp: Path, outcome: Outcome, counts: dict[str, int]) -> None:
 
 
 def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
-    """Check (and type) every hyperparameter before anything is written."""
+    """Check (and type) every hyperparameter before anything is written, and resolve them all.
+
+    The study then holds every declared hyperparameter, defaults included, so the
+    manifest says exactly what ran, and a later default change cannot alter a rerun.
+    """
     import numpy as np
 
     bench = next(iter(benchmarks.values()))
@@ -263,4 +293,4 @@ def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
         given = study.hyperparameters.get(name, {})
         strategy = cls(bench.space, rng=np.random.default_rng(0), fidelities=bench.fidelities,
                        **given)
-        study.hyperparameters[name] = {k: getattr(strategy, k) for k in given}
+        study.hyperparameters[name] = {k: getattr(strategy, k) for k in cls.hyperparameters}

@@ -1,0 +1,197 @@
+"""Strategies named by where their code is: a file, or a module of an importable package.
+
+A strategy written in one file is usable at once, without packaging it:
+
+- ``path/to/file.py`` (the one :class:`~tabnas.strategy.Strategy` subclass the
+  file defines) or ``path/to/file.py:Class``;
+- ``package.module:Class`` (any module importable from ``sys.path``, e.g.
+  through ``PYTHONPATH``).
+
+The reference itself is the strategy's name in results, so two different files
+never share a name. A file is loaded once per process, under a private module
+name kept in ``sys.modules`` (so its strategies pickle); a file that is already
+imported as a regular module is not loaded a second time. Where the code came
+from and its SHA-256 are recorded in the manifest (:func:`strategy_source`),
+so an experiment whose strategy file has changed since it ran is refused
+instead of mixing runs of two versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import inspect
+import re
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from tabnas.errors import UserError
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+_DOTTED = re.compile(rf"^{_IDENT}(\.{_IDENT})*$")
+
+_FILE_MODULES: dict[Path, ModuleType] = {}
+
+
+def is_reference(name: str) -> bool:
+    """Whether ``name`` names a strategy by its file or module rather than a registered name."""
+    return _split(name) is not None
+
+
+def _split(name: str) -> tuple[str, str, str | None] | None:
+    """``("file"|"module", where, class name or None)``, or None for a plain name."""
+    where, sep, cls = name.rpartition(":") if ".py:" in name else (name, "", "")
+    if where.endswith(".py") or (not sep and name.endswith(".py")):
+        return "file", where, (cls or None)
+    if "/" in name or "\\" in name:
+        return "file", name, None
+    module, sep, cls = name.partition(":")
+    if sep and _DOTTED.match(module) and _DOTTED.match(cls):
+        from tabnas.strategy import STRATEGIES
+
+        if module not in dict(STRATEGIES.prefixes()):  # e.g. optuna:TPESampler is a family
+            return "module", module, cls
+    return None
+
+
+def load_reference(name: str):
+    """The strategy class a file or module reference names, or None if ``name`` is no reference.
+
+    Raises :class:`UserError` when the file or module is missing, fails to
+    import, or holds no (or more than one, without ``:Class``) strategy.
+    """
+    parts = _split(name)
+    if parts is None:
+        return None
+    kind, where, cls_name = parts
+    module = _load_file(where, name) if kind == "file" else _import_module(where, name)
+    return _pick_class(module, cls_name, name)
+
+
+def _load_file(where: str, name: str) -> ModuleType:
+    path = Path(where).expanduser()
+    if not path.is_file():
+        raise UserError(f"strategy {name!r}: no file {path}; give an existing .py file "
+                        "(relative paths are relative to the current folder)")
+    path = path.resolve()
+    if path in _FILE_MODULES:
+        return _FILE_MODULES[path]
+    for module in list(sys.modules.values()):  # already imported the ordinary way
+        file = getattr(module, "__file__", None)
+        if file and Path(file).resolve() == path:
+            _FILE_MODULES[path] = module
+            return module
+    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    mod_name = f"tabnas_strategy_file_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}_{digest}"
+    spec = importlib.util.spec_from_file_location(mod_name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"strategy {name!r}: {path} cannot be imported as Python")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[mod_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except UserError:
+        del sys.modules[mod_name]
+        raise
+    except Exception as exc:  # a user's file: any failure is a one-line error naming it
+        del sys.modules[mod_name]
+        raise UserError(f"strategy {name!r}: importing {path} failed: "
+                        f"{_first_line(exc)}") from None
+    _FILE_MODULES[path] = module
+    return module
+
+
+def _import_module(module_name: str, name: str) -> ModuleType:
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise UserError(f"strategy {name!r}: no module named {exc.name!r} on sys.path; "
+                            "install its package or add its folder to PYTHONPATH") from None
+        raise UserError(f"strategy {name!r}: importing {module_name} failed: "
+                        f"{_first_line(exc)}") from None
+    except UserError:
+        raise
+    except Exception as exc:
+        raise UserError(f"strategy {name!r}: importing {module_name} failed: "
+                        f"{_first_line(exc)}") from None
+
+
+def _pick_class(module: ModuleType, cls_name: str | None, name: str):
+    from tabnas.strategy import Strategy
+
+    if cls_name is not None:
+        obj: Any = module
+        for part in cls_name.split("."):
+            obj = getattr(obj, part, None)
+        if not (isinstance(obj, type) and issubclass(obj, Strategy)):
+            found = ", ".join(_strategies_in(module)) or "none"
+            raise UserError(f"strategy {name!r}: {module.__name__} has no Strategy subclass "
+                            f"{cls_name!r} (strategies defined there: {found})")
+        return obj
+    found = _strategies_in(module)
+    if len(found) != 1:
+        what = ", ".join(found) if found else "none"
+        raise UserError(f"strategy {name!r}: the file must define exactly one Strategy "
+                        f"subclass, or name it as FILE.py:Class (defined there: {what})")
+    return getattr(module, found[0])
+
+
+def _strategies_in(module: ModuleType) -> list[str]:
+    from tabnas.strategy import Strategy
+
+    return sorted(n for n, obj in vars(module).items()
+                  if isinstance(obj, type) and issubclass(obj, Strategy) and obj is not Strategy
+                  and obj.__module__ == module.__name__)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0]
+
+
+def reference(cls: type) -> str:
+    """A name that finds ``cls`` again in a fresh process (a file or module reference).
+
+    Prefers ``module:Class`` where the module is importable by name, else the
+    defining file, so a strategy that is not installed (or is registered only
+    when its module is imported) can be re-created elsewhere.
+    """
+    module = sys.modules.get(cls.__module__)
+    file = getattr(module, "__file__", None)
+    qualname = cls.__qualname__
+    if "<locals>" in qualname:
+        raise UserError(f"strategy class {qualname} is defined inside a function; define it "
+                        "at the top level of a module so another process can import it")
+    private = cls.__module__.startswith("tabnas_strategy_file_")
+    if not private and cls.__module__ != "__main__":
+        try:
+            found = importlib.util.find_spec(cls.__module__) is not None
+        except (ImportError, ValueError):
+            found = False
+        if found:
+            return f"{cls.__module__}:{qualname}"
+    if file:
+        return f"{Path(file).resolve()}:{qualname}"
+    raise UserError(f"strategy class {qualname} has no source file (defined interactively?); "
+                    "save it in a .py file and name it as path/to/file.py:Class")
+
+
+def strategy_source(name: str, cls: type) -> dict[str, str] | None:
+    """Where a referenced strategy's code is, and its SHA-256, for the manifest.
+
+    None for registered names (their code belongs to an installed, versioned package).
+    """
+    if not is_reference(name):
+        return None
+    try:
+        file = inspect.getsourcefile(cls)
+    except TypeError:
+        file = None
+    if not file:
+        return None
+    path = Path(file).resolve()
+    return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
