@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -119,24 +120,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tabnas {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    def results_arg(p):
-        p.add_argument("--results-dir", type=Path, default=Path("results"),
+    def results_arg(p, default: Path | None = Path("results")):
+        p.add_argument("--results-dir", type=Path, default=default,
                        help="folder holding experiments (default: ./results)")
 
     p = sub.add_parser("run", help="run a strategy comparison (default: random vs rea on "
                                    "nb201-analog, 20 seeds x 200 evaluations)")
-    p.add_argument("--benchmark", default=DEFAULT_BENCHMARK,
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="run the study a file describes: a study TOML file, or an "
+                        "experiment's manifest.json to replay it (with --experiment NEW)")
+    p.add_argument("--benchmark", default=None,
                    help=f"benchmark name(s), comma-separated (default: {DEFAULT_BENCHMARK})")
-    p.add_argument("--strategy", default=DEFAULT_STRATEGIES,
-                   help=f"strategy names, comma-separated (default: {DEFAULT_STRATEGIES})")
-    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS,
+    p.add_argument("--strategy", default=None,
+                   help=f"strategies, comma-separated: names, path/to/file.py[:Class] or "
+                        f"package.module:Class (default: {DEFAULT_STRATEGIES})")
+    p.add_argument("--seeds", type=_positive_int, default=None,
                    help=f"number of seeds, 0..N-1 (default: {DEFAULT_SEEDS})")
     p.add_argument("--budget-evals", type=_positive_int, default=None,
                    help=f"evaluations per run (default: {DEFAULT_EVALS} unless "
                         "--budget-cost is given)")
     p.add_argument("--budget-cost", type=_positive_float, default=None,
                    help="cumulative simulated cost per run, in the benchmark's cost unit")
-    p.add_argument("--experiment", default=DEFAULT_EXPERIMENT,
+    p.add_argument("--experiment", default=None,
                    help=f"experiment name (default: {DEFAULT_EXPERIMENT})")
     p.add_argument("--hp", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="strategy hyperparameter, e.g. --hp rea.population=50 (repeatable)")
@@ -151,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--option report_schedule=E reports another schedule's final accuracy")
     _option_arg(p)
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
-    p.add_argument("--workers", type=_positive_int, default=1,
+    p.add_argument("--workers", type=_positive_int, default=None,
                    help="run on N local processes (default: 1, in this process)")
     p.add_argument("--dask", default=None, metavar="ADDRESS|local:N",
                    help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
@@ -160,10 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs per task sent to a worker (default: about 8 tasks per worker)")
     p.add_argument("--run-timeout", type=_positive_float, default=None, metavar="SECONDS",
                    help="stop a run after this many host seconds and record it as failed")
-    p.add_argument("--sim-workers", type=_positive_int, default=1, metavar="K",
+    p.add_argument("--sim-workers", type=_positive_int, default=None, metavar="K",
                    help="simulate K asynchronous parallel workers per search on the "
                         "benchmark's simulated clock (default: 1, sequential)")
-    results_arg(p)
+    results_arg(p, default=None)
 
     sub.add_parser("list", help="list benchmarks and strategies")
 
@@ -225,7 +230,40 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``tabnas run`` flags that define the study, which ``--config`` defines instead.
+_STUDY_FLAGS = ("benchmark", "strategy", "seeds", "budget_evals", "budget_cost", "hp",
+                "objective", "seed_mode", "data", "schedule", "option", "sim_workers",
+                "run_timeout")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        given = [f for f in _STUDY_FLAGS if getattr(args, f) not in (None, [])]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UserError(f"{flag} cannot be combined with --config: set it in "
+                            f"{args.config} instead")
+        from tabnas.config import run_study_file
+
+        exp = run_study_file(args.config, experiment=args.experiment,
+                             results_dir=args.results_dir, workers=args.workers,
+                             dask=args.dask, chunk_size=args.chunk_size)
+    else:
+        exp = _run_from_flags(args)
+    counts = exp.counts
+    failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
+    print(f"experiment {exp.name!r}: {counts['ran']} runs done, "
+          f"{counts['skipped']} already complete{failed}; results in {exp.path}")
+    if not args.no_report:
+        from tabnas.results import load_experiment
+
+        loaded = load_experiment(exp.path)  # read once for both
+        _stats(exp.path, *loaded)
+        _plot(exp.path, *loaded)
+    return 0
+
+
+def _run_from_flags(args: argparse.Namespace):
     from tabnas.runner import Budget
     from tabnas.strategy import parse_hyperparameters
     from tabnas.study import Study, run_study
@@ -233,7 +271,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     evals = args.budget_evals
     if evals is None and args.budget_cost is None:
         evals = DEFAULT_EVALS
-    strategies = split_names(args.strategy)
+    strategies = split_names(args.strategy or DEFAULT_STRATEGIES)
     hps: dict[str, dict[str, str]] = {}
     for key, value in parse_hyperparameters(args.hp).items():
         strat, dot, name = key.rpartition(".")
@@ -243,29 +281,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         hps.setdefault(strat, {})[name] = value
     options = _benchmark_options(args)
     study = Study(
-        experiment=args.experiment,
-        benchmarks=[b.strip() for b in args.benchmark.split(",") if b.strip()],
+        experiment=args.experiment or DEFAULT_EXPERIMENT,
+        benchmarks=[b.strip() for b in (args.benchmark or DEFAULT_BENCHMARK).split(",")
+                    if b.strip()],
         strategies=strategies,
-        seeds=list(range(args.seeds)),
+        seeds=list(range(args.seeds or DEFAULT_SEEDS)),
         budget=Budget(evals=evals, cost=args.budget_cost),
-        results_dir=args.results_dir,
+        results_dir=args.results_dir or Path("results"),
         hyperparameters=hps,
         benchmark_options=options,
         data=args.data,
-        sim_workers=args.sim_workers,
+        sim_workers=args.sim_workers or 1,
         run_timeout=args.run_timeout,
     )
-    counts = run_study(study, workers=args.workers, dask=args.dask, chunk_size=args.chunk_size)
-    failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
-    print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
-          f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
-    if not args.no_report:
-        from tabnas.results import load_experiment
-
-        loaded = load_experiment(study.exp_dir)  # read once for both
-        _stats(study.exp_dir, *loaded)
-        _plot(study.exp_dir, *loaded)
-    return 0
+    return run_study(study, workers=args.workers or 1, dask=args.dask,
+                     chunk_size=args.chunk_size)
 
 
 def _stats(exp_dir: Path, df, manifest: dict) -> None:
@@ -435,7 +465,21 @@ COMMANDS = {
 }
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """tabnas's own warnings (a broken plugin, ...) as one line on stderr; others as usual."""
+    from tabnas.registry import PluginWarning
+
+    if issubclass(category, PluginWarning):
+        print(f"tabnas: warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
+_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _warning_line
     try:
         parser = build_parser()
         argv = sys.argv[1:] if argv is None else list(argv)

@@ -129,7 +129,7 @@ def _pick_class(module: ModuleType, cls_name: str | None, name: str):
             obj = getattr(obj, part, None)
         if not (isinstance(obj, type) and issubclass(obj, Strategy)):
             found = ", ".join(_strategies_in(module)) or "none"
-            raise UserError(f"strategy {name!r}: {module.__name__} has no Strategy subclass "
+            raise UserError(f"strategy {name!r}: {_where(module)} has no Strategy subclass "
                             f"{cls_name!r} (strategies defined there: {found})")
         return obj
     found = _strategies_in(module)
@@ -138,6 +138,10 @@ def _pick_class(module: ModuleType, cls_name: str | None, name: str):
         raise UserError(f"strategy {name!r}: the file must define exactly one Strategy "
                         f"subclass, or name it as FILE.py:Class (defined there: {what})")
     return getattr(module, found[0])
+
+
+def _where(module: ModuleType) -> str:
+    return getattr(module, "__file__", None) or module.__name__
 
 
 def _strategies_in(module: ModuleType) -> list[str]:

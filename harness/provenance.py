@@ -34,13 +34,12 @@ CORE = ("numpy", "pandas", "scipy", "pyarrow", "matplotlib", "analog-nasbench")
 def used_package_versions(objects: Iterable[object]) -> dict[str, str]:
     """``{"python": ..., "tabnas": ..., distribution: version}`` for what ``objects`` use.
 
-    ``objects`` are benchmark instances and strategy classes; a benchmark's
-    search space counts as used too.
+    ``objects`` are benchmark entries (their loader's module), benchmark
+    instances (with their search space) and strategy classes.
     """
     modules: set[str] = set()
     for obj in objects:
-        for cls in _classes(obj):
-            modules.update(c.__module__ for c in cls.__mro__ if c.__module__ != "builtins")
+        modules.update(_modules(obj))
     names: set[str] = set()
     seen: set[str] = set()
     todo = sorted(modules)
@@ -70,13 +69,18 @@ def used_package_versions(objects: Iterable[object]) -> dict[str, str]:
     return out
 
 
-def _classes(obj: object) -> list[type]:
-    cls = obj if isinstance(obj, type) else type(obj)
-    out = [cls]
+def _modules(obj: object) -> set[str]:
+    """Modules defining ``obj``: a class and its bases, an instance's class and space,
+    a registry entry's loader."""
+    loader = getattr(obj, "loader", None)
+    if loader is not None and not isinstance(obj, type):
+        func = getattr(loader, "func", loader)  # functools.partial
+        return {getattr(func, "__module__", None) or "builtins"} - {"builtins"}
+    classes = [obj if isinstance(obj, type) else type(obj)]
     space = getattr(obj, "space", None)
     if space is not None and not isinstance(obj, type):
-        out.append(type(space))
-    return out
+        classes.append(type(space))
+    return {c.__module__ for cls in classes for c in cls.__mro__} - {"builtins"}
 
 
 def _is_own(module: str) -> bool:

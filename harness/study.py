@@ -15,9 +15,10 @@ from typing import Any
 
 from tabnas.benchmarks import Benchmark, resolve_benchmark
 from tabnas.errors import UserError
-from tabnas.experiment import Experiment
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
+from tabnas.experiment import Experiment
 from tabnas.locks import Claims
+from tabnas.plugins import is_reference
 from tabnas.progress import progress_bar
 from tabnas.results import (
     claim_parts,
@@ -34,7 +35,6 @@ from tabnas.results import (
     write_run_bytes,
 )
 from tabnas.runner import Budget
-from tabnas.plugins import is_reference
 from tabnas.strategy import STRATEGIES
 
 #: How often a process waiting on runs held by another process looks again.
@@ -152,7 +152,8 @@ def run_study(
         config = study.config()
         config["executor"] = {"name": executor.name, "workers": workers, "dask": dask,
                               "chunk_size": chunk_size}
-        packages = used_package_versions([*benchmarks.values(), *strategy_classes.values()])
+        packages = used_package_versions([*map(resolve_benchmark, study.benchmarks),
+                                          *benchmarks.values(), *strategy_classes.values()])
         open_experiment(study.exp_dir, config, checksums,
                         {n: b.cost_label for n, b in benchmarks.items()},
                         {n: b.maximize for n, b in benchmarks.items()}, packages=packages)

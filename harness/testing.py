@@ -41,7 +41,6 @@ import subprocess
 import sys
 from collections.abc import Callable
 from functools import cache
-from typing import Any
 
 import numpy as np
 import pytest
@@ -76,27 +75,34 @@ def shipped_tables() -> tuple[str, ...]:
 
 
 def strategy_spec(cls: type[Strategy]) -> str:
-    """How a fresh process finds ``cls``: its registry name, else ``@module:qualname``."""
+    """How a fresh process finds ``cls``: its name, ``module:Class``, or ``path/to/file.py:Class``.
+
+    The registered name only where a fresh process knows it (shipped, a
+    resolved family, an installed plugin): a strategy that is not installed is
+    registered only once its module is imported, which a fresh process has not done.
+    """
+    from importlib.metadata import entry_points
+
+    from tabnas.plugins import reference
+
     if cls.name:
         try:
-            if STRATEGIES.get(cls.name) is cls:
-                return cls.name
+            registered = STRATEGIES.get(cls.name) is cls
         except UserError:
-            pass
-    return f"@{cls.__module__}:{cls.__qualname__}"
+            registered = False
+        prefix = cls.name.partition(":")[0]
+        findable = (cls.__module__.startswith("tabnas.strategies.")  # shipped
+                    or prefix in dict(STRATEGIES.prefixes())  # a family, e.g. optuna:...
+                    or any(ep.name == cls.name  # installed plugin
+                           for ep in entry_points(group=STRATEGIES.entry_point_group)))
+        if registered and findable:
+            return cls.name
+    return reference(cls)
 
 
 def strategy_from_spec(spec: str) -> type[Strategy]:
     """Inverse of :func:`strategy_spec`."""
-    if not spec.startswith("@"):
-        return STRATEGIES.get(spec)
-    import importlib
-
-    module, _, qualname = spec[1:].partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+    return STRATEGIES.get(spec)
 
 
 def proposals(cls: type[Strategy], benchmark: str, seed: int, evals: int) -> list[list]:
