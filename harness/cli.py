@@ -253,7 +253,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     counts = exp.counts
     failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
     print(f"experiment {exp.name!r}: {counts['ran']} runs done, "
-          f"{counts['skipped']} already complete{failed}; results in {exp.path}")
+          f"{counts['skipped']} already complete{failed}; results in {_shown(exp.path)}")
     if not args.no_report:
         from tabnas.results import load_experiment
 
@@ -261,6 +261,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         _stats(exp.path, *loaded)
         _plot(exp.path, *loaded)
     return 0
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current folder where it is inside it (shorter to read)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 def _run_from_flags(args: argparse.Namespace):

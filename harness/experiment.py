@@ -26,6 +26,10 @@ class Experiment:
     path: Path
     counts: dict[str, int] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # Absolute, so the object stays valid when the working directory changes.
+        self.path = Path(self.path).absolute()
+
     @property
     def name(self) -> str:
         return self.path.name
