@@ -205,7 +205,7 @@ def _main(args: argparse.Namespace) -> int:
     if bench.reported_at:
         print(f"searched: {bench.value_label}, fidelities {bench.info()['fidelities']}; "
               f"reported: {bench.test_label}, {bench.reported_at}")
-    counts = run_study(study)
+    counts = run_study(study).counts
     print(f"{counts['ran']} runs done, {counts['skipped']} already complete")
 
     df = load_results(study.exp_dir)

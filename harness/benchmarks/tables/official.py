@@ -161,6 +161,16 @@ def data_status(family: str, benchmark: str) -> tuple[bool, str]:
 # ---------------------------------------------------------------- conversion
 
 
+#: Packages the official readers import -> how to install them.
+_READER_PACKAGES = {
+    # The NAS-Bench-201 file is a torch pickle; PyTorch's CPU-only wheel is enough.
+    "torch": "PyTorch: pip install torch --index-url https://download.pytorch.org/whl/cpu "
+             "(the CPU-only wheel; any torch >= 2.1 works)",
+    "nas_201_api": "the official API: pip install 'tabnas[official]'",
+    "nats_bench": "the official API: pip install 'tabnas[official]'",
+}
+
+
 def open_api(family: str, path: Path):
     """The official API object for ``path``; a damaged file is a one-line error."""
     fam = FAMILIES[family]
@@ -185,6 +195,10 @@ def open_api(family: str, path: Path):
                                  verbose=False)
     except UserError:
         raise
+    except ModuleNotFoundError as exc:
+        if exc.name not in _READER_PACKAGES:
+            raise
+        raise UserError(f"reading {fam.title} data needs {_READER_PACKAGES[exc.name]}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise UserError(f"cannot read {fam.title} data {path} ({type(exc).__name__}: {first}); "
