@@ -250,16 +250,16 @@ def cmd_run(args: argparse.Namespace) -> int:
                              dask=args.dask, chunk_size=args.chunk_size)
     else:
         exp = _run_from_flags(args)
-    counts = exp.counts
+    counts, where = exp.counts, _shown(exp.path)
     failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
     print(f"experiment {exp.name!r}: {counts['ran']} runs done, "
-          f"{counts['skipped']} already complete{failed}; results in {_shown(exp.path)}")
+          f"{counts['skipped']} already complete{failed}; results in {where}")
     if not args.no_report:
         from tabnas.results import load_experiment
 
-        loaded = load_experiment(exp.path)  # read once for both
-        _stats(exp.path, *loaded)
-        _plot(exp.path, *loaded)
+        loaded = load_experiment(where)  # read once for both
+        _stats(where, *loaded)
+        _plot(where, *loaded)
     return 0
 
 
