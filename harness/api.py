@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.experiment import Experiment
 from tabnas.runner import Budget
 
@@ -67,8 +67,8 @@ def run(
            for k, v in (hyperparameters or {}).items()}
     unknown = sorted(set(hps) - set(names))
     if unknown:
-        raise UserError(f"hyperparameters given for {', '.join(unknown)}, which is not among "
-                        f"the strategies {', '.join(names)}")
+        raise BadConfiguration(f"hyperparameters given for {', '.join(unknown)}, which is "
+                               f"not among the strategies {', '.join(names)}")
     study = Study(
         experiment=experiment,
         benchmarks=_as_list(benchmarks, (str,)),
@@ -99,8 +99,8 @@ def load(name_or_path: str | Path, *, results_dir: str | Path = "results") -> Ex
     elif not (path / "manifest.json").is_file():
         path = experiment_dir(results_dir, str(name_or_path))
     if read_manifest(path) is None:
-        raise UserError(f"no experiment at {path}: run it first (tabnas.run(..., "
-                        f"experiment={path.name!r})) or check results_dir")
+        raise DataMissing(f"no experiment at {path}: run it first (tabnas.run(..., "
+                          f"experiment={path.name!r})) or check results_dir")
     return Experiment(path)
 
 
@@ -122,7 +122,8 @@ def strategy_name(strategy: str | type) -> str:
     from tabnas.strategy import STRATEGIES, Strategy
 
     if not (isinstance(strategy, type) and issubclass(strategy, Strategy)):
-        raise UserError(f"{strategy!r} is not a strategy: give a name or a Strategy subclass")
+        raise BadConfiguration(f"{strategy!r} is not a strategy: give a name or a "
+                               "Strategy subclass")
     if strategy.name and strategy.name in STRATEGIES and STRATEGIES.get(strategy.name) is strategy:
         return strategy.name
     return reference(strategy)
@@ -132,24 +133,25 @@ def _as_list(value: Any, kinds: tuple[type, ...]) -> list:
     if isinstance(value, kinds):
         return [value]
     if isinstance(value, str | bytes) or not isinstance(value, Iterable):
-        raise UserError(f"expected a name or a list of names, got {value!r}")
+        raise BadConfiguration(f"expected a name or a list of names, got {value!r}")
     return list(value)
 
 
 def _seeds(seeds: int | Iterable[int]) -> list[int]:
     if isinstance(seeds, bool):
-        raise UserError(f"seeds must be a positive integer or a list of integers, got {seeds!r}")
+        raise BadConfiguration(f"seeds must be a positive integer or a list of integers, "
+                               f"got {seeds!r}")
     if isinstance(seeds, int):
         if seeds <= 0:
-            raise UserError(f"seeds must be a positive integer, got {seeds}")
+            raise BadConfiguration(f"seeds must be a positive integer, got {seeds}")
         return list(range(seeds))
     out = list(seeds)
     if not out or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0
                           for s in out):
-        raise UserError(f"seeds must be a positive integer or a non-empty list of "
-                        f"non-negative integers, got {out!r}")
+        raise BadConfiguration(f"seeds must be a positive integer or a non-empty list of "
+                               f"non-negative integers, got {out!r}")
     if len(set(out)) != len(out):
-        raise UserError(f"seeds {out!r} name a seed twice; give each once")
+        raise BadConfiguration(f"seeds {out!r} name a seed twice; give each once")
     return out
 
 
@@ -159,10 +161,10 @@ def _budget(budget: int | Budget | Mapping[str, Any]) -> Budget:
     if isinstance(budget, Mapping):
         extra = sorted(set(budget) - {"evals", "cost"})
         if extra:
-            raise UserError(f"budget has unknown key(s) {', '.join(extra)}; use evals and/or "
-                            "cost")
+            raise BadConfiguration(f"budget has unknown key(s) {', '.join(extra)}; use evals "
+                                   "and/or cost")
         return Budget(evals=budget.get("evals"), cost=budget.get("cost"))
     if isinstance(budget, int) and not isinstance(budget, bool):
         return Budget(evals=budget)
-    raise UserError(f"budget must be a number of evaluations, a Budget or "
-                    f"{{'evals': ..., 'cost': ...}}, got {budget!r}")
+    raise BadConfiguration(f"budget must be a number of evaluations, a Budget or "
+                           f"{{'evals': ..., 'cost': ...}}, got {budget!r}")

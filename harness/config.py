@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing, IncompatibleExperiment
 
 #: Keys a study file may hold (a manifest's config holds the same).
 _KEYS = {"experiment", "benchmarks", "strategies", "seeds", "budget", "hyperparameters",
@@ -60,13 +60,13 @@ def read_study_file(path: str | Path) -> StudyFile:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"cannot read study file {path}: {getattr(exc, 'strerror', exc)}") \
+        raise DataMissing(f"cannot read study file {path}: {getattr(exc, 'strerror', exc)}") \
             from None
     if path.suffix == ".json":
         try:
             data = json.loads(text)
         except ValueError as exc:
-            raise UserError(f"study file {path} is not valid JSON ({exc})") from None
+            raise BadConfiguration(f"study file {path} is not valid JSON ({exc})") from None
         if isinstance(data, dict) and isinstance(data.get("config"), dict):
             data = data["config"]  # a manifest: replay its study
     else:
@@ -77,20 +77,20 @@ def read_study_file(path: str | Path) -> StudyFile:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise UserError(f"study file {path} is not valid TOML ({exc})") from None
+            raise BadConfiguration(f"study file {path} is not valid TOML ({exc})") from None
     if not isinstance(data, dict):
-        raise UserError(f"study file {path} must hold a table of settings")
+        raise BadConfiguration(f"study file {path} must hold a table of settings")
     unknown = sorted(set(data) - _KEYS)
     if unknown:
-        raise UserError(f"study file {path} has unknown key(s) {', '.join(unknown)}; "
-                        f"valid keys: {', '.join(sorted(_KEYS - {'strategy_sources'}))}")
+        raise BadConfiguration(f"study file {path} has unknown key(s) {', '.join(unknown)}; "
+                               f"valid keys: {', '.join(sorted(_KEYS - {'strategy_sources'}))}")
     executor = data.get("executor") or {}
     if not isinstance(executor, dict) or set(executor) - _EXECUTOR_KEYS:
-        raise UserError(f"study file {path}: executor takes workers, dask and chunk_size")
+        raise BadConfiguration(f"study file {path}: executor takes workers, dask and chunk_size")
     study = {k: v for k, v in data.items() if k not in ("executor", "strategy_sources")}
     for key in ("benchmarks", "strategies"):
         if key not in study:
-            raise UserError(f"study file {path} names no {key}; add {key} = [...]")
+            raise BadConfiguration(f"study file {path} names no {key}; add {key} = [...]")
         if isinstance(study[key], str):
             study[key] = [study[key]]
     sources = data.get("strategy_sources") or {}
@@ -106,7 +106,7 @@ def check_sources(study_file: StudyFile, classes: dict[str, type]) -> None:
             continue
         now = strategy_source(name, classes[name]) or {}
         if now.get("sha256") != recorded.get("sha256"):
-            raise UserError(
+            raise IncompatibleExperiment(
                 f"strategy {name!r} changed since {study_file.path} was written "
                 f"(sha256 {str(recorded.get('sha256'))[:12]}... then, "
                 f"{str(now.get('sha256'))[:12]}... now, {now.get('path')}); restore that "
@@ -136,6 +136,6 @@ def run_study_file(path: str | Path, *, experiment: str | None = None,
     where = {**sf.executor, **{k: v for k, v in executor.items() if v is not None}}
     for key in ("hyperparameters", "benchmark_options", "budget"):
         if key in settings and not isinstance(settings[key], dict | int):
-            raise UserError(f"study file {sf.path}: {key} must be a table, got "
-                            f"{settings[key]!r}")
+            raise BadConfiguration(f"study file {sf.path}: {key} must be a table, got "
+                                   f"{settings[key]!r}")
     return api.run(**settings, **where, progress=progress)

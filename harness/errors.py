@@ -1,7 +1,11 @@
-"""The one exception type that means "the user asked for something we cannot do".
+"""The one base exception that means "the user asked for something we cannot do".
 
 The CLI turns a :class:`UserError` into a single line on stderr and exit code 2;
-anything else is a bug and keeps its traceback.
+anything else is a bug and keeps its traceback. Messages are phrased for the
+Python API (``budget evals must be a positive integer``); the command line
+rewrites parameter names into its flags (``--budget-evals ...``, see
+``tabnas.cli``). Subclasses say what kind of problem it is, so a script can
+catch one kind and let the others through; every one exits with code 2.
 """
 
 
@@ -9,6 +13,26 @@ class UserError(Exception):
     """Bad input: the message names what is wrong and how to fix it, on one line."""
 
     exit_code = 2
+
+
+class DataMissing(UserError):
+    """Data that is needed is not there: a benchmark's files, a package, an experiment's runs."""
+
+
+class DamagedData(UserError):
+    """A file is there but unreadable: truncated, corrupt, inconsistent, or of another format."""
+
+
+class BadConfiguration(UserError):
+    """A setting is invalid: an unknown name, a value out of range, a malformed option."""
+
+
+class IncompatibleExperiment(UserError):
+    """An existing experiment ran with other settings, another format, or other code."""
+
+
+class UnpairedSeeds(UserError):
+    """Paired statistics need every strategy run on the same seeds, and they were not."""
 
 
 def os_reason(exc: OSError) -> str:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import DataMissing
 
 
 @dataclass
@@ -41,7 +41,7 @@ class Experiment:
 
         manifest = read_manifest(self.path)
         if manifest is None:
-            raise UserError(f"no experiment at {self.path} (no manifest.json)")
+            raise DataMissing(f"no experiment at {self.path} (no manifest.json)")
         return manifest
 
     @property

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, UserError
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = re.compile(rf"^{_IDENT}(\.{_IDENT})*$")
@@ -74,8 +74,8 @@ def load_reference(name: str):
 def _load_file(where: str, name: str) -> ModuleType:
     path = Path(where).expanduser()
     if not path.is_file():
-        raise UserError(f"strategy {name!r}: no file {path}; give an existing .py file "
-                        "(relative paths are relative to the current folder)")
+        raise BadConfiguration(f"strategy {name!r}: no file {path}; give an existing .py file "
+                               "(relative paths are relative to the current folder)")
     path = path.resolve()
     if path in _FILE_MODULES:
         return _FILE_MODULES[path]
@@ -88,7 +88,7 @@ def _load_file(where: str, name: str) -> ModuleType:
     mod_name = f"tabnas_strategy_file_{re.sub(r'[^A-Za-z0-9_]', '_', path.stem)}_{digest}"
     spec = importlib.util.spec_from_file_location(mod_name, path)
     if spec is None or spec.loader is None:
-        raise UserError(f"strategy {name!r}: {path} cannot be imported as Python")
+        raise BadConfiguration(f"strategy {name!r}: {path} cannot be imported as Python")
     module = importlib.util.module_from_spec(spec)
     sys.modules[mod_name] = module
     try:
@@ -98,8 +98,8 @@ def _load_file(where: str, name: str) -> ModuleType:
         raise
     except Exception as exc:  # a user's file: any failure is a one-line error naming it
         del sys.modules[mod_name]
-        raise UserError(f"strategy {name!r}: importing {path} failed: "
-                        f"{_first_line(exc)}") from None
+        raise BadConfiguration(f"strategy {name!r}: importing {path} failed: "
+                               f"{_first_line(exc)}") from None
     _FILE_MODULES[path] = module
     return module
 
@@ -109,15 +109,15 @@ def _import_module(module_name: str, name: str) -> ModuleType:
         return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name and module_name.startswith(exc.name):
-            raise UserError(f"strategy {name!r}: no module named {exc.name!r} on sys.path; "
-                            "install its package or add its folder to PYTHONPATH") from None
-        raise UserError(f"strategy {name!r}: importing {module_name} failed: "
-                        f"{_first_line(exc)}") from None
+            raise BadConfiguration(f"strategy {name!r}: no module named {exc.name!r} on sys.path; "
+                                   "install its package or add its folder to PYTHONPATH") from None
+        raise BadConfiguration(f"strategy {name!r}: importing {module_name} failed: "
+                               f"{_first_line(exc)}") from None
     except UserError:
         raise
     except Exception as exc:
-        raise UserError(f"strategy {name!r}: importing {module_name} failed: "
-                        f"{_first_line(exc)}") from None
+        raise BadConfiguration(f"strategy {name!r}: importing {module_name} failed: "
+                               f"{_first_line(exc)}") from None
 
 
 def _pick_class(module: ModuleType, cls_name: str | None, name: str):
@@ -129,14 +129,14 @@ def _pick_class(module: ModuleType, cls_name: str | None, name: str):
             obj = getattr(obj, part, None)
         if not (isinstance(obj, type) and issubclass(obj, Strategy)):
             found = ", ".join(_strategies_in(module)) or "none"
-            raise UserError(f"strategy {name!r}: {_where(module)} has no Strategy subclass "
-                            f"{cls_name!r} (strategies defined there: {found})")
+            raise BadConfiguration(f"strategy {name!r}: {_where(module)} has no Strategy subclass "
+                                   f"{cls_name!r} (strategies defined there: {found})")
         return obj
     found = _strategies_in(module)
     if len(found) != 1:
         what = ", ".join(found) if found else "none"
-        raise UserError(f"strategy {name!r}: the file must define exactly one Strategy "
-                        f"subclass, or name it as FILE.py:Class (defined there: {what})")
+        raise BadConfiguration(f"strategy {name!r}: the file must define exactly one Strategy "
+                               f"subclass, or name it as FILE.py:Class (defined there: {what})")
     return getattr(module, found[0])
 
 
@@ -168,8 +168,8 @@ def reference(cls: type) -> str:
     file = getattr(module, "__file__", None)
     qualname = cls.__qualname__
     if "<locals>" in qualname:
-        raise UserError(f"strategy class {qualname} is defined inside a function; define it "
-                        "at the top level of a module so another process can import it")
+        raise BadConfiguration(f"strategy class {qualname} is defined inside a function; define it "
+                               "at the top level of a module so another process can import it")
     private = cls.__module__.startswith("tabnas_strategy_file_")
     if not private and cls.__module__ != "__main__":
         try:
@@ -180,8 +180,9 @@ def reference(cls: type) -> str:
             return f"{cls.__module__}:{qualname}"
     if file:
         return f"{Path(file).resolve()}:{qualname}"
-    raise UserError(f"strategy class {qualname} has no source file (defined interactively?); "
-                    "save it in a .py file and name it as path/to/file.py:Class")
+    raise BadConfiguration(f"strategy class {qualname} has no source file (defined "
+                           "interactively?); save it in a .py file and name it as "
+                           "path/to/file.py:Class")
 
 
 def strategy_source(name: str, cls: type) -> dict[str, str] | None:
