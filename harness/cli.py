@@ -245,9 +245,14 @@ def cmd_run(args: argparse.Namespace) -> int:
                             f"{args.config} instead")
         from tabnas.config import run_study_file
 
-        exp = run_study_file(args.config, experiment=args.experiment,
-                             results_dir=args.results_dir, workers=args.workers,
-                             dask=args.dask, chunk_size=args.chunk_size)
+        try:
+            exp = run_study_file(args.config, experiment=args.experiment,
+                                 results_dir=args.results_dir, workers=args.workers,
+                                 dask=args.dask, chunk_size=args.chunk_size)
+        except UserError as exc:
+            # The study's settings are the file's keys, not flags: keep the library's words.
+            exc.in_api_terms = True
+            raise
     else:
         exp = _run_from_flags(args)
     counts, where = exp.counts, _shown(exp.path)
@@ -473,6 +478,44 @@ COMMANDS = {
 }
 
 
+#: Library messages name Python API parameters; the command line names its flags instead.
+#: Each phrase is replaced where it stands as whole words, longer phrases first.
+API_TO_CLI = (
+    ("strategies is empty", "--strategy is empty"),
+    ("benchmarks is empty", "--benchmark is empty"),
+    ("strategies name", "--strategy names"),
+    ("benchmarks name", "--benchmark names"),
+    ("budget evals", "--budget-evals"),
+    ("budget cost", "--budget-cost"),
+    ("seeds must", "--seeds must"),
+    ("sim_workers", "--sim-workers"),
+    ("run_timeout", "--run-timeout"),
+    ("chunk_size", "--chunk-size"),
+    ("results_dir", "--results-dir"),
+    ("new experiment name", "new --experiment name"),
+    ("another experiment name", "another --experiment name"),
+    ("workers or dask", "--workers or --dask"),
+    ("dask address", "--dask address"),
+    ("dask=", "--dask "),
+    ("choose evals between", "choose --at-evals between"),
+    ("choose cost between", "choose --at-cost between"),
+    ("evals or cost, not both", "--at-evals or --at-cost, not both"),
+    ("alpha must", "--alpha must"),
+    ("data=", "--data "),
+    ("benchmark option", "--option"),
+)
+
+
+def cli_message(message: str) -> str:
+    """A library error message in command-line terms (``budget evals`` -> ``--budget-evals``)."""
+    import re
+
+    for api, flag in sorted(API_TO_CLI, key=lambda pair: -len(pair[0])):  # longest first
+        message = re.sub(rf"(?<![\w-]){re.escape(api)}(?![\w])" if api[-1].isalnum()
+                         else rf"(?<![\w-]){re.escape(api)}", flag, message)
+    return message
+
+
 def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
     """tabnas's own warnings (a broken plugin, ...) as one line on stderr; others as usual."""
     from tabnas.registry import PluginWarning
@@ -498,7 +541,8 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(["run"])
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"tabnas: error: {exc}", file=sys.stderr)
+        text = str(exc) if getattr(exc, "in_api_terms", False) else cli_message(str(exc))
+        print(f"tabnas: error: {text}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("tabnas: interrupted; finished runs are saved, rerun the command to resume",

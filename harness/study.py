@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tabnas.benchmarks import Benchmark, resolve_benchmark
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from tabnas.experiment import Experiment
 from tabnas.locks import Claims
@@ -61,19 +61,20 @@ class Study:
 
     def __post_init__(self) -> None:
         if not self.strategies:
-            raise UserError("give at least one strategy with --strategy")
+            raise BadConfiguration("strategies is empty: give at least one strategy")
         if not self.benchmarks:
-            raise UserError("give at least one benchmark with --benchmark")
-        for flag, names in (("--strategy", self.strategies), ("--benchmark", self.benchmarks)):
+            raise BadConfiguration("benchmarks is empty: give at least one benchmark")
+        for what, names in (("strategies", self.strategies), ("benchmarks", self.benchmarks)):
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:
-                raise UserError(f"{flag} names {', '.join(twice)} twice; give each once")
+                raise BadConfiguration(f"{what} name {', '.join(twice)} twice; give each once")
         if not self.seeds:
-            raise UserError("--seeds must be a positive integer")
+            raise BadConfiguration("seeds must be a positive integer or a non-empty list")
         if not isinstance(self.sim_workers, int) or self.sim_workers < 1:
-            raise UserError(f"--sim-workers must be a positive integer, got {self.sim_workers!r}")
+            raise BadConfiguration(f"sim_workers must be a positive integer, got "
+                                   f"{self.sim_workers!r}")
         if self.run_timeout is not None and not self.run_timeout > 0:
-            raise UserError(f"--run-timeout must be > 0 seconds, got {self.run_timeout!r}")
+            raise BadConfiguration(f"run_timeout must be > 0 seconds, got {self.run_timeout!r}")
         for name in self.benchmarks:
             resolve_benchmark(name)
         for name in self.strategies:
