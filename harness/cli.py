@@ -348,7 +348,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         present, how = entry.status()
         mark = "ready" if present else "missing data"
         print(f"  {name:<24} {entry.summary}")
-        print(f"  {'':<24} [{mark}] {how}")
+        print(f"  {'':<24} [{mark}] {cli_message(how)}")
     print("strategies:")
     for name in STRATEGIES.names():
         cls = STRATEGIES.get(name)
@@ -502,6 +502,8 @@ API_TO_CLI = (
     ("evals or cost, not both", "--at-evals or --at-cost, not both"),
     ("alpha must", "--alpha must"),
     ("data=", "--data "),
+    ("omit data", "omit --data"),
+    ("use device cpu", "use --device cpu"),
     ("benchmark option", "--option"),
 )
 

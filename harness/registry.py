@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 
 T = TypeVar("T")
 
@@ -121,7 +121,7 @@ class Registry(Generic[T]):
             if loaded is not None:
                 self._resolved[name] = loaded
                 return loaded
-        raise UserError(
+        raise BadConfiguration(
             f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names())}"
             + "".join(f", {p}:..." for p in sorted(self._resolvers))
             + (f"; {self.how_to_add}" if self.how_to_add else "")

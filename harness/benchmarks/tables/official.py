@@ -52,7 +52,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import cached_convert, cached_meta
-from tabnas.errors import UserError
+from tabnas.errors import DataMissing, UserError
 from tabnas.spaces.nb201 import NB201Space
 from tabnas.spaces.product import ProductSpace
 
@@ -120,7 +120,7 @@ def space_for(family: str):
 
 
 def _how_to_get(fam: Family, benchmark: str) -> str:
-    return (f"get {fam.files} from {fam.url}, then pass --data PATH or set {fam.env}=PATH "
+    return (f"get {fam.files} from {fam.url}, then pass data=PATH or set {fam.env}=PATH "
             f"(or run 'tabnas prepare {benchmark} --data PATH' once)")
 
 
@@ -198,7 +198,7 @@ def open_api(family: str, path: Path):
     except ModuleNotFoundError as exc:
         if exc.name not in _READER_PACKAGES:
             raise
-        raise UserError(f"reading {fam.title} data needs {_READER_PACKAGES[exc.name]}") from None
+        raise DataMissing(f"reading {fam.title} data needs {_READER_PACKAGES[exc.name]}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise UserError(f"cannot read {fam.title} data {path} ({type(exc).__name__}: {first}); "
