@@ -25,6 +25,13 @@ class PluginWarning(UserWarning):
     """A plugin (entry point) could not be loaded; everything else still works."""
 
 
+def _in_worker_process() -> bool:
+    """Whether this is a worker process started by multiprocessing (a pool, a Dask worker)."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
+
+
 class Registry(Generic[T]):
     """A name -> object mapping that refuses duplicates."""
 
@@ -91,6 +98,8 @@ class Registry(Generic[T]):
             try:
                 loaded = ep.load()
             except Exception as exc:  # one broken plugin must not break the others
+                if _in_worker_process():  # the process the user started has said so once
+                    continue
                 reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
                 dist = getattr(ep.dist, "name", None)
                 warnings.warn(

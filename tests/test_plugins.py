@@ -133,15 +133,17 @@ def test_unknown_strategy_says_how_to_add_one(tmp_path):
         assert how in line, line
 
 
-def test_a_broken_plugin_is_one_warning_and_the_rest_works(tmp_path):
-    """A real installed entry point whose module raises on import."""
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_a_broken_plugin_is_one_warning_and_the_rest_works(tmp_path, workers):
+    """A real installed entry point whose module raises on import (worker processes stay quiet)."""
     (tmp_path / "broken_plugin.py").write_text("raise ImportError('needs libfoo 9')\n")
     info = tmp_path / "broken_plugin-0.1.dist-info"
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-plugin\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[tabnas.strategies]\nbroken = broken_plugin\n")
     env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
-    proc = run_cli("run", "--strategy", "rea", *SMALL, cwd=tmp_path, env=env)
+    proc = run_cli("run", "--strategy", "rea", "--workers", workers, *SMALL, cwd=tmp_path,
+                   env=env)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
