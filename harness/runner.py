@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tabnas.benchmarks.base import Benchmark
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.strategy import Strategy
 from tabnas.types import Observation
 
@@ -44,11 +44,11 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.evals is None and self.cost is None:
-            raise UserError("give a budget: --budget-evals N and/or --budget-cost X")
+            raise BadConfiguration("give a budget: evals and/or cost")
         if self.evals is not None and (not isinstance(self.evals, int) or self.evals <= 0):
-            raise UserError(f"--budget-evals must be a positive integer, got {self.evals!r}")
+            raise BadConfiguration(f"budget evals must be a positive integer, got {self.evals!r}")
         if self.cost is not None and not (math.isfinite(self.cost) and self.cost > 0):
-            raise UserError(f"--budget-cost must be a positive number, got {self.cost!r}")
+            raise BadConfiguration(f"budget cost must be a positive number, got {self.cost!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"evals": self.evals, "cost": self.cost}
@@ -123,7 +123,7 @@ def run_search(
     :class:`RunTimeout` once passed; it is checked between evaluations.
     """
     if not isinstance(sim_workers, int) or sim_workers < 1:
-        raise UserError(f"--sim-workers must be a positive integer, got {sim_workers!r}")
+        raise BadConfiguration(f"sim_workers must be a positive integer, got {sim_workers!r}")
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
     s_rng, b_rng = run_seed_streams(seed)
     strategy = strategy_cls(
