@@ -47,8 +47,9 @@ def run(
 
     - ``benchmarks``, ``strategies``: a name, or a list of names. A strategy may
       also be a file or module reference (``"my_strategy.py:Class"``,
-      ``"package.module:Class"``) or a Strategy class defined in a module or
-      file (it is passed on by reference, so worker processes find it too).
+      ``"package.module:Class"``) or a Strategy class: one defined in a module
+      or file is passed on by reference, so worker processes find it too; one
+      defined in a notebook runs in this process (``workers=1``).
     - ``seeds``: ``N`` for seeds ``0..N-1``, or the seeds themselves.
     - ``budget``: evaluations per run, ``Budget(evals=..., cost=...)``, or
       ``{"evals": ..., "cost": ...}``.
@@ -60,6 +61,7 @@ def run(
 
     Runs already stored are skipped, so calling it again resumes a study.
     """
+    from tabnas.plugins import in_session_only
     from tabnas.study import Study, run_study
 
     names = [strategy_name(s) for s in _as_list(strategies, (str, type))]
@@ -69,6 +71,12 @@ def run(
     if unknown:
         raise BadConfiguration(f"hyperparameters given for {', '.join(unknown)}, which is "
                                f"not among the strategies {', '.join(names)}")
+    session = [n for n in names if in_session_only(n)]
+    if session and (workers != 1 or dask is not None
+                    or (executor is not None and executor.name != "in-process")):
+        raise BadConfiguration(f"strategy {session[0]} is defined in this session, so worker "
+                               "processes cannot import it; save it in a .py file and pass "
+                               "'path/to/file.py:Class', or run with workers=1")
     study = Study(
         experiment=experiment,
         benchmarks=_as_list(benchmarks, (str,)),

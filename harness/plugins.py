@@ -162,7 +162,8 @@ def reference(cls: type) -> str:
 
     Prefers ``module:Class`` where the module is importable by name, else the
     defining file, so a strategy that is not installed (or is registered only
-    when its module is imported) can be re-created elsewhere.
+    when its module is imported) can be re-created elsewhere. A class defined
+    in a notebook has neither: ``__main__:Class`` finds it in this process only.
     """
     module = sys.modules.get(cls.__module__)
     file = getattr(module, "__file__", None)
@@ -171,6 +172,9 @@ def reference(cls: type) -> str:
         raise BadConfiguration(f"strategy class {qualname} is defined inside a function; define it "
                                "at the top level of a module so another process can import it")
     private = cls.__module__.startswith("tabnas_strategy_file_")
+    if cls.__module__ == "__main__" and not (file and Path(file).is_file()):
+        # Defined in a notebook or an interactive session: found in this process only.
+        return f"__main__:{qualname}"
     if not private and cls.__module__ != "__main__":
         try:
             found = importlib.util.find_spec(cls.__module__) is not None
@@ -192,11 +196,49 @@ def strategy_source(name: str, cls: type) -> dict[str, str] | None:
     """
     if not is_reference(name):
         return None
+    if in_session_only(name):  # a notebook cell: no file, so the compiled code stands in
+        return {"path": "<session>", "sha256": code_digest(cls)}
     try:
         file = inspect.getsourcefile(cls)
-    except TypeError:
+    except (OSError, TypeError):
         file = None
-    if not file:
+    if not (file and Path(file).is_file()):
         return None
     path = Path(file).resolve()
     return {"path": str(path), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+
+
+def code_digest(cls: type) -> str:
+    """SHA-256 of what a class does: its own and its bases' bytecode, constants and names.
+
+    Used for classes defined in a notebook, which have no file to hash. Line numbers and
+    cell names are left out, so re-running an unchanged cell gives the same digest.
+    """
+    digest = hashlib.sha256()
+
+    def code(co) -> None:
+        digest.update(co.co_code)
+        digest.update(repr((co.co_names, co.co_varnames)).encode())
+        for const in co.co_consts:
+            if hasattr(const, "co_code"):
+                code(const)
+            else:
+                digest.update(repr(const).encode())
+
+    for klass in cls.__mro__:
+        if klass.__module__ != "__main__":
+            digest.update(f"{klass.__module__}.{klass.__qualname__}".encode())
+            continue
+        for key, value in sorted(vars(klass).items()):
+            digest.update(key.encode())
+            func = getattr(value, "__func__", value)
+            if hasattr(func, "__code__"):
+                code(func.__code__)
+            elif not key.startswith("__"):
+                digest.update(repr(value).encode())
+    return digest.hexdigest()
+
+
+def in_session_only(name: str) -> bool:
+    """Whether a strategy is defined in this process's ``__main__`` (a notebook, ``python -c``)."""
+    return name.startswith("__main__:")

@@ -218,3 +218,50 @@ def test_manifest_names_the_packages_the_code_imports(tmp_path):
 
     assert packages["scikit-learn"] == version("scikit-learn")
     assert "torch" not in packages  # nothing in this study imports it
+
+
+SESSION = textwrap.dedent('''
+    import tabnas
+    from tabnas.strategy import Hyperparameter, Strategy
+
+    class Walk(Strategy):
+        hyperparameters = {"restart": Hyperparameter(10, "steps between restarts", low=1)}
+        requires = frozenset({"mutate"})
+
+        def ask(self):
+            last = getattr(self, "last", None)
+            self.last = self.space.sample(self.rng) if last is None else \\
+                self.space.mutate(last, self.rng)
+            return self.last
+
+        def tell(self, observation):
+            pass
+
+    exp = tabnas.run("toy", [Walk, "random"], seeds=2, budget=5)
+    print("RAN", exp.counts["ran"], sorted(exp.df["strategy"].unique()))
+    try:
+        tabnas.run("toy", [Walk], seeds=2, budget=5, experiment="pool", workers=2)
+    except tabnas.UserError as exc:
+        print("REFUSED", exc)
+    ''')
+
+
+def test_a_class_defined_in_the_session_runs_in_process(tmp_path):
+    """As in a notebook: no file, so it runs here only, fingerprinted by its code."""
+    def run(code):
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300)
+
+    proc = run(SESSION)
+    assert proc.returncode == 0, proc.stderr
+    assert "RAN 4 ['__main__:Walk', 'random']" in proc.stdout
+    refused = proc.stdout.split("REFUSED ")[1]
+    assert "defined in this session" in refused and "workers=1" in refused
+    assert not (tmp_path / "results" / "pool").exists()
+    source = json.loads((tmp_path / "results/default/manifest.json").read_text())[
+        "config"]["strategy_sources"]["__main__:Walk"]
+    assert source["path"] == "<session>" and len(source["sha256"]) == 64
+    assert "RAN 0" in run(SESSION).stdout  # the same code again: resumed, nothing rerun
+    proc = run(SESSION.replace("low=1", "low=2"))  # changed code: refused, never mixed
+    assert proc.returncode == 1 and "__main__:Walk" in proc.stderr
+    assert "but that code is now" in proc.stderr
