@@ -432,6 +432,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     for rec in st["failures"]:
         print(f"  failed: {rec['benchmark']} {rec['strategy']} seed {rec['seed']} "
               f"[{rec['kind']}] {rec['error']}")
+    for line in st["early"]:
+        print(f"  stopped early: {line}")
     return 0
 
 

@@ -42,6 +42,7 @@ from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import UserError, os_reason
 from tabnas.locks import claim_is_stale, experiment_lock, read_claim
+from tabnas.records import RUN_COLUMNS, arrow_schema, early_stop_notes
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _NAME_MAX = 100
@@ -287,6 +288,9 @@ def update_failures(exp_dir: Path) -> None:
 def experiment_status(exp_dir: Path) -> dict[str, Any]:
     """Runs of the experiment's configuration that are done, failed, running and missing.
 
+    ``early`` lists the finished runs that stopped before their budget (space
+    exhausted, strategy done), one line per benchmark, strategy and reason.
+
     A run claimed by a process that has died counts as missing (the next
     ``tabnas run`` takes it over); one that failed and is being retried counts
     as running.
@@ -315,6 +319,8 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
                 else:
                     out["missing"] += 1
     out["total"] = out["done"] + out["failed"] + out["running"] + out["missing"]
+    out["early"] = (early_stop_notes(load_results(exp_dir), cfg["budget"].get("evals"))
+                    if out["done"] else [])
     return out
 
 
@@ -325,14 +331,20 @@ def run_files(exp_dir: Path) -> list[Path]:
 _COMBINED = ".combined.parquet"
 _COMBINED_KEY = b"tabnas.files"
 #: Row order of a loaded study (each run's rows are consecutive, by step).
-_ORDER = ("benchmark", "strategy", "seed", "step")
+_ORDER = (*RUN_COLUMNS[1:], "step")
 
 
 def _read_runs(exp_dir: Path, files: list[Path]):
-    """All run files as one Arrow table, through the ``.combined.parquet`` cache."""
+    """All run files as one Arrow table, through the ``.combined.parquet`` cache.
+
+    Every file is read with the one record schema (:mod:`tabnas.records`):
+    columns added since a file was written read as nulls (an older run has
+    no trial ids), so old and new runs load into one table.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    schema = arrow_schema()
     stamps = {}
     for f in files:
         st = f.stat()
@@ -340,9 +352,10 @@ def _read_runs(exp_dir: Path, files: list[Path]):
     cache = exp_dir / _COMBINED
     base, known = None, {}
     try:
-        meta = pq.read_schema(cache).metadata or {}
-        known = json.loads(meta[_COMBINED_KEY])
-        if all(stamps.get(rel) == stamp for rel, stamp in known.items()):
+        cached = pq.read_schema(cache)
+        known = json.loads((cached.metadata or {})[_COMBINED_KEY])
+        if cached.remove_metadata() == schema and all(
+                stamps.get(rel) == stamp for rel, stamp in known.items()):
             base = pq.read_table(cache)
         else:
             known = {}
@@ -355,7 +368,8 @@ def _read_runs(exp_dir: Path, files: list[Path]):
 
         # One multi-threaded scan in C++: about twice as fast as a read_table per file.
         try:
-            tables.append(ds.dataset([str(f) for f in new], format="parquet").to_table())
+            tables.append(ds.dataset([str(f) for f in new], schema=schema,
+                                     format="parquet").to_table())
         except (OSError, pa.ArrowException):
             _raise_damaged(new)
             raise
@@ -419,6 +433,8 @@ def load_experiment(exp_dir: Path):
                         "run it under a new --experiment name with a larger budget")
     manifest = read_manifest(exp_dir) or {}
     notes = manifest.setdefault("notes", [])
+    budget = (manifest.get("config") or {}).get("budget") or {}
+    notes += [f"stopped early: {line}" for line in early_stop_notes(df, budget.get("evals"))]
     for bench, rows in df.groupby("benchmark", sort=True):
         if rows["regret_test"].notna().any():
             continue

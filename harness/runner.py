@@ -1,9 +1,11 @@
 """Run one (benchmark, strategy, seed) search for a budget and record every evaluation.
 
-Seeding: the run seed becomes a ``SeedSequence`` that is split into two
-independent streams, one for the strategy and one for the benchmark (which
-recorded training seed answers). Every strategy run with the same seed sees the
-same benchmark noise, so comparisons between strategies are paired.
+Seeding: the run seed becomes a ``SeedSequence`` that is split in two, one
+child for the strategy's generator and one for the run key the benchmark is
+queried with (which recorded training seed answers), see :func:`run_seeds`.
+Every strategy run with the same seed sees the same benchmark noise, so
+comparisons between strategies are paired. The records' columns are declared
+in :mod:`tabnas.records`.
 
 Budgets count evaluations and/or simulated cost from the table, never the
 host's clock, so a rerun is identical. The evaluation that would take the
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
@@ -24,15 +26,18 @@ import numpy as np
 
 from tabnas.benchmarks.base import Benchmark
 from tabnas.errors import BadConfiguration
+from tabnas.records import STOP_COST, STOP_DONE, STOP_EVALS, STOP_EXHAUSTED, RunRecords
 from tabnas.strategy import Strategy
-from tabnas.types import Observation
-
-#: The per-evaluation result columns, in order (documented in the README).
-COLUMNS = (
-    "experiment", "benchmark", "strategy", "seed", "step", "arch", "fidelity", "value",
-    "test_value", "cost", "cum_cost", "incumbent_arch", "incumbent_value", "incumbent_test",
-    "regret_value", "regret_test", "overhead_s",
+from tabnas.trials import (
+    DONE,
+    WAIT,
+    ContractError,
+    HistoryRecorder,
+    Suggestion,
+    Trial,
+    check_continues,
 )
+from tabnas.types import Observation
 
 
 @dataclass(frozen=True)
@@ -54,42 +59,19 @@ class Budget:
         return {"evals": self.evals, "cost": self.cost}
 
 
-@dataclass
-class RunRecords:
-    """Column lists of one run (one entry per evaluation)."""
+def run_seeds(seed: int) -> tuple[np.random.Generator, int]:
+    """(strategy rng, benchmark run key) of a run seed: independent and reproducible.
 
-    experiment: str
-    benchmark: str
-    strategy: str
-    seed: int
-    columns: dict[str, list] = field(default_factory=dict)
-
-    def __len__(self) -> int:
-        return len(self.columns.get("step", []))
-
-    def to_arrow(self):
-        import pyarrow as pa
-
-        n = len(self)
-        data = {
-            "experiment": pa.array([self.experiment] * n, pa.string()),
-            "benchmark": pa.array([self.benchmark] * n, pa.string()),
-            "strategy": pa.array([self.strategy] * n, pa.string()),
-            "seed": pa.array([self.seed] * n, pa.int64()),
-            "step": pa.array(self.columns["step"], pa.int64()),
-            "arch": pa.array(self.columns["arch"], pa.string()),
-            "fidelity": pa.array(self.columns["fidelity"], pa.int64()),
-        }
-        for name in COLUMNS[7:]:
-            kind = pa.string() if name == "incumbent_arch" else pa.float64()
-            data[name] = pa.array(self.columns[name], kind)
-        return pa.table(data)
-
-
-def run_seed_streams(seed: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """(strategy rng, benchmark rng) for a run seed: independent, reproducible streams."""
+    The seed's ``SeedSequence`` is split in two: the first child seeds the
+    strategy's generator, the second gives the run key that every
+    ``Benchmark.query`` of the run receives (which recorded training seed
+    answers a cell). A benchmark draws nothing, so the order of queries cannot
+    change its answers, and every strategy run with the same seed sees the
+    same benchmark noise: comparisons between strategies are paired.
+    """
     strategy_ss, benchmark_ss = np.random.SeedSequence(seed).spawn(2)
-    return np.random.default_rng(strategy_ss), np.random.default_rng(benchmark_ss)
+    return (np.random.default_rng(strategy_ss),
+            int(benchmark_ss.generate_state(1, np.uint64)[0]))
 
 
 class RunTimeout(TimeoutError):
@@ -110,14 +92,28 @@ def run_search(
 ) -> RunRecords:
     """Run one search and return its records (nothing is written here).
 
+    The runner owns the trials: it gives every suggestion the next trial id,
+    keeps the strategy's :class:`~tabnas.trials.History` (pending trials in
+    ask order, finished ones with their observation in completion order) and
+    calls ``tell(trial, observation)``. It checks the contract as it goes, so
+    a faulty strategy fails with a line naming it: ``ask`` must return a
+    ``Suggestion`` of an architecture in the space, ``WAIT`` or ``DONE``;
+    ``WAIT`` with nothing pending would never be answered; a promotion must
+    continue a finished trial of the same architecture.
+
     ``sim_workers`` K > 1 simulates K asynchronous workers on a simulated clock
     driven by the benchmark's cost: an event queue holds the evaluations in
     flight, keyed by their simulated finish time; whenever one finishes, the
-    strategy is told, then asked again (with ``strategy.pending`` holding the
-    architectures still in flight) until every worker is busy. Records are in
-    completion order, and ``cum_cost`` is the simulated time at completion.
-    With K = 1 this is exactly the sequential loop (ask, evaluate, tell). The
-    host's compute never moves the clock, so a rerun is identical.
+    strategy is told, then asked again until every worker is busy (or it
+    answers ``WAIT``). Records are in completion order, and ``cum_cost`` is the
+    simulated time at completion, so an evaluation started at
+    ``cum_cost - cost``. With K = 1 this is exactly the sequential loop (ask,
+    evaluate, tell). The host's compute never moves the clock, so a rerun is
+    identical.
+
+    The run ends when the budget is spent, or early when the strategy answers
+    ``DONE``; ``stop_reason`` says which (``space exhausted`` when every
+    architecture had been suggested by then).
 
     ``deadline`` (a ``time.perf_counter()`` value) makes the run raise
     :class:`RunTimeout` once passed; it is checked between evaluations.
@@ -125,13 +121,20 @@ def run_search(
     if not isinstance(sim_workers, int) or sim_workers < 1:
         raise BadConfiguration(f"sim_workers must be a positive integer, got {sim_workers!r}")
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
-    s_rng, b_rng = run_seed_streams(seed)
-    strategy = strategy_cls(
-        benchmark.space, rng=s_rng, fidelities=benchmark.fidelities, **(hyperparameters or {})
-    )
+    s_rng, run_key = run_seeds(seed)
+    recorder = HistoryRecorder()
+    history = recorder.history
+    strategy = strategy_cls(benchmark.space, rng=s_rng, history=history,
+                            fidelities=benchmark.fidelities, **(hyperparameters or {}))
+    who = strategy_name or strategy_cls.name or strategy_cls.__qualname__
     space = benchmark.space
     query = benchmark.query
     truth = benchmark.truth
+    ask = strategy.ask
+    # The base class's tell does nothing: skip the call for strategies that keep it.
+    tell = None if type(strategy).tell is Strategy.tell else strategy.tell
+    start, finish = recorder.start, recorder.finish
+    new_observation = tuple.__new__  # Observation(...) without its Python-level __new__
     sign = 1.0 if benchmark.maximize else -1.0
     opt = benchmark.optimum()
     opt_v = opt.value if opt is not None else math.nan
@@ -139,81 +142,92 @@ def run_search(
     max_evals = budget.evals if budget.evals is not None else math.inf
     max_cost = budget.cost if budget.cost is not None else math.inf
 
-    archs: list = []
-    fids: list = []
-    values: list[float] = []
-    tests: list[float] = []
-    costs: list[float] = []
-    cums: list[float] = []
-    inc_archs: list = []
-    inc_values: list[float] = []
-    inc_tests: list[float] = []
-    reg_values: list[float] = []
-    reg_tests: list[float] = []
-    overheads: list[float] = []
+    records = RunRecords(experiment=experiment, benchmark=benchmark.name,
+                         strategy=strategy_name or strategy_cls.name, seed=seed)
+    cols = records.columns
+    # Per row, what varies independently is appended; the evaluation and the
+    # incumbent (which changes rarely) are kept as one object each and split
+    # into their columns once, at the end: fewer appends on every evaluation.
+    archs, fids, trials, continued = cols["arch"], cols["fidelity"], cols["trial"], \
+        cols["continues"]
+    cums, overheads = cols["cum_cost"], cols["overhead_s"]
+    evaluations: list = []
+    incumbents: list = []
 
-    inc_arch = None
     inc_score = -math.inf
-    inc_value = inc_test = reg_v = reg_t = math.nan
+    # (arch, value, test value, value regret, test regret) of the incumbent.
+    incumbent: tuple = (None, math.nan, math.nan, math.nan, math.nan)
     clock = 0.0  # simulated time: the sum of costs when sim_workers == 1
     step = 0
     asked = 0
-    exhausted = False
-    # In flight: (finish time, ask order, arch, fidelity, evaluation, ask overhead).
-    running: list[tuple[float, int, Any, Any, Any, float]] = []
+    done = False
+    waited_s = 0.0  # host time of asks that answered WAIT, charged to the next record
+    stop_reason = STOP_EVALS if budget.evals is not None else STOP_COST
+    # In flight: (finish time, trial id, trial, evaluation, ask overhead).
+    running: list[tuple[float, int, Trial, Any, float]] = []
     while True:
-        while not exhausted and len(running) < sim_workers and asked < max_evals:
+        while not done and len(running) < sim_workers and asked < max_evals:
             if deadline is not None and perf_counter() > deadline:
                 raise RunTimeout(f"run exceeded its time limit after {step} evaluations")
-            if sim_workers > 1:
-                strategy.pending = tuple(r[2] for r in running)
             t0 = perf_counter()
-            try:
-                proposal = strategy.ask()
-            except StopIteration:
-                exhausted = True
-                break
+            suggestion = ask()
             t1 = perf_counter()
-            if len(proposal) == 2 and isinstance(proposal[0], tuple):
-                arch, fidelity = proposal
-            else:
-                arch, fidelity = proposal, None
+            if type(suggestion) is not Suggestion:
+                if suggestion is WAIT:
+                    if not running:
+                        raise ContractError(
+                            f"strategy {who!r} answered WAIT with no trial pending: no "
+                            "result will ever arrive; return a Suggestion or DONE")
+                    waited_s += t1 - t0
+                    break
+                if suggestion is DONE:
+                    done = True
+                    stop_reason = (STOP_EXHAUSTED if len(history.archs) >= space.size
+                                   else STOP_DONE)
+                    break
+                raise ContractError(
+                    f"strategy {who!r} returned {suggestion!r} from ask(); return a "
+                    "tabnas.trials.Suggestion, WAIT or DONE")
+            arch = suggestion.arch
             if arch not in space:
-                raise RuntimeError(f"strategy {strategy_cls.name!r} proposed {arch!r}, "
-                                   f"which is not in space {space.name!r}")
-            ev = query(arch, fidelity, rng=b_rng)
-            heapq.heappush(running, (clock + ev.cost, asked, arch, fidelity, ev, t1 - t0))
+                raise ContractError(f"strategy {who!r} proposed {arch!r}, which is not in "
+                                    f"space {space.name!r}")
+            if suggestion.continues is not None:
+                check_continues(who, history, suggestion)
+            trial = start(suggestion)
+            ev = query(arch, suggestion.fidelity, run_key=run_key)
+            heapq.heappush(running, (clock + ev.cost, trial.id, trial, ev, t1 - t0))
             asked += 1
         if not running:
             break
-        finish, _, arch, fidelity, ev, ask_s = heapq.heappop(running)
-        if finish > max_cost:
+        end, _, trial, ev, ask_s = heapq.heappop(running)
+        if end > max_cost:
+            stop_reason = STOP_COST
             break  # the earliest finish is past the budget: so is every later one
-        clock = finish
+        clock = end
         step += 1
+        arch = trial.arch
         score = sign * ev.value
-        if sim_workers > 1:
-            strategy.pending = tuple(r[2] for r in running)
+        observation = new_observation(Observation, (arch, trial.fidelity, score, ev.cost))
         t2 = perf_counter()
-        strategy.tell(Observation(arch, fidelity, score, ev.cost))
+        finish(trial, observation)
+        if tell is not None:
+            tell(trial, observation)
         t3 = perf_counter()
         if score > inc_score:  # NaN never wins; ties keep the earlier incumbent
-            inc_arch, inc_score, inc_value = arch, score, ev.value
+            inc_score = score
             true_v, inc_test = truth(arch)
-            reg_v = sign * (opt_v - true_v)
-            reg_t = sign * (opt_t - inc_test)
+            incumbent = (arch, ev.value, inc_test, sign * (opt_v - true_v),
+                         sign * (opt_t - inc_test))
         archs.append(arch)
-        fids.append(fidelity)
-        values.append(ev.value)
-        tests.append(ev.test_value)
-        costs.append(ev.cost)
+        fids.append(trial.fidelity)
+        trials.append(trial.id)
+        continued.append(trial.continues)
+        evaluations.append(ev)
         cums.append(clock)
-        inc_archs.append(inc_arch)
-        inc_values.append(inc_value)
-        inc_tests.append(inc_test)
-        reg_values.append(reg_v)
-        reg_tests.append(reg_t)
-        overheads.append(ask_s + (t3 - t2))
+        incumbents.append(incumbent)
+        overheads.append(ask_s + (t3 - t2) + waited_s)
+        waited_s = 0.0
 
     to_string = space.to_string
     names: dict = {}
@@ -226,24 +240,15 @@ def run_search(
             s = names[a] = to_string(a)
         return s
 
-    return RunRecords(
-        experiment=experiment,
-        benchmark=benchmark.name,
-        strategy=strategy_name or strategy_cls.name,
-        seed=seed,
-        columns={
-            "step": list(range(1, step + 1)),
-            "arch": [name_of(a) for a in archs],
-            "fidelity": fids,
-            "value": values,
-            "test_value": tests,
-            "cost": costs,
-            "cum_cost": cums,
-            "incumbent_arch": [name_of(a) for a in inc_archs],
-            "incumbent_value": inc_values,
-            "incumbent_test": inc_tests,
-            "regret_value": reg_values,
-            "regret_test": reg_tests,
-            "overhead_s": overheads,
-        },
-    )
+    cols["step"].extend(range(1, step + 1))
+    cols["arch"] = [name_of(a) for a in archs]
+    if step:
+        values, tests, costs, _ = zip(*evaluations, strict=True)
+        inc_archs, *incumbent_columns = zip(*incumbents, strict=True)
+        cols["value"], cols["test_value"], cols["cost"] = list(values), list(tests), list(costs)
+        cols["incumbent_arch"] = [name_of(a) for a in inc_archs]
+        for name, column in zip(("incumbent_value", "incumbent_test", "regret_value",
+                                 "regret_test"), incumbent_columns, strict=True):
+            cols[name] = list(column)
+    records.stop_reason = stop_reason
+    return records

@@ -1,9 +1,15 @@
-"""The strategy interface: ask/tell with a ``numpy.random.Generator`` passed in.
+"""The strategy interface: ask/tell over trials, with a ``numpy.random.Generator`` passed in.
 
-A strategy proposes; the runner evaluates. The strategy is told an
-:class:`~tabnas.types.Observation` (architecture, fidelity, score, cost) and
-nothing else, so it cannot read a test metric. All randomness comes from the
-generator it is given; nothing here touches global RNG state.
+A strategy proposes; the runner evaluates. ``ask`` returns a
+:class:`~tabnas.trials.Suggestion`, :data:`~tabnas.trials.WAIT` or
+:data:`~tabnas.trials.DONE`; the runner turns a suggestion into a
+:class:`~tabnas.trials.Trial` and later calls ``tell(trial, observation)``.
+What was asked and observed is in ``self.history``, kept by the runner, so a
+strategy keeps only the state of its own method (a population, a model, a
+bracket). The strategy is told an :class:`~tabnas.types.Observation`
+(architecture, fidelity, score, cost) and nothing else, so it cannot read a
+test metric. All randomness comes from the generator it is given; nothing
+here touches global RNG state.
 
 Hyperparameters are declared once as :class:`Hyperparameter` objects; the base
 class validates values given by users (type and range) and stores them as
@@ -20,10 +26,8 @@ import numpy as np
 from tabnas.errors import UserError
 from tabnas.registry import Registry
 from tabnas.spaces.base import SearchSpace
-from tabnas.types import Arch, Observation
-
-#: A proposal: an architecture, or (architecture, fidelity) for multi-fidelity strategies.
-Proposal = Arch | tuple[Arch, int]
+from tabnas.trials import Done, History, Suggestion, Trial, Wait
+from tabnas.types import Observation
 
 
 @dataclass(frozen=True)
@@ -75,38 +79,46 @@ def _parse(text: str, kind: type, name: str, hp: Hyperparameter) -> Any:
 
 
 class Strategy:
-    """Base class of search strategies. Subclass, declare, implement ``ask``/``tell``.
+    """Base class of search strategies: subclass, declare, implement ``ask``.
+
+    ``tell`` is optional: override it to update state on each result (a policy
+    gradient step, closing an Optuna trial) rather than reading the history.
 
     Class attributes a subclass may set:
 
     - ``hyperparameters``: name -> :class:`Hyperparameter`;
     - ``requires``: space operations it needs (``"mutate"``, ``"neighbours"``,
       ``"encode"``) and ``"fidelities"`` for multi-fidelity strategies;
-    - ``deterministic``: True if the proposals do not depend on the rng.
+    - ``deterministic``: True if the proposals do not depend on the rng;
+    - ``avoids_pending``: True if it never suggests an architecture that is
+      still being evaluated (the conformance suite then checks it under
+      simulated parallel workers).
 
-    ``pending`` holds the architectures proposed but not yet told, in the order
-    they were asked. The runner keeps it current when it simulates parallel
-    workers (``--sim-workers``), so an asynchronous strategy can avoid
-    proposing what is already being evaluated; in a sequential search it is
-    always empty, and a strategy that ignores it stays correct.
+    ``self.history`` (a :class:`~tabnas.trials.History`) holds the finished
+    trials with their observations and the pending ones. With simulated
+    parallel workers (``--sim-workers``) results arrive while other trials are
+    pending, so a strategy that ranks results must rank only what it finds in
+    the history, and return ``WAIT`` when what it needs is still pending.
     """
 
     name: ClassVar[str] = ""
-    pending: tuple[Arch, ...] = ()
     hyperparameters: ClassVar[dict[str, Hyperparameter]] = {}
     requires: ClassVar[frozenset[str]] = frozenset()
     deterministic: ClassVar[bool] = False
+    avoids_pending: ClassVar[bool] = False
 
     def __init__(
         self,
         space: SearchSpace,
         *,
         rng: np.random.Generator,
+        history: History,
         fidelities: tuple[int, ...] | None = None,
         **hyperparameters: Any,
     ) -> None:
         self.space = space
         self.rng = rng
+        self.history = history
         self.fidelities = fidelities
         unknown = set(hyperparameters) - set(self.hyperparameters)
         if unknown:
@@ -119,16 +131,21 @@ class Strategy:
             value = hyperparameters.get(key, hp.default)
             setattr(self, key, hp.validate(key, value) if key in hyperparameters else value)
 
-    def ask(self) -> Proposal:
-        """Propose the next architecture (or ``(arch, fidelity)``).
+    def ask(self) -> Suggestion | Wait | Done:
+        """Propose the next trial: a ``Suggestion``, or ``WAIT`` / ``DONE``.
 
-        Raise ``StopIteration`` when there is nothing left to propose.
+        ``WAIT`` is only valid while a trial is pending (the runner refuses it
+        otherwise: nothing would ever arrive); ``DONE`` ends the run early,
+        and the run's records say why.
         """
         raise NotImplementedError
 
-    def tell(self, observation: Observation) -> None:
-        """Receive the result of a proposal (higher ``score`` is better)."""
-        raise NotImplementedError
+    def tell(self, trial: Trial, observation: Observation) -> None:
+        """Receive ``trial``'s result (higher ``score`` is better).
+
+        By the time ``tell`` is called the history already holds it, so a
+        strategy that reads only the history need not override this.
+        """
 
     @classmethod
     def check_supported(cls, space: SearchSpace, fidelities: tuple[int, ...] | None) -> None:

@@ -290,9 +290,11 @@ def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
     """
     import numpy as np
 
+    from tabnas.trials import History
+
     bench = next(iter(benchmarks.values()))
     for name, cls in strategy_classes.items():
         given = study.hyperparameters.get(name, {})
-        strategy = cls(bench.space, rng=np.random.default_rng(0), fidelities=bench.fidelities,
-                       **given)
+        strategy = cls(bench.space, rng=np.random.default_rng(0), history=History(),
+                       fidelities=bench.fidelities, **given)
         study.hyperparameters[name] = {k: getattr(strategy, k) for k in cls.hyperparameters}

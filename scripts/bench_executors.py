@@ -28,6 +28,7 @@ import rea_variants  # noqa: E402,F401  (registers the REA variants)
 
 from tabnas.benchmarks import load_benchmark  # noqa: E402
 from tabnas.executors import DaskExecutor, InProcessExecutor, ProcessExecutor  # noqa: E402
+from tabnas.records import HOST_TIME_COLUMNS  # noqa: E402
 from tabnas.results import load_results, run_files  # noqa: E402
 from tabnas.runner import Budget  # noqa: E402
 from tabnas.study import Study, run_study  # noqa: E402
@@ -104,9 +105,9 @@ def main() -> None:
     load_results(first)
     out["load_cached_s"] = time.perf_counter() - t0
     out["rows"] = len(ref)
-    ref = ref.drop(columns=["overhead_s", "experiment"])
+    ref = ref.drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
     out["identical"] = all(
-        load_results(d).drop(columns=["overhead_s", "experiment"]).equals(ref)
+        load_results(d).drop(columns=[*HOST_TIME_COLUMNS, "experiment"]).equals(ref)
         for d in frames.values())
     out["load_after"] = os.getloadavg()
     base = out["in-process"]["wall_s"]

@@ -12,11 +12,13 @@ earlier member and NaN ranks last.
 from __future__ import annotations
 
 import math
+from collections.abc import Container
 
 from tabnas.errors import UserError
 from tabnas.strategies._sampling import rank_key, unseen_sample
 from tabnas.strategy import Hyperparameter, Strategy
-from tabnas.types import Arch, Observation
+from tabnas.trials import WAIT, History, Suggestion, Wait
+from tabnas.types import Arch
 
 BRACKET_HYPERPARAMETERS = {
     "eta": Hyperparameter(3, "keep the best 1/eta of each rung", low=2, high=100),
@@ -38,6 +40,18 @@ def rung_fidelities(fidelities: tuple[int, ...], eta: int, max_rungs: int) -> tu
     return tuple(reversed(rungs))
 
 
+class _SeenOrMember(Container):
+    """Architectures suggested in the run, or already drawn into the current bracket."""
+
+    __slots__ = ("history", "members")
+
+    def __init__(self, history: History, members: list[Arch]) -> None:
+        self.history, self.members = history, members
+
+    def __contains__(self, arch: object) -> bool:
+        return arch in self.history or arch in self.members
+
+
 class BracketStrategy(Strategy):
     """Runs brackets one after another; subclasses choose brackets and new architectures."""
 
@@ -46,8 +60,9 @@ class BracketStrategy(Strategy):
     eta: int
     max_rungs: int
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         if not fidelities or len(fidelities) < 2:
             raise UserError(f"strategy {self.name!r} needs a multi-fidelity benchmark; "
                             "this one has a single fidelity")
@@ -56,20 +71,19 @@ class BracketStrategy(Strategy):
         self._bracket_count = 0
         self._rung = 0
         self._members: list[Arch] = []
-        self._next = 0
-        self._results: dict[Arch, float] = {}
-        self._seen: set[Arch] = set()
+        #: Per member: the trial it continues (``None`` on the bracket's first rung).
+        self._parents: list[int | None] = []
+        #: Trial ids of the current rung's members suggested so far, in member order.
+        self._rung_trials: list[int] = []
 
     # -- what subclasses choose --------------------------------------------------
     def bracket_size(self, count: int) -> int:
         """The ``s`` of bracket number ``count``: it starts at rung ``s_max - s``."""
         raise NotImplementedError
 
-    def new_arch(self) -> Arch:
-        return unseen_sample(self.space, self.rng, self._seen)
-
-    def observe(self, observation: Observation) -> None:
-        """Hook for model-based subclasses; called on every tell."""
+    def new_arch(self, seen: Container[Arch]) -> Arch:
+        """A new architecture for the bracket, preferably not in ``seen``."""
+        return unseen_sample(self.space, self.rng, seen)
 
     # -- the bracket loop ----------------------------------------------------------
     def _start_bracket(self) -> None:
@@ -78,33 +92,29 @@ class BracketStrategy(Strategy):
         n = math.ceil((self.s_max + 1) / (s + 1) * self.eta**s)
         self._rung = self.s_max - s
         self._members = []
+        seen = _SeenOrMember(self.history, self._members)
         for _ in range(n):
-            arch = self.new_arch()
-            self._seen.add(arch)
-            self._members.append(arch)
-        self._next = 0
-        self._results = {}
+            self._members.append(self.new_arch(seen))
+        self._parents = [None] * n
+        self._rung_trials = []
 
-    def ask(self) -> tuple[Arch, int]:
+    def ask(self) -> Suggestion | Wait:
         if not self._members:
             self._start_bracket()
-        if self._next >= len(self._members):
+        if len(self._rung_trials) >= len(self._members):
+            scores = [self.history.observation(t) for t in self._rung_trials]
+            if any(o is None for o in scores):
+                return WAIT  # the rung is ranked only on results that have arrived
             keep = len(self._members) // self.eta
             if self._rung >= self.s_max or keep < 1:
                 self._start_bracket()
             else:
                 order = sorted(range(len(self._members)),
-                               key=lambda i: (-rank_key(self._results.get(self._members[i],
-                                                                         math.nan)), i))
-                self._members = [self._members[i] for i in order[:keep]]
+                               key=lambda i: (-rank_key(scores[i].score), i))[:keep]
+                self._members = [self._members[i] for i in order]
+                self._parents = [self._rung_trials[i] for i in order]
                 self._rung += 1
-                self._next = 0
-                self._results = {}
-        arch = self._members[self._next]
-        self._next += 1
-        return arch, self.rungs[self._rung]
-
-    def tell(self, observation: Observation) -> None:
-        if observation.fidelity == self.rungs[self._rung]:
-            self._results[observation.arch] = observation.score
-        self.observe(observation)
+                self._rung_trials = []
+        i = len(self._rung_trials)
+        self._rung_trials.append(self.history.asked)  # the id this suggestion will get
+        return Suggestion(self._members[i], self.rungs[self._rung], self._parents[i])

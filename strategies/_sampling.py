@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import numpy as np
 
@@ -11,9 +11,12 @@ from tabnas.spaces.base import SearchSpace
 from tabnas.types import Arch
 
 
-def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: set[Arch],
+def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: Container[Arch],
                   tries: int = 100) -> Arch:
-    """A uniform sample not in ``seen`` (after ``tries`` misses, any sample)."""
+    """A uniform sample not in ``seen`` (after ``tries`` misses, any sample).
+
+    ``seen`` is usually the run's history (``arch in history``: ever suggested).
+    """
     arch = space.sample(rng)
     for _ in range(tries):
         if arch not in seen:

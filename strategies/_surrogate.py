@@ -19,8 +19,9 @@ mutations per parent (NASLib's and BANANAS' mutation optimiser) miss the
 neighbour that matters most of the time: the whole neighbourhood of a good
 architecture is a few dozen cells, cheap to score. Spaces without
 ``neighbours`` use ``mutations`` random mutations per walker instead.
-Architectures already proposed are never candidates: on a table the same
-cell gives the same number, so a repeat is a wasted evaluation.
+Architectures already proposed (finished or pending in the run's history)
+are never candidates: on a table the same cell gives the same number, so a
+repeat is a wasted evaluation.
 
 Model fitting runs with the BLAS thread pool limited to one thread: the
 matrices here are small (hundreds of rows), where a multi-threaded BLAS only
@@ -46,7 +47,8 @@ import numpy as np
 
 from tabnas.strategies._sampling import unseen_sample
 from tabnas.strategy import Hyperparameter, Strategy
-from tabnas.types import Arch, Observation
+from tabnas.trials import Suggestion
+from tabnas.types import Arch
 
 SURROGATE_HYPERPARAMETERS = {
     "initial": Hyperparameter(10, "uniform samples before the first model fit", low=2),
@@ -111,6 +113,7 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float,
 class SurrogateStrategy(Strategy):
     """Base class: subclasses implement :meth:`fit` and :meth:`acquisition`."""
 
+    avoids_pending = True
     requires = frozenset({"mutate", "encode"})
 
     initial: int
@@ -120,11 +123,9 @@ class SurrogateStrategy(Strategy):
     local_steps: int
     mutations: int
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._archs: list[Arch] = []
-        self._scores: list[float] = []
-        self._seen: set[Arch] = set()
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._queue: list[Arch] = []
         self._features: dict[Arch, np.ndarray] = {}
 
@@ -143,30 +144,34 @@ class SurrogateStrategy(Strategy):
         raise NotImplementedError
 
     # -- the loop ----------------------------------------------------------------
-    def ask(self) -> Arch:
+    def ask(self) -> Suggestion:
+        history = self.history
         while self._queue:
             arch = self._queue.pop()
-            if arch not in self._seen:
-                return self._mark(arch)
-        if len(self._archs) < self.initial:
-            return self._mark(unseen_sample(self.space, self.rng, self._seen))
-        y = copula_targets(np.array(self._scores))
+            if arch not in history:
+                return Suggestion(arch)
+        if len(history) < self.initial:
+            return Suggestion(unseen_sample(self.space, self.rng, history))
+        observations = history.observations
+        archs = [o.arch for o in observations]
+        y = copula_targets(np.array([o.score for o in observations]))
         with one_blas_thread():
-            self.fit(np.array([self.encode(a) for a in self._archs]), y)
-            pool, acq = self.optimise_acquisition(y)
+            self.fit(np.array([self.encode(a) for a in archs]), y)
+            pool, acq = self.optimise_acquisition(archs, y)
         if not pool:
-            return self._mark(unseen_sample(self.space, self.rng, self._seen))
+            return Suggestion(unseen_sample(self.space, self.rng, history))
         # Stable order: highest acquisition first, ties by pool position.
         order = np.argsort(-acq, kind="stable")[: self.refit_every]
         self._queue = [pool[i] for i in order[::-1]]
-        return self._mark(self._queue.pop())
+        return Suggestion(self._queue.pop())
 
-    def tell(self, observation: Observation) -> None:
-        self._archs.append(observation.arch)
-        self._scores.append(observation.score)
+    def optimise_acquisition(self, archs: list[Arch],
+                             y: np.ndarray) -> tuple[list[Arch], np.ndarray]:
+        """Every unseen architecture the local searches scored, with its acquisition.
 
-    def optimise_acquisition(self, y: np.ndarray) -> tuple[list[Arch], np.ndarray]:
-        """Every unseen architecture the local searches scored, with its acquisition."""
+        ``archs`` are the observed architectures and ``y`` their model targets.
+        """
+        seen = self.history
         best = float(y.max())
         scored: dict[Arch, float] = {}
 
@@ -178,15 +183,15 @@ class SurrogateStrategy(Strategy):
                                   strict=True))
 
         randoms = [a for a in (self.space.sample(self.rng) for _ in range(self.random_candidates))
-                   if a not in self._seen]
+                   if a not in seen]
         score(randoms)
         # Observed starts are never proposed, so any unseen neighbour is a move up from them.
-        walkers = [(self._archs[i], -np.inf) for i in np.argsort(-y, kind="stable")[: self.parents]]
+        walkers = [(archs[i], -np.inf) for i in np.argsort(-y, kind="stable")[: self.parents]]
         if randoms:
             top = max(dict.fromkeys(randoms), key=scored.__getitem__)
             walkers.append((top, scored[top]))
         for _ in range(self.local_steps):
-            groups = [[a for a in self._neighbourhood(w) if a not in self._seen]
+            groups = [[a for a in self._neighbourhood(w) if a not in seen]
                       for w, _ in walkers]
             score([a for group in groups for a in group])
             moved: dict[Arch, float] = {}
@@ -204,7 +209,3 @@ class SurrogateStrategy(Strategy):
         if self.space.supports("neighbours"):
             return list(self.space.neighbours(arch))
         return [self.space.mutate(arch, self.rng) for _ in range(self.mutations)]
-
-    def _mark(self, arch: Arch) -> Arch:
-        self._seen.add(arch)
-        return arch

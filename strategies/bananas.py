@@ -127,8 +127,9 @@ class Bananas(SurrogateStrategy):
     batch: int
     learning_rate: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._paths = space.supports("path_encode")
         self._net: _Ensemble | None = None
         self._scale = (0.0, 1.0)

@@ -51,8 +51,9 @@ class GaussianProcessBO(SurrogateStrategy):
     xi: float
     reoptimise_growth: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._gp = None
         self._kernel = None
         self._optimised_at = 0

@@ -6,7 +6,8 @@ Optimization at Scale", ICML 2018.
 Brackets as in Hyperband; each new architecture is, with probability
 ``random_fraction``, a uniform sample, otherwise a TPE proposal (categorical
 Parzen estimators, ``strategies/tpe.py``) fitted on the highest fidelity that
-has at least ``min_points`` observations. Needs a multi-fidelity benchmark and
+has at least ``min_points`` observations (read from the run's history, in the
+order the results arrived). Needs a multi-fidelity benchmark and
 the space's categorical view.
 
 Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5, ``random_fraction``
@@ -16,13 +17,15 @@ Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5, ``random_fraction``
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import numpy as np
 
 from tabnas.strategies._brackets import BRACKET_HYPERPARAMETERS, BracketStrategy
 from tabnas.strategies._sampling import unseen_sample
 from tabnas.strategies.tpe import TPE_MODEL_HYPERPARAMETERS, tpe_propose
 from tabnas.strategy import Hyperparameter, register
-from tabnas.types import Arch, Observation
+from tabnas.types import Arch
 
 
 @register("bohb")
@@ -43,27 +46,22 @@ class BOHB(BracketStrategy):
     candidates: int
     prior_weight: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._choices = tuple(space.cardinalities())
-        self._history: dict[int, tuple[list[Arch], list[float]]] = {}
 
     def bracket_size(self, count: int) -> int:
         return self.s_max - count % (self.s_max + 1)
 
-    def new_arch(self) -> Arch:
+    def new_arch(self, seen: Container[Arch]) -> Arch:
         need = self.min_points or len(self._choices) + 1
         if self.rng.random() >= self.random_fraction:
-            for fid in sorted(self._history, reverse=True):
-                archs, scores = self._history[fid]
-                if len(archs) >= need:
-                    return tpe_propose(self.space, np.array(archs), np.array(scores),
+            for fid in sorted(self.fidelities, reverse=True):
+                finished = self.history.at_fidelity(fid)
+                if len(finished) >= need:
+                    return tpe_propose(self.space, np.array([o.arch for _, o in finished]),
+                                       np.array([o.score for _, o in finished]),
                                        self.rng, gamma=self.gamma, candidates=self.candidates,
-                                       prior_weight=self.prior_weight, seen=self._seen)
-        return unseen_sample(self.space, self.rng, self._seen)
-
-    def observe(self, observation: Observation) -> None:
-        if observation.fidelity is not None:
-            archs, scores = self._history.setdefault(observation.fidelity, ([], []))
-            archs.append(observation.arch)
-            scores.append(observation.score)
+                                       prior_weight=self.prior_weight, seen=seen)
+        return unseen_sample(self.space, self.rng, seen)

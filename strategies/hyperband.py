@@ -3,7 +3,7 @@
 Cycles successive-halving brackets from the most aggressive (many samples at
 the lowest fidelity) to plain random search at the highest, hedging against
 low fidelities that rank architectures badly. Needs a multi-fidelity
-benchmark; ``ask`` returns ``(arch, fidelity)``.
+benchmark; each suggestion names its fidelity, and a promotion the trial it continues.
 
 Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5.
 """

@@ -13,8 +13,11 @@ Each position of the architecture is one categorical parameter (``x0``,
 through Optuna's ask/tell interface on an in-memory study. The sampler's
 ``seed`` is drawn from the strategy's stream, so runs are reproducible and
 paired like every other strategy's. Non-finite scores are told as failed
-trials. Optuna is optional: without it, asking for ``optuna:...`` is a one-line
-error saying how to install it; nothing else needs it.
+trials. Each Optuna trial is kept under the tabnas trial id it became, so
+results arriving out of order (simulated parallel workers) close the right
+one; Optuna's sampler sees the others as running. Optuna is optional:
+without it, asking for ``optuna:...`` is a one-line error saying how to
+install it; nothing else needs it.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from typing import Any
 
 from tabnas.errors import UserError
 from tabnas.strategy import STRATEGIES, Hyperparameter, Strategy
-from tabnas.types import Arch, Observation
+from tabnas.trials import Suggestion, Trial
+from tabnas.types import Observation
 
 PREFIX = "optuna"
 _SIMPLE = (bool, int, float, str)
@@ -79,11 +83,12 @@ class OptunaStrategy(Strategy):
     #: The sampler's own defaults of the hyperparameters, to pass only what differs.
     sampler_defaults: dict[str, Any] = {}
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
         if "seed" in hyperparameters:
             raise UserError(f"strategy {self.name!r}: the sampler's seed is drawn from the "
                             "run's seed (--seeds); do not pass one")
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         optuna = _import_optuna(self.name.partition(":")[2])
         cls = getattr(optuna.samplers, self.sampler_class)
         kwargs = dict(self.sampler_extra)
@@ -101,9 +106,10 @@ class OptunaStrategy(Strategy):
                        for i, k in enumerate(space.cardinalities())}
         with _quiet(optuna):
             self._study = optuna.create_study(direction="maximize", sampler=sampler)
-        self._pending: list[tuple[Arch, Any]] = []
+        #: Optuna trials asked and not yet told, by the tabnas trial id they became.
+        self._running: dict[int, Any] = {}
 
-    def ask(self) -> Arch:
+    def ask(self) -> Suggestion:
         import optuna
 
         # On a constrained space a trial whose choices stand for no architecture
@@ -113,23 +119,22 @@ class OptunaStrategy(Strategy):
                 trial = self._study.ask(self._dists)
                 arch = self.space.from_choices(tuple(int(trial.params[k]) for k in self._dists))
                 if arch is not None:
-                    self._pending.append((arch, trial))
-                    return arch
+                    self._running[self.history.asked] = trial  # the id it will get
+                    return Suggestion(arch)
                 self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        return self.space.sample(self.rng)
+        return Suggestion(self.space.sample(self.rng))
 
-    def tell(self, observation: Observation) -> None:
+    def tell(self, trial: Trial, observation: Observation) -> None:
         import optuna
 
-        match = [i for i, (arch, _) in enumerate(self._pending) if arch == observation.arch]
-        if not match:
-            return  # not proposed by this strategy: Optuna has no trial to close
-        _, trial = self._pending.pop(match[0])
+        optuna_trial = self._running.pop(trial.id, None)
+        if optuna_trial is None:
+            return  # a fallback sample: Optuna has no trial to close
         with _quiet(optuna):
             if math.isnan(observation.score):
-                self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                self._study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
             else:
-                self._study.tell(trial, observation.score)
+                self._study.tell(optuna_trial, observation.score)
 
     def __reduce__(self):
         # The class is built at run time, so pickle it by its registry name.

@@ -5,9 +5,14 @@ mutates the best of ``sample`` members drawn at random (tournament selection);
 the oldest member dies (age-based removal). The first ``population`` proposals
 are uniform samples.
 
+The population is read from the run's history: the last ``population``
+finished trials, in the order their results arrived (age is the order of
+arrival, as in the paper's asynchronous setting).
+
 With simulated parallel workers, a proposal that is still being evaluated
-(``pending``) is redrawn (up to ten times), so workers rarely duplicate work;
-a sequential search has nothing pending and draws exactly as before.
+(pending in the history) is redrawn (up to ten times), so workers rarely
+duplicate work; a sequential search has nothing pending and draws exactly as
+before.
 
 Hyperparameters: ``population`` (default 20), ``sample`` (tournament size,
 default 5).
@@ -15,10 +20,9 @@ default 5).
 
 from __future__ import annotations
 
-from collections import deque
-
 from tabnas.strategy import Hyperparameter, Strategy, register
-from tabnas.types import Arch, Observation
+from tabnas.trials import Suggestion
+from tabnas.types import Arch
 
 #: How often a proposal that is still pending is redrawn before it is accepted.
 _REDRAWS = 10
@@ -35,42 +39,40 @@ class RegularizedEvolution(Strategy):
     population: int
     sample: int
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         if self.sample > self.population:
             from tabnas.errors import UserError
 
             raise UserError(f"hyperparameter sample={self.sample}: must be <= population "
                             f"({self.population})")
-        self._pop: deque[tuple[Arch, float]] = deque()
-        self._asked = 0
 
-    def ask(self) -> Arch:
+    def ask(self) -> Suggestion:
         arch = self._propose()
-        if self.pending:
-            busy = set(self.pending)
+        history = self.history
+        if history.pending:
+            busy = {t.arch for t in history.pending}
             for _ in range(_REDRAWS):
                 if arch not in busy:
                     break
-                arch = self._propose(again=True)
-        return arch
+                arch = self._propose()
+        return Suggestion(arch)
 
-    def _propose(self, again: bool = False) -> Arch:
-        if not again:
-            self._asked += 1
-        if self._asked <= self.population or len(self._pop) < self.sample:
+    def _propose(self) -> Arch:
+        history = self.history
+        size = min(len(history), self.population)
+        # The first ``population`` trials asked are uniform samples.
+        if history.asked < self.population or size < self.sample:
             return self.space.sample(self.rng)
-        members = self.rng.choice(len(self._pop), size=self.sample, replace=False)
+        pop = history.observations[-size:]
+        members = self.rng.choice(size, size=self.sample, replace=False)
         best = None
         for m in members.tolist():
-            arch, score = self._pop[m]
+            obs = pop[m]
             # NaN never wins a tournament; ties keep the first drawn.
-            if best is None or score > best[1] or (best[1] != best[1] and score == score):
-                best = (arch, score)
+            if best is None or obs.score > best.score or (best.score != best.score
+                                                          and obs.score == obs.score):
+                best = obs
         assert best is not None
-        return self.space.mutate(best[0], self.rng)
-
-    def tell(self, observation: Observation) -> None:
-        self._pop.append((observation.arch, observation.score))
-        if len(self._pop) > self.population:
-            self._pop.popleft()
+        return self.space.mutate(best.arch, self.rng)

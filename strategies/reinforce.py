@@ -21,6 +21,7 @@ import numpy as np
 
 from tabnas.strategies._sampling import draw_arch
 from tabnas.strategy import Hyperparameter, Strategy, register
+from tabnas.trials import Suggestion, Trial
 from tabnas.types import Arch, Observation
 
 
@@ -36,8 +37,9 @@ class Reinforce(Strategy):
     learning_rate: float
     baseline_momentum: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._logits = [np.zeros(k) for k in space.cardinalities()]
         self._baseline: float | None = None
         self._spread: float | None = None
@@ -49,7 +51,7 @@ class Reinforce(Strategy):
             out.append(e / e.sum())
         return out
 
-    def ask(self) -> Arch:
+    def ask(self) -> Suggestion:
         probs = self._probs()
 
         def draw() -> Arch:
@@ -57,9 +59,9 @@ class Reinforce(Strategy):
             return tuple(min(int(np.searchsorted(np.cumsum(p), x, side="right")), len(p) - 1)
                          for p, x in zip(probs, u, strict=True))
 
-        return draw_arch(self.space, draw, self.rng)
+        return Suggestion(draw_arch(self.space, draw, self.rng))
 
-    def tell(self, observation: Observation) -> None:
+    def tell(self, trial: Trial, observation: Observation) -> None:
         reward = observation.score
         if not math.isfinite(reward):
             return

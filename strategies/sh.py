@@ -3,7 +3,7 @@
 Every bracket starts ``eta**s_max`` uniform samples at the lowest rung and
 keeps the best ``1/eta`` at each higher fidelity until one architecture is
 trained at the highest; then a new bracket starts. Needs a multi-fidelity
-benchmark; ``ask`` returns ``(arch, fidelity)``.
+benchmark; each suggestion names its fidelity, and a promotion the trial it continues.
 
 Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5.
 """

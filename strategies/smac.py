@@ -45,8 +45,9 @@ class SMAC(SurrogateStrategy):
     min_samples_leaf: int
     xi: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._forest = None
         self._best = 0.0
 

@@ -15,18 +15,21 @@ Hyperparameters (defaults): ``initial`` 10, ``gamma`` 0.15, ``candidates`` 24,
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
 from tabnas.strategies._sampling import unseen_sample
 from tabnas.strategies._surrogate import model_targets
 from tabnas.strategy import Hyperparameter, Strategy, register
-from tabnas.types import Arch, Observation
+from tabnas.trials import Suggestion
+from tabnas.types import Arch
 
 
 def tpe_propose(space: SearchSpace, archs: np.ndarray, scores: np.ndarray,
                 rng: np.random.Generator, *, gamma: float, candidates: int,
-                prior_weight: float, seen: set[Arch]) -> Arch:
+                prior_weight: float, seen: Container[Arch]) -> Arch:
     """One TPE proposal from integer ``archs`` (n, positions) and their ``scores``.
 
     Candidates are drawn per position over the space's categorical view; on a
@@ -80,22 +83,12 @@ class TPE(Strategy):
     candidates: int
     prior_weight: float
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
-        self._archs: list[Arch] = []
-        self._scores: list[float] = []
-        self._seen: set[Arch] = set()
-
-    def ask(self) -> Arch:
-        if len(self._archs) < self.initial:
-            arch = unseen_sample(self.space, self.rng, self._seen)
-        else:
-            arch = tpe_propose(self.space, np.array(self._archs), np.array(self._scores),
-                               self.rng, gamma=self.gamma, candidates=self.candidates,
-                               prior_weight=self.prior_weight, seen=self._seen)
-        self._seen.add(arch)
-        return arch
-
-    def tell(self, observation: Observation) -> None:
-        self._archs.append(observation.arch)
-        self._scores.append(observation.score)
+    def ask(self) -> Suggestion:
+        history = self.history
+        if len(history) < self.initial:
+            return Suggestion(unseen_sample(self.space, self.rng, history))
+        observations = history.observations
+        return Suggestion(tpe_propose(
+            self.space, np.array([o.arch for o in observations]),
+            np.array([o.score for o in observations]), self.rng, gamma=self.gamma,
+            candidates=self.candidates, prior_weight=self.prior_weight, seen=history))

@@ -10,25 +10,22 @@ from __future__ import annotations
 import time
 
 from tabnas.strategy import Strategy, register
+from tabnas.trials import Suggestion
 
 
 @register("explode")
 class Explode(Strategy):
     """Random proposals; in about half of the seeds the third ``ask`` raises."""
 
-    def __init__(self, space, *, rng, fidelities=None, **hyperparameters) -> None:
-        super().__init__(space, rng=rng, fidelities=fidelities, **hyperparameters)
+    def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
+        super().__init__(space, rng=rng, history=history, fidelities=fidelities,
+                         **hyperparameters)
         self._doomed = bool(self.rng.random() < 0.5)
-        self._asked = 0
 
     def ask(self):
-        self._asked += 1
-        if self._doomed and self._asked == 3:
+        if self._doomed and self.history.asked == 2:
             raise ValueError("boom at the third proposal")
-        return self.space.sample(self.rng)
-
-    def tell(self, observation) -> None:
-        pass
+        return Suggestion(self.space.sample(self.rng))
 
 
 @register("sleepy")
@@ -37,7 +34,4 @@ class Sleepy(Strategy):
 
     def ask(self):
         time.sleep(60)
-        return self.space.sample(self.rng)
-
-    def tell(self, observation) -> None:
-        pass
+        return Suggestion(self.space.sample(self.rng))

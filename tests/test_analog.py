@@ -25,11 +25,11 @@ def test_key_mapping_matches_data_md():
 
 
 def test_golden_values(analog):
-    rng = np.random.default_rng(0)
+    key = 0
     all_conv = string_to_arch(
         "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
     )
-    ev = analog.query(all_conv, rng=rng)
+    ev = analog.query(all_conv, run_key=key)
     assert ev.value == pytest.approx(93.2424)
     assert ev.test_value == ev.value  # no validation split: the same number
     assert ev.cost == pytest.approx(220.11968)
@@ -37,7 +37,7 @@ def test_golden_values(analog):
     assert extras["analog_accuracy"] == pytest.approx(85.64)
     assert extras["analog_drift_60"] == pytest.approx(86.19)
     assert extras["analog_drift_60_uncertainty"] == pytest.approx(0.41)
-    empty = analog.query((0,) * 6, rng=rng)  # all 'none': no path from input to output
+    empty = analog.query((0,) * 6, run_key=key)  # all 'none': no path from input to output
     assert empty.value == pytest.approx(10.0) and empty.cost == pytest.approx(cell_mflops((0,) * 6))
     opt = analog.optimum()
     assert opt.value == pytest.approx(94.0664)
@@ -57,7 +57,7 @@ def test_objective_option(tmp_path):
 
     b = load_benchmark("nb201-analog", objective="analog_accuracy")
     arch = (3,) * 6
-    assert b.query(arch, rng=np.random.default_rng(0)).value == pytest.approx(85.64)
+    assert b.query(arch, run_key=0).value == pytest.approx(85.64)
 
 
 def test_unknown_objective_is_a_user_error():

@@ -15,6 +15,7 @@ import pytest
 import tabnas
 from tabnas.config import run_study_file
 from tabnas.errors import UserError
+from tabnas.records import HOST_TIME_COLUMNS
 from tests.conftest import REPO, run_cli
 
 
@@ -135,6 +136,7 @@ STUDY = textwrap.dedent('''
 
 WALK = textwrap.dedent('''
     from tabnas.strategy import Strategy
+    from tabnas.trials import Suggestion
 
 
     class Walk(Strategy):
@@ -144,10 +146,7 @@ WALK = textwrap.dedent('''
             last = getattr(self, "last", None)
             self.last = self.space.sample(self.rng) if last is None else \\
                 self.space.mutate(last, self.rng)
-            return self.last
-
-        def tell(self, observation):
-            pass
+            return Suggestion(self.last)
     ''')
 
 
@@ -168,7 +167,7 @@ def test_a_study_file_replays_from_its_own_manifest(tmp_path):
                    "--results-dir", "elsewhere", "--no-report", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "experiment 'again': 12 runs done" in proc.stdout
-    drop = ["experiment", "overhead_s"]
+    drop = ["experiment", *HOST_TIME_COLUMNS]
     a = tabnas.load(first).df.drop(columns=drop)
     b = tabnas.load(tmp_path / "elsewhere" / "again").df.drop(columns=drop)
     pd.testing.assert_frame_equal(a, b)
@@ -223,6 +222,7 @@ def test_manifest_names_the_packages_the_code_imports(tmp_path):
 SESSION = textwrap.dedent('''
     import tabnas
     from tabnas.strategy import Hyperparameter, Strategy
+    from tabnas.trials import Suggestion
 
     class Walk(Strategy):
         hyperparameters = {"restart": Hyperparameter(10, "steps between restarts", low=1)}
@@ -232,10 +232,7 @@ SESSION = textwrap.dedent('''
             last = getattr(self, "last", None)
             self.last = self.space.sample(self.rng) if last is None else \\
                 self.space.mutate(last, self.rng)
-            return self.last
-
-        def tell(self, observation):
-            pass
+            return Suggestion(self.last)
 
     exp = tabnas.run("toy", [Walk, "random"], seeds=2, budget=5)
     print("RAN", exp.counts["ran"], sorted(exp.df["strategy"].unique()))

@@ -58,7 +58,7 @@ def test_export_columns(default_run, tmp_path):
     assert list(df.columns) == [
         "experiment", "benchmark", "strategy", "seed", "step", "arch", "fidelity", "value",
         "test_value", "cost", "cum_cost", "incumbent_arch", "incumbent_value", "incumbent_test",
-        "regret_value", "regret_test", "overhead_s",
+        "regret_value", "regret_test", "overhead_s", "trial", "continues", "stop_reason",
     ]
     assert len(df) == 40 * 200
     assert df.groupby(["strategy", "seed"]).size().eq(200).all()

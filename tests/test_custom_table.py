@@ -73,12 +73,12 @@ def test_arch_column_seeds_and_fidelities(tmp_path):
     bench = load_benchmark(f"table:{_multi_table(tmp_path)}")
     assert bench.fidelities == (1, 3, 9) and bench.values.shape == (3, 2, 3)
     assert bench.name == "s" and bench.space.to_string((1,)) == "b"
-    ev = bench.query((1,), 3, rng=np.random.default_rng(0))
+    ev = bench.query((1,), 3, run_key=0)
     assert ev.cost == 30.0 and ev.value in (pytest.approx(0.731), pytest.approx(0.732))
     opt = bench.optimum()
     assert opt.extras["value_arch"] == "b" and opt.extras["test_arch"] == "c"  # separate splits
     mean = load_benchmark(f"table:{tmp_path / 's.toml'}", seed_mode="mean")
-    assert mean.query((0,), 9, rng=np.random.default_rng(0)).value == pytest.approx(0.5915)
+    assert mean.query((0,), 9, run_key=0).value == pytest.approx(0.5915)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tabnas.executors import InProcessExecutor
+from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.results import load_results, run_files
 from tabnas.runner import Budget
 from tabnas.study import Study, run_study
@@ -32,7 +33,7 @@ def reference(tmp_path_factory):
     study = Study(experiment="ref", benchmarks=["nb201-analog"], strategies=STRATEGIES.split(","),
                   seeds=list(range(SEEDS)), budget=Budget(evals=EVALS), results_dir=root)
     run_study(study, executor=InProcessExecutor())
-    return load_results(study.exp_dir).drop(columns=["overhead_s", "experiment"])
+    return load_results(study.exp_dir).drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
 
 
 def start_cli(*args, cwd):
@@ -46,7 +47,7 @@ def check_complete(exp, reference):
     assert len(files) == 2 * SEEDS
     assert not list(exp.rglob("*.tmp")), "a temporary file was left behind"
     assert not [p for p in (exp / ".claims").rglob("*") if p.is_file()], "claims left behind"
-    df = load_results(exp).drop(columns=["overhead_s", "experiment"])
+    df = load_results(exp).drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
     assert not df.duplicated(["strategy", "seed", "step"]).any()
     assert df.equals(reference)
 

@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from tabnas.executors import DaskExecutor, InProcessExecutor, ProcessExecutor
+from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.results import load_results
 from tabnas.runner import Budget
 from tabnas.study import Study, run_study
@@ -22,7 +23,7 @@ def small_study(root, name, **kw):
 
 
 def records(study):
-    return load_results(study.exp_dir).drop(columns=["overhead_s", "experiment"])
+    return load_results(study.exp_dir).drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
 
 
 def test_same_records_on_every_executor(tmp_path):
@@ -52,8 +53,8 @@ def test_cli_workers_flag_and_sim_workers_on_a_pool(tmp_path):
                 "--sim-workers", "4", "--experiment", "b", "--workers", "2", cwd=tmp_path)
     assert a.returncode == 0 and b.returncode == 0, a.stderr + b.stderr
     assert "6 runs done" in b.stdout
-    da = load_results(tmp_path / "results/a").drop(columns=["overhead_s", "experiment"])
-    db = load_results(tmp_path / "results/b").drop(columns=["overhead_s", "experiment"])
+    da = load_results(tmp_path / "results/a").drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
+    db = load_results(tmp_path / "results/b").drop(columns=[*HOST_TIME_COLUMNS, "experiment"])
     assert da.equals(db)
     manifest = json.loads((tmp_path / "results/b/manifest.json").read_text())
     assert manifest["config"]["sim_workers"] == 4
@@ -165,18 +166,18 @@ def test_status_counts_missing(tmp_path):
 def test_one_benchmark_answers_each_run_alike_from_many_threads():
     # A Dask worker with several threads runs chunks concurrently on the one benchmark
     # object it caches (executors._BENCHMARKS): which recorded seed answers a query must
-    # still depend on its run's stream alone, or records differ between executors.
+    # still depend on its run key alone, or records differ between executors.
     import threading
 
     from tabnas.benchmarks import load_benchmark
-    from tabnas.runner import run_seed_streams
+    from tabnas.runner import run_seeds
 
     bench = load_benchmark("toy")
     cells = [bench.space.arch_at(i) for i in range(bench.space.size)] * 10
 
     def answers(seed):
-        rng = run_seed_streams(seed)[1]
-        return [bench.query(a, rng=rng) for a in cells]
+        key = run_seeds(seed)[1]
+        return [bench.query(a, run_key=key) for a in cells]
 
     expected = [answers(seed) for seed in range(8)]
     assert expected[0] != expected[1]  # the seeds pick different recorded seeds

@@ -126,8 +126,8 @@ def test_live_and_tabulated_agree(tmp_path, capsys):
             assert run.test_acc == table.tests[cell, s].tolist()
         assert live.truth(arch) == pytest.approx(table.truth(arch), abs=1e-12)
         for fidelity in (1, 2, None):
-            a = live.query(arch, fidelity, rng=np.random.default_rng(11))
-            b = table.query(arch, fidelity, rng=np.random.default_rng(11))
+            a = live.query(arch, fidelity, run_key=11)
+            b = table.query(arch, fidelity, run_key=11)
             assert (a.value, a.test_value) == (b.value, b.test_value)
     for name, hps in (("random", {}), ("rea", {"population": 3, "sample": 2})):
         for seed in range(3):
@@ -188,7 +188,7 @@ def test_cli_sets_live_options(tmp_path):
     assert len(df) == 3 and df["value"].between(10, 100).all()
     bench = load_benchmark("mnist-mlp-shared", epochs=1, seeds=1)  # what the options ask for
     for arch, value in zip(df["arch"], df["value"], strict=True):
-        assert bench.query(bench.space.from_string(arch), rng=np.random.default_rng(0)).value \
+        assert bench.query(bench.space.from_string(arch), run_key=0).value \
             == value
     proc = run_cli("info", "mnist-mlp-shared", "--option", "epochs=3", "--option", "seeds=2",
                    "--option", "device=cpu", cwd=tmp_path)
@@ -265,5 +265,5 @@ def test_idx_folder_one_architecture_two_epochs(tmp_path):
     bench = load_benchmark("mnist-mlp", data=str(data), epochs=2, seeds=1)
     sizes, floor = ((50000, 10000), 95.0) if full else ((3333, 667), 80.0)
     assert (len(bench.splits.y_train), len(bench.splits.y_valid)) == sizes
-    ev = bench.query(bench.space.from_string("256-relu_256-relu"), rng=np.random.default_rng(0))
+    ev = bench.query(bench.space.from_string("256-relu_256-relu"), run_key=0)
     assert ev.test_value >= floor and ev.value >= floor, ev

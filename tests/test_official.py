@@ -76,10 +76,10 @@ def test_costs_monotone_and_optimum_bounds_queries(files, family):
     costs = bench.costs[present]
     assert (np.diff(costs, axis=2)[~np.isnan(np.diff(costs, axis=2))] > 0).all()
     opt = bench.optimum()
-    rng = np.random.default_rng(0)
+    key = 0
     for cell in np.flatnonzero(present):
         arch = bench.space.arch_at(int(cell))
-        ev = bench.query(arch, rng=rng)
+        ev = bench.query(arch, run_key=key)
         assert opt.value >= ev.value and opt.test_value >= ev.test_value
         assert ev.value != ev.test_value
     assert opt.value == np.max(np.nanmean(bench.values[present][:, :, -1], axis=1))
@@ -92,13 +92,12 @@ def test_seed_sampled_per_architecture_and_mean(files):
     cell = bench.space.index(arch)
     seen = set()
     for seed in range(30):
-        rng = np.random.default_rng(seed)
-        first = bench.query(arch, 200, rng=rng).value
-        assert bench.query(arch, 200, rng=rng).value == first  # fixed within a run
+        first = bench.query(arch, 200, run_key=seed).value
+        assert bench.query(arch, 200, run_key=seed).value == first  # fixed within a run
         seen.add(first)
     assert seen == set(bench.values[cell, :, -1].tolist())  # both recorded seeds answer
     mean = load_benchmark("nb201/cifar10-valid", data=path, seed_mode="mean")
-    assert mean.query(arch, 200, rng=np.random.default_rng(0)).value == pytest.approx(
+    assert mean.query(arch, 200, run_key=0).value == pytest.approx(
         bench.values[cell, :, -1].mean())
 
 
@@ -196,7 +195,7 @@ def test_search_one_schedule_report_another(files, family, searched, reported, d
     for index, arch_str in enumerate(archs[:4]):
         arch = space.from_string(arch_str)
         cell = space.index(arch)
-        ev = bench.query(arch, epochs, rng=np.random.default_rng(index))
+        ev = bench.query(arch, epochs, run_key=index)
         answers = {api.get_more_info(index, value_ds, iepoch=epochs - 1, hp=searched,
                                      is_random=seed)["valid-accuracy"]
                    for seed in ((777,) if index == 1 else (777, 888))}
@@ -244,7 +243,7 @@ def test_unrecorded_cell_answers_nan_at_mean_cost(files, seed_mode):
     bench = load_benchmark("nb201/cifar100", data=str(files["nb201"]), schedule=12,
                            seed_mode=seed_mode)
     unrecorded = bench.space.from_string(NB201_ARCHS[4])  # listed, never trained
-    ev = bench.query(unrecorded, 5, rng=np.random.default_rng(0))
+    ev = bench.query(unrecorded, 5, run_key=0)
     assert math.isnan(ev.value) and math.isnan(ev.test_value)
     recorded = ~np.isnan(bench.values[:, :, -1])
     assert ev.cost == pytest.approx(np.mean(bench.costs[:, :, 4][recorded]))

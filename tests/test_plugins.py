@@ -16,28 +16,22 @@ from tabnas.strategy import STRATEGIES
 from tests.conftest import REPO, run_cli
 
 WALK = textwrap.dedent('''
-    """Random walk: mutate the last proposal."""
+    """Random walk: mutate the last suggestion, restart every few steps."""
     from tabnas.strategy import Hyperparameter, Strategy
+    from tabnas.trials import Suggestion
 
 
     class Walk(Strategy):
         hyperparameters = {"restart": Hyperparameter(10, "steps between restarts", low=1)}
         requires = frozenset({"mutate"})
 
-        def __init__(self, space, *, rng, fidelities=None, **hp):
-            super().__init__(space, rng=rng, fidelities=fidelities, **hp)
-            self.last, self.steps = None, 0
-
         def ask(self):
-            self.steps += 1
-            if self.last is None or self.steps % self.restart == 0:
+            last = getattr(self, "last", None)
+            if last is None or self.history.asked % self.restart == 0:
                 self.last = self.space.sample(self.rng)
             else:
-                self.last = self.space.mutate(self.last, self.rng)
-            return self.last
-
-        def tell(self, observation):
-            pass
+                self.last = self.space.mutate(last, self.rng)
+            return Suggestion(self.last)
     ''')
 
 SMALL = ("--benchmark", "toy", "--seeds", "2", "--budget-evals", "8", "--no-report")

@@ -163,29 +163,26 @@ def test_unpaired_seed_sets(tmp_path):
 
 def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     """Three strategies on four benchmarks, stored in the results format: CD diagram, Friedman."""
-    import pyarrow as pa
 
+    from tabnas.records import STOP_EVALS, RunRecords
     from tabnas.report import build_report
     from tabnas.results import run_path, write_json_atomic, write_run
-    from tabnas.runner import COLUMNS
     from tests.test_figures_tables import synthetic
 
     df = synthetic(seeds=6, steps=15)
     exp = tmp_path / "multi"
     for (bench, strat, seed), g in df.groupby(["benchmark", "strategy", "seed"]):
         n = len(g)
-        cols = {"experiment": ["multi"] * n, "benchmark": [bench] * n, "strategy": [strat] * n,
-                "seed": [seed] * n, "step": g["step"].tolist(), "arch": ["a"] * n,
-                "fidelity": [None] * n, "value": (-g["regret_test"]).tolist(),
-                "test_value": (-g["regret_test"]).tolist(), "cost": [2.0] * n,
-                "cum_cost": g["cum_cost"].tolist(), "incumbent_arch": ["a"] * n,
-                "incumbent_value": (-g["regret_test"]).tolist(),
-                "incumbent_test": (-g["regret_test"]).tolist(),
-                "regret_value": g["regret_test"].tolist(), "regret_test": g["regret_test"].tolist(),
-                "overhead_s": [0.0] * n}
-        types = {"seed": pa.int64(), "step": pa.int64(), "fidelity": pa.int64()}
-        table = pa.table({c: pa.array(cols[c], types.get(c)) for c in COLUMNS})
-        write_run(run_path(exp, bench, strat, seed), table)
+        value = (-g["regret_test"]).tolist()
+        records = RunRecords("multi", bench, strat, int(seed), stop_reason=STOP_EVALS)
+        records.columns.update({
+            "step": g["step"].tolist(), "arch": ["a"] * n, "fidelity": [None] * n,
+            "value": value, "test_value": value, "cost": [2.0] * n,
+            "cum_cost": g["cum_cost"].tolist(), "incumbent_arch": ["a"] * n,
+            "incumbent_value": value, "incumbent_test": value,
+            "regret_value": g["regret_test"].tolist(), "regret_test": g["regret_test"].tolist(),
+            "overhead_s": [0.0] * n, "trial": list(range(n)), "continues": [None] * n})
+        write_run(run_path(exp, bench, strat, seed), records.to_arrow())
     write_json_atomic(exp / "manifest.json", {"format": __import__("tabnas").RESULTS_FORMAT,
                                               "config": {"benchmarks": ["b1"]},
                                               "cost_labels": {"b1": "GPU-hours"}})

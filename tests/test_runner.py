@@ -7,6 +7,7 @@ import pytest
 from scipy.special import gammaln
 from scipy.stats import wilcoxon
 
+from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.runner import Budget, run_search
 from tabnas.strategy import STRATEGIES
 
@@ -51,7 +52,8 @@ def test_rea_beats_random(analog):
 
 def _strip(records):
     cols = dict(records.columns)
-    cols.pop("overhead_s")
+    for name in HOST_TIME_COLUMNS:
+        cols.pop(name)
     return cols
 
 
@@ -64,7 +66,8 @@ def test_same_seed_same_records_and_no_global_rng(analog, name):
     b = run_search(analog, cls, 7, Budget(evals=120))
     c = run_search(analog, cls, 8, Budget(evals=120))
     assert _strip(a) == _strip(b)
-    assert a.to_arrow().drop(["overhead_s"]).equals(b.to_arrow().drop(["overhead_s"]))
+    host = list(HOST_TIME_COLUMNS)
+    assert a.to_arrow().drop(host).equals(b.to_arrow().drop(host))
     assert _strip(a)["arch"] != _strip(c)["arch"]
     new_np = np.random.get_state()  # noqa: NPY002
     assert new_np[0] == np_state[0] and np.array_equal(new_np[1], np_state[1])

@@ -5,13 +5,14 @@ import heapq
 import numpy as np
 import pytest
 
+from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.runner import Budget, run_search
 from tabnas.strategies.rea import RegularizedEvolution
 from tabnas.strategy import STRATEGIES
 
 
 def strip(records):
-    return records.to_arrow().drop(["overhead_s"])
+    return records.to_arrow().drop(list(HOST_TIME_COLUMNS))
 
 
 @pytest.mark.parametrize("name", ["random", "rea"])
@@ -68,10 +69,11 @@ class WatchedREA(RegularizedEvolution):
         WatchedREA.last = self
 
     def ask(self):
-        arch = super().ask()
-        self.log["sizes"].append(len(self.pending))
-        self.log["clashes"] += arch in self.pending
-        return arch
+        suggestion = super().ask()
+        pending = [t.arch for t in self.history.pending]
+        self.log["sizes"].append(len(pending))
+        self.log["clashes"] += suggestion.arch in pending
+        return suggestion
 
 
 def test_strategy_sees_pending_and_rea_avoids_it(analog):

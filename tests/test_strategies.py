@@ -119,21 +119,16 @@ def test_entry_point_strategy_is_listed_and_runs(tmp_path):
     (tmp_path / "ext_walk.py").write_text(textwrap.dedent('''
         """Random walk: mutate the last proposal."""
         from tabnas.strategy import Strategy
+        from tabnas.trials import Suggestion
 
         class RandomWalk(Strategy):
             requires = frozenset({"mutate"})
 
-            def __init__(self, space, *, rng, fidelities=None, **hp):
-                super().__init__(space, rng=rng, fidelities=fidelities, **hp)
-                self.last = None
-
             def ask(self):
-                self.last = (self.space.sample(self.rng) if self.last is None
-                             else self.space.mutate(self.last, self.rng))
-                return self.last
-
-            def tell(self, observation):
-                pass
+                archs = self.history.archs
+                last = list(archs)[-1] if archs else None
+                return Suggestion(self.space.sample(self.rng) if last is None
+                                  else self.space.mutate(last, self.rng))
         '''))
     _dist_info(tmp_path, "ext_walk", "random-walk = ext_walk:RandomWalk\n")
     env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}

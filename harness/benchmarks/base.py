@@ -1,6 +1,6 @@
 """The benchmark interface, and the dense-array table every tabular benchmark uses.
 
-A benchmark answers ``query(arch, fidelity, rng=...)`` with an
+A benchmark answers ``query(arch, fidelity, run_key=...)`` with an
 :class:`~tabnas.types.Evaluation`. Tables hold dense arrays indexed
 ``[cell, seed, fidelity]`` so a query is three integer look-ups: this is what
 keeps the harness's per-evaluation overhead in microseconds.
@@ -26,15 +26,8 @@ from tabnas.spaces.base import SearchSpace
 from tabnas.types import Arch, Evaluation
 
 
-def stream_key(rng: np.random.Generator) -> int:
-    """A 64-bit key of the run's benchmark stream, read without consuming the stream."""
-    ss = rng.bit_generator.seed_seq
-    return int(np.random.SeedSequence(ss.entropy, spawn_key=ss.spawn_key)
-               .generate_state(1, np.uint64)[0])
-
-
 def seed_position(key: int, cell: int, n: int) -> int:
-    """Which of ``n`` training seeds answers ``cell`` in the run with stream ``key``.
+    """Which of ``n`` training seeds answers ``cell`` in the run with run key ``key``.
 
     Shared by the tables and the live trainer, so a live run and a run on the
     table tabulated from it pick the same training seed for every cell.
@@ -65,12 +58,17 @@ class Benchmark:
     checksums: dict[str, str] = {}
     #: Where ``truth`` and ``optimum`` come from when not the last searched fidelity.
     reported_at: str = ""
-    #: The last querying run's (generator, :func:`stream_key`), see :meth:`_run_key`.
-    _rng_ref: tuple[np.random.Generator, int] | None = None
 
-    def query(
-        self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
-    ) -> Evaluation:
+    def query(self, arch: Arch, fidelity: int | None = None, *, run_key: int) -> Evaluation:
+        """Evaluate ``arch`` at ``fidelity`` (``None``: the highest) for the run ``run_key``.
+
+        ``run_key`` identifies the querying run (the runner derives it from the
+        run seed, :func:`tabnas.runner.run_seeds`). It is passed with every
+        query, not remembered, because one benchmark object serves many runs
+        at once (threads of a Dask worker); where a table records several
+        training seeds, it fixes which one answers each cell within the run
+        (:func:`seed_position`).
+        """
         raise NotImplementedError
 
     def truth(self, arch: Arch) -> tuple[float, float]:
@@ -108,18 +106,6 @@ class Benchmark:
                                      f"(seed-averaged reported value, {at})")
         return out
 
-    def _run_key(self, rng: np.random.Generator) -> int:
-        """:func:`stream_key` of ``rng``, remembered for the run that is querying.
-
-        Kept as one (generator, key) pair, read and replaced whole: runs in several
-        threads (a multi-threaded Dask worker) share one benchmark, and a key must
-        never be paired with another run's generator.
-        """
-        ref = self._rng_ref
-        if ref is None or ref[0] is not rng:
-            ref = self._rng_ref = (rng, stream_key(rng))
-        return ref[1]
-
     def fidelity_index(self, fidelity: int | None) -> int:
         if self.fidelities is None:
             if fidelity is not None:
@@ -150,7 +136,7 @@ class TableBenchmark(Benchmark):
     """A benchmark answered from dense arrays of shape ``(cells, seeds, fidelities)``.
 
     ``seed_mode="sample"`` answers each cell with one recorded training seed,
-    picked from the run's benchmark stream and fixed per cell within a run (as
+    picked by the run key and fixed per cell within a run (as
     a real search would see one training run per architecture);
     ``seed_mode="mean"`` answers with the seed average. Missing (cell, seed)
     records are NaN and are never picked. A cell with no record at all (a
@@ -232,19 +218,16 @@ class TableBenchmark(Benchmark):
         self._optimum: Evaluation | None = None
         self._n_fid = self.values.shape[2]
 
-    def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
-        """A recorded seed for ``cell``, fixed for the run that owns ``rng``.
+    def _seed_for(self, cell: int, run_key: int) -> int:
+        """A recorded seed for ``cell``, fixed for the run ``run_key``.
 
-        Derived by hashing the run's seed sequence with the cell index, so it is
-        the same whenever the cell is queried again and does not consume the
-        stream (the order of queries cannot change which seed answers).
+        Derived by hashing the run key with the cell index, so it is the same
+        whenever the cell is queried again, whatever the order of queries.
         """
         options = np.flatnonzero(self._present[cell])
-        return int(options[seed_position(self._run_key(rng), cell, len(options))])
+        return int(options[seed_position(run_key, cell, len(options))])
 
-    def query(
-        self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
-    ) -> Evaluation:
+    def query(self, arch: Arch, fidelity: int | None = None, *, run_key: int) -> Evaluation:
         cell = self.space.index(arch)
         f = self._n_fid - 1 if fidelity is None else self.fidelity_index(fidelity)
         if self._single:
@@ -252,7 +235,7 @@ class TableBenchmark(Benchmark):
                               float(self._c[cell, f]))
         if not self._recorded[cell]:
             return Evaluation(math.nan, math.nan, float(self._missing_cost[f]))
-        s = self._seed_for(cell, rng)
+        s = self._seed_for(cell, run_key)
         return Evaluation(float(self.values[cell, s, f]), float(self.tests[cell, s, f]),
                           float(self.costs[cell, s, f]))
 

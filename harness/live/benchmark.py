@@ -7,7 +7,7 @@ result is kept, so asking again answers from memory as a table would. That is
 also why a table tabulated from the same data, epochs and seeds answers every
 query with the same numbers.
 
-Seeds work as in the multi-seed tables: the run's benchmark stream picks, per
+Seeds work as in the multi-seed tables: the run key picks, per
 architecture, one of the ``seeds`` training seeds (``0 .. seeds-1``) with the
 same rule :class:`~tabnas.benchmarks.base.TableBenchmark` uses; that training
 seed seeds the run's local ``torch.Generator``. ``truth`` (what results
@@ -78,18 +78,15 @@ class LiveBenchmark(Benchmark):
                 run.release()
         return run
 
-    def _seed_for(self, cell: int, rng: np.random.Generator) -> int:
-        key = self._run_key(rng)
-        return self.training_seeds[seed_position(key, cell, len(self.training_seeds))]
+    def _seed_for(self, cell: int, run_key: int) -> int:
+        return self.training_seeds[seed_position(run_key, cell, len(self.training_seeds))]
 
-    def query(
-        self, arch: Arch, fidelity: int | None = None, *, rng: np.random.Generator
-    ) -> Evaluation:
+    def query(self, arch: Arch, fidelity: int | None = None, *, run_key: int) -> Evaluation:
         epoch = self.fidelities[self.fidelity_index(fidelity)]
         if self.seed_mode == "mean" or len(self.training_seeds) == 1:
             seeds = self.training_seeds
         else:
-            seeds = (self._seed_for(self.space.index(arch), rng),)
+            seeds = (self._seed_for(self.space.index(arch), run_key),)
         runs = [self.training_run(arch, s, epoch) for s in seeds]
         e = epoch - 1
         return Evaluation(float(np.mean([r.valid_acc[e] for r in runs])),

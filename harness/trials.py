@@ -1,0 +1,355 @@
+"""The trial contract between a strategy and the runner: suggestions, trials, history.
+
+A strategy's ``ask`` returns a :class:`Suggestion` (an architecture, an
+optional fidelity, and for a promotion the id of the earlier trial it
+continues), :data:`WAIT` (nothing to propose until a pending result arrives)
+or :data:`DONE` (nothing more to propose). The runner turns each suggestion
+into a :class:`Trial` with an id (0, 1, 2, ... in ask order), evaluates it,
+and calls ``tell(trial, observation)``. This is the model of Syne Tune's trial
+ids and Optuna's running trials: a promotion names the trial it continues, so
+an asynchronous method never has to guess which result belongs to which
+proposal, and no proposal is told apart by its shape.
+
+The runner also keeps the :class:`History`, the one record of what was asked
+and what was observed, which every strategy reads instead of keeping its own.
+A strategy holds the read-only :class:`History`; only the runner holds the
+:class:`HistoryRecorder` that writes it. The history stores
+:class:`~tabnas.types.Observation` values only, which have no field that
+could carry a test value: the barrier that keeps test metrics away from
+strategies is the same as it was for ``tell`` alone.
+
+The history is written twice per evaluation, so writing is a handful of list
+and dict operations; the look-ups only some strategies use (latest result per
+architecture, best so far, results at one fidelity) are brought up to date
+when first asked for, from where they last stopped.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, KeysView, Sequence, ValuesView
+from dataclasses import dataclass
+from typing import Any, overload
+
+from tabnas.types import Arch, Observation
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Suggestion:
+    """What ``ask`` proposes: evaluate ``arch`` at ``fidelity``.
+
+    ``fidelity`` is ``None`` on a single-fidelity benchmark (and means the
+    highest one on a multi-fidelity benchmark). ``continues`` is the id of an
+    earlier, finished trial of the same architecture that this one promotes
+    (a higher rung of successive halving); ``None`` for a fresh start.
+    """
+
+    arch: Arch
+    fidelity: int | None = None
+    continues: int | None = None
+
+    def __init__(self, arch: Arch, fidelity: int | None = None,
+                 continues: int | None = None) -> None:
+        # Writing the slots directly: the generated frozen __init__ goes through
+        # object.__setattr__ per field, measured half as dear again, on every evaluation.
+        _set_s_arch(self, arch)
+        _set_s_fidelity(self, fidelity)
+        _set_s_continues(self, continues)
+
+
+_set_s_arch = Suggestion.arch.__set__  # type: ignore[attr-defined]
+_set_s_fidelity = Suggestion.fidelity.__set__  # type: ignore[attr-defined]
+_set_s_continues = Suggestion.continues.__set__  # type: ignore[attr-defined]
+
+
+class Wait:
+    """The type of :data:`WAIT`: nothing to propose until a pending result arrives."""
+
+    __slots__ = ()
+    _instance: Wait | None = None
+
+    def __new__(cls) -> Wait:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "WAIT"
+
+    def __reduce__(self):
+        return (Wait, ())
+
+
+class Done:
+    """The type of :data:`DONE`: the strategy has nothing more to propose."""
+
+    __slots__ = ()
+    _instance: Done | None = None
+
+    def __new__(cls) -> Done:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "DONE"
+
+    def __reduce__(self):
+        return (Done, ())
+
+
+#: Returned by ``ask`` when a result must arrive first (a rung waiting for its members).
+WAIT = Wait()
+#: Returned by ``ask`` when the strategy will propose nothing more (space exhausted).
+DONE = Done()
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class Trial:
+    """A suggestion the runner accepted: ``id`` counts asks from 0 within a run."""
+
+    id: int
+    arch: Arch
+    fidelity: int | None
+    continues: int | None
+
+    def __init__(self, id: int, arch: Arch, fidelity: int | None,  # noqa: A002 (the field)
+                 continues: int | None) -> None:
+        _set_t_id(self, id)
+        _set_t_arch(self, arch)
+        _set_t_fidelity(self, fidelity)
+        _set_t_continues(self, continues)
+
+
+_new = object.__new__
+_set_t_id = Trial.id.__set__  # type: ignore[attr-defined]
+_set_t_arch = Trial.arch.__set__  # type: ignore[attr-defined]
+_set_t_fidelity = Trial.fidelity.__set__  # type: ignore[attr-defined]
+_set_t_continues = Trial.continues.__set__  # type: ignore[attr-defined]
+
+
+class ContractError(RuntimeError):
+    """A strategy broke the ask/tell contract (a bug in the strategy, named in the message)."""
+
+
+class _View(Sequence):
+    """A read-only sequence over a list the history owns (no copy is made)."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: list) -> None:
+        self._items = items
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> Any: ...
+    @overload
+    def __getitem__(self, index: slice) -> list: ...
+    def __getitem__(self, index):
+        return self._items[index]
+
+    def __iter__(self) -> Iterator:
+        return iter(self._items)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._items)} items>"
+
+
+class _Pairs(Sequence):
+    """A read-only sequence of ``(trial, observation)`` over two parallel lists."""
+
+    __slots__ = ("_trials", "_observations")
+
+    def __init__(self, trials: list, observations: list) -> None:
+        self._trials, self._observations = trials, observations
+
+    def __len__(self) -> int:
+        return len(self._observations)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(zip(self._trials[index], self._observations[index], strict=True))
+        return self._trials[index], self._observations[index]
+
+    def __iter__(self) -> Iterator:
+        return zip(self._trials, self._observations, strict=True)
+
+    def __repr__(self) -> str:
+        return f"<{len(self._observations)} finished trials>"
+
+
+class History:
+    """What a run has asked and observed, read-only to strategies.
+
+    ``len(history)`` is the number of finished trials. Finished trials are in
+    completion order (the order ``tell`` is called), pending ones in ask order.
+    ``arch in history`` says whether ``arch`` was ever suggested (finished or
+    pending), which is what a strategy that avoids repeats asks.
+    """
+
+    __slots__ = ("_trials", "_done", "_observations", "_pending", "_archs", "_finished_view",
+                 "_observations_view", "_synced", "_results", "_latest", "_best",
+                 "_by_fidelity")
+
+    def __init__(self) -> None:
+        self._trials: list[Trial] = []
+        # Finished trials and their observations, in completion order (parallel lists).
+        self._done: list[Trial] = []
+        self._observations: list[Observation] = []
+        self._pending: dict[int, Trial] = {}
+        self._archs: dict[Arch, None] = {}  # distinct suggested architectures, first-asked order
+        self._finished_view = _Pairs(self._done, self._observations)
+        self._observations_view = _View(self._observations)
+        # Derived look-ups, brought up to date lazily from the finished trials past _synced.
+        self._synced = 0
+        self._results: dict[int, Observation] = {}  # by trial id
+        self._latest: dict[Arch, Observation] = {}
+        self._best: tuple[Trial, Observation] | None = None
+        self._by_fidelity: dict[int | None, list[tuple[Trial, Observation]]] = {}
+
+    # -- what was asked --------------------------------------------------------------
+    @property
+    def asked(self) -> int:
+        """How many trials were asked; also the id the next suggestion will get."""
+        return len(self._trials)
+
+    def trial(self, trial_id: int) -> Trial:
+        """The trial with this id (finished or pending)."""
+        if not 0 <= trial_id < len(self._trials):
+            raise KeyError(f"no trial {trial_id} (trials 0..{len(self._trials) - 1} were asked)")
+        return self._trials[trial_id]
+
+    @property
+    def pending(self) -> ValuesView[Trial]:
+        """Trials asked but not yet told, in ask order (empty in a sequential search).
+
+        A live, read-only view: it follows the run as trials start and finish.
+        """
+        return self._pending.values()
+
+    def is_pending(self, arch: Arch) -> bool:
+        """Whether a trial of ``arch`` is being evaluated now."""
+        return any(t.arch == arch for t in self._pending.values()) if self._pending else False
+
+    def __contains__(self, arch: object) -> bool:
+        return arch in self._archs
+
+    @property
+    def archs(self) -> KeysView[Arch]:
+        """Every architecture ever suggested, once each, in the order first asked."""
+        return self._archs.keys()
+
+    # -- what was observed -----------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self._observations)
+
+    @property
+    def finished(self) -> Sequence[tuple[Trial, Observation]]:
+        """(trial, observation) of every finished trial, in completion order."""
+        return self._finished_view
+
+    @property
+    def observations(self) -> Sequence[Observation]:
+        """The observations of :attr:`finished`, in the same order."""
+        return self._observations_view
+
+    def observation(self, trial_id: int) -> Observation | None:
+        """What trial ``trial_id`` observed; ``None`` while it is pending."""
+        self.trial(trial_id)
+        self._sync()
+        return self._results.get(trial_id)
+
+    def evaluated(self, arch: Arch) -> bool:
+        """Whether ``arch`` has a finished trial (at any fidelity)."""
+        self._sync()
+        return arch in self._latest
+
+    def latest(self, arch: Arch) -> Observation | None:
+        """The last observation told for ``arch`` (any fidelity); ``None`` if none yet."""
+        self._sync()
+        return self._latest.get(arch)
+
+    def evaluated_archs(self) -> KeysView[Arch]:
+        """Architectures with a finished trial, in the order they first finished."""
+        self._sync()
+        return self._latest.keys()
+
+    def best(self) -> tuple[Trial, Observation] | None:
+        """The finished trial with the highest score (NaN never; ties: the earlier)."""
+        self._sync()
+        return self._best
+
+    def at_fidelity(self, fidelity: int | None) -> Sequence[tuple[Trial, Observation]]:
+        """(trial, observation) of the finished trials at ``fidelity``, in completion order."""
+        self._sync()
+        return _View(self._by_fidelity.setdefault(fidelity, []))
+
+    def _sync(self) -> None:
+        n = len(self._observations)
+        if self._synced == n:
+            return
+        results, latest, by_fid, best = self._results, self._latest, self._by_fidelity, self._best
+        for pair in zip(self._done[self._synced:n], self._observations[self._synced:n],
+                        strict=True):
+            trial, obs = pair
+            results[trial.id] = obs
+            latest[obs.arch] = obs
+            by_fid.setdefault(obs.fidelity, []).append(pair)
+            if obs.score > (best[1].score if best is not None else -math.inf):
+                best = pair
+        self._best = best
+        self._synced = n
+
+    def __repr__(self) -> str:
+        return (f"History({len(self._observations)} finished, {len(self._pending)} pending, "
+                f"{len(self._archs)} architectures)")
+
+
+class HistoryRecorder:
+    """The runner's handle on a :class:`History`: the only code that writes it."""
+
+    __slots__ = ("history", "_trials", "_done", "_observations", "_pending", "_archs")
+
+    def __init__(self, history: History | None = None) -> None:
+        self.history = h = history if history is not None else History()
+        self._trials, self._done, self._observations = h._trials, h._done, h._observations
+        self._pending, self._archs = h._pending, h._archs
+
+    def start(self, suggestion: Suggestion) -> Trial:
+        """Give ``suggestion`` the next trial id and mark it pending."""
+        # Trial(id, *suggestion), written slot by slot: this runs on every evaluation.
+        trial = _new(Trial)
+        _set_t_id(trial, len(self._trials))
+        _set_t_arch(trial, suggestion.arch)
+        _set_t_fidelity(trial, suggestion.fidelity)
+        _set_t_continues(trial, suggestion.continues)
+        self._trials.append(trial)
+        self._pending[trial.id] = trial
+        self._archs[trial.arch] = None
+        return trial
+
+    def finish(self, trial: Trial, observation: Observation) -> None:
+        """Record ``trial``'s observation; it is no longer pending."""
+        del self._pending[trial.id]
+        self._done.append(trial)
+        self._observations.append(observation)
+
+
+def check_continues(who: str, history: History, suggestion: Suggestion) -> None:
+    """Refuse a promotion that does not continue a finished trial of the same architecture.
+
+    This is what makes "promote only on results that have arrived" a property
+    of every run rather than a promise of each strategy.
+    """
+    parent = suggestion.continues
+    if not isinstance(parent, int) or not 0 <= parent < history.asked:
+        raise ContractError(f"strategy {who!r} continues trial {parent!r}, which was never "
+                            "asked")
+    if history.observation(parent) is None:
+        raise ContractError(f"strategy {who!r} continues trial {parent}, which is still "
+                            "pending: promote only on results that have arrived")
+    if history.trial(parent).arch != suggestion.arch:
+        raise ContractError(f"strategy {who!r} continues trial {parent} with another "
+                            "architecture")
