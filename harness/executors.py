@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from time import perf_counter, thread_time
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.runner import Budget, RunTimeout, run_search
 
 #: (benchmark, strategy, seed): one run of a study.
@@ -276,8 +276,8 @@ class DaskExecutor(Executor):
         try:
             from distributed import Client, LocalCluster
         except ImportError:
-            raise UserError("--dask needs Dask: pip install 'tabnas[dask]' "
-                            "(or pip install 'dask[distributed]')") from None
+            raise DataMissing("dask needs Dask: pip install 'tabnas[dask]' "
+                              "(or pip install 'dask[distributed]')") from None
         self._cluster = None
         self._own_client = True
         if isinstance(target, Client):
@@ -288,7 +288,8 @@ class DaskExecutor(Executor):
         elif target.startswith("local:"):
             count = target.partition(":")[2]
             if not count.isdigit() or int(count) < 1:
-                raise UserError(f"--dask {target!r}: write local:N with N >= 1 workers")
+                raise BadConfiguration(f"dask address {target!r}: write local:N with N >= 1 "
+                                       "workers")
             # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
             # log a warning about it below tabnas' one-line message.
             # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C
@@ -309,10 +310,10 @@ class DaskExecutor(Executor):
                 self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
             except Exception as exc:  # refused, timed out, or something that is not Dask
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-                raise UserError(
+                raise BadConfiguration(
                     f"no Dask scheduler answered at {target!r} within "
                     f"{DASK_CONNECT_TIMEOUT_S} s ({reason}); check the address, or use "
-                    "--dask local:N for a cluster on this machine"
+                    "dask='local:N' for a cluster on this machine"
                 ) from None
         self._slots = 1
         self._slots_at = -math.inf
@@ -340,7 +341,7 @@ class DaskExecutor(Executor):
 def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
     """The executor for ``--workers N`` / ``--dask ADDRESS|local:N`` (in-process by default)."""
     if dask is not None and workers > 1:
-        raise UserError("give either --workers or --dask, not both")
+        raise BadConfiguration("give either workers or dask, not both")
     if dask is not None:
         return DaskExecutor(dask)
     if workers > 1:

@@ -40,7 +40,14 @@ from typing import Any
 
 from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
-from tabnas.errors import UserError, os_reason
+from tabnas.errors import (
+    BadConfiguration,
+    DamagedData,
+    DataMissing,
+    IncompatibleExperiment,
+    UserError,
+    os_reason,
+)
 from tabnas.locks import claim_is_stale, experiment_lock, read_claim
 from tabnas.records import RUN_COLUMNS, arrow_schema, early_stop_notes
 
@@ -57,13 +64,13 @@ def safe_part(name: str) -> str:
 
 def experiment_dir(results_dir: str | Path, experiment: str) -> Path:
     if not _NAME_RE.match(experiment) or experiment in (".", ".."):
-        raise UserError(
+        raise BadConfiguration(
             f"experiment name {experiment!r} is not allowed: use ASCII letters, digits, '.', "
             "'_' and '-' (no path separators), starting with a letter or digit"
         )
     if len(experiment) > _NAME_MAX:  # a folder name the file system refuses
-        raise UserError(f"experiment name {experiment[:20]}... is {len(experiment)} characters "
-                        f"long; use at most {_NAME_MAX}")
+        raise BadConfiguration(f"experiment name {experiment[:20]}... is {len(experiment)} "
+                               f"characters long; use at most {_NAME_MAX}")
     return Path(results_dir) / experiment
 
 
@@ -90,7 +97,7 @@ def ensure_writable(exp_dir: Path) -> None:
     except OSError as exc:
         raise UserError(
             f"cannot write results to {exp_dir}: {os_reason(exc)}; "
-            "choose another --results-dir"
+            "choose another results_dir"
         ) from None
 
 
@@ -128,17 +135,17 @@ def read_manifest(exp_dir: Path) -> dict | None:
     try:
         manifest = json.loads(path.read_text())
     except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
-        raise UserError(f"{path} is unreadable ({exc}); move the folder aside") from None
+        raise DamagedData(f"{path} is unreadable ({exc}); move the folder aside") from None
     if not isinstance(manifest, dict):
-        raise UserError(f"{path} is damaged (not a JSON object); move the folder aside")
+        raise DamagedData(f"{path} is damaged (not a JSON object); move the folder aside")
     if manifest.get("format") != RESULTS_FORMAT:
-        raise UserError(
+        raise IncompatibleExperiment(
             f"{exp_dir} was written by an incompatible tabnas results format "
             f"({manifest.get('format')!r}, this is {RESULTS_FORMAT}); use another "
-            "--experiment name or --results-dir; nothing was changed"
+            "experiment name or results_dir; nothing was changed"
         )
     if not isinstance(manifest.get("config"), dict):
-        raise UserError(f"{path} is damaged (no study configuration); move the folder aside")
+        raise DamagedData(f"{path} is damaged (no study configuration); move the folder aside")
     return manifest
 
 
@@ -147,8 +154,8 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
     config = manifest["config"]
     missing = [k for k in _STUDY_KEYS if k not in config]
     if missing:
-        raise UserError(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
-                        f"{', '.join(missing)}); move the folder aside")
+        raise DamagedData(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
+                          f"{', '.join(missing)}); move the folder aside")
     return config
 
 
@@ -174,31 +181,31 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages
     if manifest is not None:
         old = _study_config(exp_dir, manifest)
         if old.get("sim_workers", 1) != config.get("sim_workers", 1):
-            raise UserError(
+            raise IncompatibleExperiment(
                 f"experiment {exp_dir.name!r} already exists with "
                 f"sim_workers={old.get('sim_workers', 1)}, not {config.get('sim_workers', 1)}; "
-                "use a new --experiment name"
+                "use a new experiment name"
             )
         for key in ("budget", "benchmark_options"):
             if old.get(key) != config.get(key):
-                raise UserError(
+                raise IncompatibleExperiment(
                     f"experiment {exp_dir.name!r} already exists with {key}={old.get(key)!r}, "
-                    f"not {config.get(key)!r}; use a new --experiment name"
+                    f"not {config.get(key)!r}; use a new experiment name"
                 )
         for strat, hps in config["hyperparameters"].items():
             if strat in old["hyperparameters"] and old["hyperparameters"][strat] != hps:
-                raise UserError(
+                raise IncompatibleExperiment(
                     f"experiment {exp_dir.name!r} ran {strat} with hyperparameters "
-                    f"{old['hyperparameters'][strat]}, not {hps}; use a new --experiment name"
+                    f"{old['hyperparameters'][strat]}, not {hps}; use a new experiment name"
                 )
         old_sources = old.get("strategy_sources", {})
         for strat, src in config.get("strategy_sources", {}).items():
             was = old_sources.get(strat)
             if was is not None and was.get("sha256") != src.get("sha256"):
-                raise UserError(
+                raise IncompatibleExperiment(
                     f"experiment {exp_dir.name!r} ran strategy {strat!r} from {was.get('path')} "
                     f"with sha256 {str(was.get('sha256'))[:12]}..., but that code is now "
-                    f"{src.get('sha256', '')[:12]}...; use a new --experiment name"
+                    f"{src.get('sha256', '')[:12]}...; use a new experiment name"
                 )
         merged = dict(old)
         merged["strategy_sources"] = {**old_sources, **config.get("strategy_sources", {})}
@@ -297,8 +304,8 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
     """
     manifest = read_manifest(exp_dir)
     if manifest is None:
-        raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
-                        f"{exp_dir.name}' first or check --results-dir")
+        raise DataMissing(f"no experiment at {exp_dir}; run experiment {exp_dir.name!r} "
+                          "first or check results_dir")
     cfg = _study_config(exp_dir, manifest)
     failures = {(r["benchmark"], r["strategy"], r["seed"]): r for r in failure_records(exp_dir)}
     out: dict[str, Any] = {"done": 0, "failed": 0, "running": 0, "missing": 0,
@@ -397,19 +404,19 @@ def _raise_damaged(files: list[Path]) -> None:
             pq.read_table(f)
         except (OSError, pa.ArrowException) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:120]
-            raise UserError(f"run file {f} is damaged ({first}); delete it and rerun "
-                            "'tabnas run' with the same settings to redo that run") from None
+            raise DamagedData(f"run file {f} is damaged ({first}); delete it and rerun "
+                              "'tabnas run' with the same settings to redo that run") from None
 
 
 def load_results(exp_dir: Path):
     """All finished runs of an experiment as one pandas DataFrame, sorted by run and step."""
     if not exp_dir.exists():
-        raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
-                        f"{exp_dir.name}' first or check --results-dir")
+        raise DataMissing(f"no experiment at {exp_dir}; run experiment {exp_dir.name!r} "
+                          "first or check results_dir")
     files = run_files(exp_dir)
     if not files:
-        raise UserError(f"experiment {exp_dir.name!r} has no finished runs yet; "
-                        "run 'tabnas run' for it first")
+        raise DataMissing(f"experiment {exp_dir.name!r} has no finished runs yet; "
+                          "run 'tabnas run' for it first")
     return _read_runs(exp_dir, files).to_pandas()
 
 
@@ -428,9 +435,9 @@ def load_experiment(exp_dir: Path):
 
     df = load_results(exp_dir)
     if df.empty:
-        raise UserError(f"every run of experiment {exp_dir.name!r} ended before its first "
-                        "evaluation (is --budget-cost below the cost of one evaluation?); "
-                        "run it under a new --experiment name with a larger budget")
+        raise DataMissing(f"every run of experiment {exp_dir.name!r} ended before its first "
+                          "evaluation (is budget cost below the cost of one evaluation?); "
+                          "run it under a new experiment name with a larger budget")
     manifest = read_manifest(exp_dir) or {}
     notes = manifest.setdefault("notes", [])
     budget = (manifest.get("config") or {}).get("budget") or {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, UnpairedSeeds
 
 
 def final_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -69,17 +69,17 @@ def check_budget(df: pd.DataFrame, *, evals: int | None = None,
     """Refuse a budget no run of some benchmark reached: its statistics would be made up."""
     for bench, (max_evals, max_cost) in budget_limits(df).items():
         if evals is not None and (evals < 1 or evals > max_evals):
-            raise UserError(
+            raise BadConfiguration(
                 f"budget of {evals} evaluations is outside {bench}'s runs (1..{max_evals}); "
-                f"choose --at-evals between 1 and {max_evals}"
+                f"choose evals between 1 and {max_evals}"
             )
         if cost is not None:
             low = first_cost(df).get(bench, 0.0)
             if not (low <= cost <= max_cost):
-                raise UserError(
+                raise BadConfiguration(
                     f"budget of cost {cost:g} is outside {bench}'s runs (every run has one "
                     f"evaluation by {low:g}; they reach at most {max_cost:g}); choose "
-                    f"--at-cost between {low:g} and {max_cost:g}"
+                    f"cost between {low:g} and {max_cost:g}"
                 )
 
 
@@ -249,10 +249,10 @@ def paired_wide(long: pd.DataFrame, benchmark: str | None = None) -> pd.DataFram
         missing = union - seeds[s]
         if missing:
             some = ", ".join(f"{b} seed {n}" for b, n in sorted(missing)[:3])
-            raise UserError(
+            raise UnpairedSeeds(
                 f"strategies ran different seeds ({s} lacks {len(missing)} run(s), e.g. "
                 f"{some}): paired comparisons need the same seeds for every strategy; "
-                "run the missing seeds with 'tabnas run --seeds N' for the same experiment"
+                "run the missing seeds for the same experiment"
             )
     wide = sub.pivot_table(index=["benchmark", "seed"], columns="strategy", values="value",
                            aggfunc="first")

@@ -79,7 +79,7 @@ def test_optuna_strategies_through_the_cli(tmp_path):
 @pytest.mark.parametrize("name, words", [
     ("optuna:NoSuchSampler", ["NoSuchSampler", "TPESampler"]),
     ("optuna:TPESampler(bogus=1)", ["bogus", "n_startup_trials"]),
-    ("optuna:TPESampler(seed=3)", ["seed", "--seeds"]),
+    ("optuna:TPESampler(seed=3)", ["seed", "the run's seeds"]),
     ("optuna:GridSampler", ["search_space"]),
     ("optuna:TPESampler(", ["optuna:SamplerClass"]),
 ])
