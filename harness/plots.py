@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import UserError
+from tabnas.errors import DataMissing
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -90,7 +90,7 @@ def curves_figure(curves: pd.DataFrame, colours: dict[str, str], *, xlabel: str 
     ``xlabel`` may map benchmark -> label (cost units differ between benchmarks).
     """
     if curves.empty:
-        raise UserError("nothing to plot: no curve has any point")
+        raise DataMissing("nothing to plot: no curve has any point")
     benches = sorted(curves["benchmark"].unique())
     fig, axes = panel_grid(len(benches))
     centre, lo, hi = ("mean", None, None) if band == "se" else ("median", "q25", "q75")
@@ -128,7 +128,7 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
                 log_x: bool = True) -> Figure:
     """Anytime average rank (1 = best) per strategy; ``ranks``: benchmark, strategy, x, rank."""
     if ranks.empty:
-        raise UserError("nothing to plot: no ranks")
+        raise DataMissing("nothing to plot: no ranks")
     benches = sorted(ranks["benchmark"].unique())
     fig, axes = panel_grid(len(benches))
     k = ranks["strategy"].nunique()
@@ -151,7 +151,7 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
                 xlabel: str = "final test regret") -> Figure:
     """Empirical CDF over seeds of a budget's regret; ``values``: benchmark, strategy, value."""
     if values.empty:
-        raise UserError("nothing to plot: no final values")
+        raise DataMissing("nothing to plot: no final values")
     benches = sorted(values["benchmark"].unique())
     fig, axes = panel_grid(len(benches))
     for ax, bench in zip(axes, benches, strict=True):

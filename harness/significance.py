@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 
 
 def holm(pvalues) -> np.ndarray:
@@ -182,11 +182,11 @@ def friedman_nemenyi(wide: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
     wide = wide.dropna()
     k, n = wide.shape[1], wide.shape[0]
     if k < 3:
-        raise UserError(f"the Friedman test needs at least 3 strategies, got {k}; "
-                        "compare two with the pairwise Wilcoxon test")
+        raise BadConfiguration(f"the Friedman test needs at least 3 strategies, got {k}; "
+                               "compare two with the pairwise Wilcoxon test")
     if n < 2:
-        raise UserError(f"the Friedman test needs at least 2 complete blocks, got {n}; "
-                        "run more seeds")
+        raise DataMissing(f"the Friedman test needs at least 2 complete blocks, got {n}; "
+                          "run more seeds")
     values = wide.to_numpy(float)
     if np.all(values == values[:, :1]):
         chi2, p = 0.0, 1.0
