@@ -75,13 +75,23 @@ def _benchmark_options(args: argparse.Namespace) -> dict[str, Any]:
         raise UserError("--option data=...: give the data path with --data")
     for key in ("objective", "seed_mode", "schedule"):
         value = getattr(args, key, None)
-        if value is None:
-            continue
+        if value is None or (key == "objective" and "," in value):
+            continue  # several objectives name a multi-objective benchmark: _benchmark_names
         if key in options:
             flag = "--" + key.replace("_", "-")
             raise UserError(f"{key} is given twice ({flag} and --option {key}=...); give it once")
         options[key] = value
     return options
+
+
+def _benchmark_names(args: argparse.Namespace, names: list[str]) -> list[str]:
+    """``--objective A,B`` (two or more) turns each benchmark into ``NAME:A+B``."""
+    objective = getattr(args, "objective", None)
+    if objective is None or "," not in objective:
+        return names
+    from tabnas.objectives import with_objectives
+
+    return with_objectives(names, objective)
 
 
 def split_names(text: str) -> list[str]:
@@ -145,7 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"experiment name (default: {DEFAULT_EXPERIMENT})")
     p.add_argument("--hp", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="strategy hyperparameter, e.g. --hp rea.population=50 (repeatable)")
-    p.add_argument("--objective", default=None, help="benchmark metric to search on")
+    p.add_argument("--objective", default=None,
+                   help="benchmark metric to search on; two or more, comma-separated "
+                        "(accuracy,latency), make each benchmark multi-objective "
+                        "(same as --benchmark NAME:accuracy+latency)")
     p.add_argument("--seed-mode", choices=("sample", "mean"), default=None,
                    help="multi-seed tables: answer with one recorded seed per cell "
                         "(sample, default) or the seed mean")
@@ -174,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("info", help="describe a benchmark")
     p.add_argument("benchmark")
+    p.add_argument("--objective", default=None,
+                   help="objectives, comma-separated, for a multi-objective benchmark")
     p.add_argument("--data", default=None, help="path to the benchmark's data")
     p.add_argument("--schedule", default=None, help="training schedule (see run --schedule)")
     p.add_argument("--seed-mode", choices=("sample", "mean"), default=None,
@@ -295,8 +310,9 @@ def _run_from_flags(args: argparse.Namespace):
     options = _benchmark_options(args)
     study = Study(
         experiment=args.experiment or DEFAULT_EXPERIMENT,
-        benchmarks=[b.strip() for b in (args.benchmark or DEFAULT_BENCHMARK).split(",")
-                    if b.strip()],
+        benchmarks=_benchmark_names(
+            args, [b.strip() for b in (args.benchmark or DEFAULT_BENCHMARK).split(",")
+                   if b.strip()]),
         strategies=strategies,
         seeds=list(range(args.seeds or DEFAULT_SEEDS)),
         budget=Budget(evals=evals, cost=args.budget_cost),
@@ -321,6 +337,12 @@ def _stats(exp_dir: Path, df, manifest: dict) -> None:
         print(f"note: {note}")
     print("final test regret of the incumbent (chosen on the searched value), over seeds "
           "(bold: best mean; underlined: not significantly worse, paired Wilcoxon + Holm):")
+    from tabnas.objectives import split_name
+
+    multi = [b for b in sorted(df["benchmark"].unique()) if split_name(b) is not None]
+    if multi:
+        print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
+              "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
     print(text)
     csv = to_csv_text(final)
     atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: tmp.write_text(csv))
@@ -333,7 +355,14 @@ def _plot(exp_dir: Path, df, manifest: dict) -> None:
 
     colours = plots.strategy_colours(df["strategy"].unique())
     written = []
-    for stem, fig in plots.regret_figures(df, colours, manifest.get("cost_labels")).items():
+    figures = plots.regret_figures(df, colours, manifest.get("cost_labels"))
+    from tabnas.mo_report import front_figures, multi_objective_benchmarks
+
+    benches = multi_objective_benchmarks(df, manifest)
+    if benches:  # Pareto fronts against the true front, attainment surfaces
+        mo = df[df["benchmark"].isin([b.name for b in benches])]
+        figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
+    for stem, fig in figures.items():
         written += plots.save_figure(fig, exp_dir / "figures", stem, ("png", "pdf")).values()
     print("plots: " + ", ".join(str(p) for p in written))
 
@@ -349,6 +378,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         mark = "ready" if present else "missing data"
         print(f"  {name:<24} {entry.summary}")
         print(f"  {'':<24} [{mark}] {cli_message(how)}")
+    from tabnas.objectives import presets
+
+    print("multi-objective presets (BENCHMARK:PRESET, or --objective A,B):")
+    for pattern, preset, names in presets():
+        print(f"  {pattern + ':' + preset:<48} {', '.join(names)}")
     print("strategies:")
     for name in STRATEGIES.names():
         cls = STRATEGIES.get(name)
@@ -363,7 +397,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from tabnas.benchmarks import load_benchmark
 
-    bench = load_benchmark(args.benchmark, data=args.data, **_benchmark_options(args))
+    name, = _benchmark_names(args, [args.benchmark])
+    bench = load_benchmark(name, data=args.data, **_benchmark_options(args))
     for key, value in bench.info().items():
         print(f"{key:>16}: {value}")
     for note in bench.notes:
@@ -447,6 +482,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     df = load_results(experiment_dir(args.results_dir, args.experiment))
     try:
         if suffix == ".csv":
+            from tabnas.records import VECTOR_COLUMNS
+
+            for col in VECTOR_COLUMNS:  # objective vectors as "a;b" (CSV has no lists)
+                df[col] = [None if v is None else ";".join(repr(float(x)) for x in v)
+                           for v in df[col]]
             atomic_write_bytes(args.output, lambda tmp: df.to_csv(tmp, index=False))
         else:
             atomic_write_bytes(args.output, lambda tmp: df.to_parquet(tmp, index=False))

@@ -45,6 +45,14 @@ SCHEMA: tuple[tuple[str, str], ...] = (
     ("trial", "int64"),
     ("continues", "int64"),
     ("stop_reason", "string"),
+    # Multi-objective benchmarks only (null on single-objective runs): every objective's
+    # searched and reported value of this evaluation, and the incumbent front's indicators.
+    ("objective_values", "list<double>"),
+    ("objective_tests", "list<double>"),
+    ("hypervolume", "double"),
+    ("igd_plus", "double"),
+    ("pareto_found", "int64"),
+    ("front_size", "int64"),
 )
 
 #: Every column name, in file order.
@@ -54,6 +62,11 @@ RUN_COLUMNS: tuple[str, ...] = ("experiment", "benchmark", "strategy", "seed")
 #: Columns the runner fills per evaluation.
 ROW_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS
                                      if c not in RUN_COLUMNS and c != "stop_reason")
+#: Columns only multi-objective runs fill (single-objective runs write nulls).
+MO_COLUMNS: tuple[str, ...] = ("objective_values", "objective_tests", "hypervolume",
+                               "igd_plus", "pareto_found", "front_size")
+#: Columns holding one value per objective (lists).
+VECTOR_COLUMNS: tuple[str, ...] = ("objective_values", "objective_tests")
 #: Host-time columns: the only ones that differ between identical runs.
 HOST_TIME_COLUMNS: tuple[str, ...] = ("overhead_s",)
 
@@ -71,7 +84,15 @@ def arrow_schema():
     """The schema as a ``pyarrow.Schema``."""
     import pyarrow as pa
 
-    return pa.schema([(name, pa.type_for_alias(kind)) for name, kind in SCHEMA])
+    return pa.schema([(name, _arrow_type(kind)) for name, kind in SCHEMA])
+
+
+def _arrow_type(kind: str):
+    import pyarrow as pa
+
+    if kind.startswith("list<") and kind.endswith(">"):
+        return pa.list_(pa.type_for_alias(kind[5:-1]))
+    return pa.type_for_alias(kind)
 
 
 @dataclass
@@ -97,7 +118,8 @@ class RunRecords:
                     "strategy": self.strategy, "seed": self.seed,
                     "stop_reason": self.stop_reason}
         schema = arrow_schema()
-        arrays = [pa.array(self.columns[f.name], f.type) if f.name in self.columns
+        arrays = [pa.nulls(n, f.type) if f.name in MO_COLUMNS and not self.columns[f.name]
+                  else pa.array(self.columns[f.name], f.type) if f.name in self.columns
                   else pa.array([constant[f.name]] * n, f.type) for f in schema]
         return pa.Table.from_arrays(arrays, schema=schema)
 

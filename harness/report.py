@@ -136,6 +136,9 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     else:
         rep.notes.append(f"Friedman/Nemenyi and the critical-difference diagram need at least "
                          f"3 strategies; this experiment has {k}.")
+    from tabnas.mo_report import add_multi_objective
+
+    add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha)
     return rep
 
 

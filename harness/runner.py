@@ -26,6 +26,7 @@ import numpy as np
 
 from tabnas.benchmarks.base import Benchmark
 from tabnas.errors import BadConfiguration
+from tabnas.objectives import check_objectives, is_multi_objective
 from tabnas.records import STOP_COST, STOP_DONE, STOP_EVALS, STOP_EXHAUSTED, RunRecords
 from tabnas.strategy import Strategy
 from tabnas.trials import (
@@ -121,6 +122,7 @@ def run_search(
     if not isinstance(sim_workers, int) or sim_workers < 1:
         raise BadConfiguration(f"sim_workers must be a positive integer, got {sim_workers!r}")
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
+    check_objectives(strategy_cls, benchmark)
     s_rng, run_key = run_seeds(seed)
     recorder = HistoryRecorder()
     history = recorder.history
@@ -153,6 +155,12 @@ def run_search(
     cums, overheads = cols["cum_cost"], cols["overhead_s"]
     evaluations: list = []
     incumbents: list = []
+    mo = None
+    if is_multi_objective(benchmark):  # the incumbent is a front: see tabnas.mo_records
+        from tabnas.mo_records import MultiObjectiveRun
+
+        mo = MultiObjectiveRun(benchmark, cols)
+        strategy.n_objectives = len(benchmark.objectives)
 
     inc_score = -math.inf
     # (arch, value, test value, value regret, test regret) of the incumbent.
@@ -207,14 +215,24 @@ def run_search(
         clock = end
         step += 1
         arch = trial.arch
-        score = sign * ev.value
-        observation = new_observation(Observation, (arch, trial.fidelity, score, ev.cost))
+        if mo is None:
+            score = sign * ev.value
+            observation = new_observation(Observation,
+                                          (arch, trial.fidelity, score, ev.cost, None))
+        else:
+            scores = mo.scores(arch, ev)
+            score = scores[0]
+            observation = new_observation(Observation,
+                                          (arch, trial.fidelity, score, ev.cost, scores))
         t2 = perf_counter()
         finish(trial, observation)
         if tell is not None:
             tell(trial, observation)
         t3 = perf_counter()
-        if score > inc_score:  # NaN never wins; ties keep the earlier incumbent
+        if mo is not None:
+            front, reg_v, reg_t = mo.record(ev)
+            incumbent = (front, math.nan, math.nan, reg_v, reg_t)
+        elif score > inc_score:  # NaN never wins; ties keep the earlier incumbent
             inc_score = score
             true_v, inc_test = truth(arch)
             incumbent = (arch, ev.value, inc_test, sign * (opt_v - true_v),
@@ -233,8 +251,8 @@ def run_search(
     names: dict = {}
 
     def name_of(a):
-        if a is None:
-            return None
+        if a is None or isinstance(a, str):  # a front is already its names
+            return a
         s = names.get(a)
         if s is None:
             s = names[a] = to_string(a)

@@ -93,7 +93,8 @@ class Strategy:
     - ``deterministic``: True if the proposals do not depend on the rng;
     - ``avoids_pending``: True if it never suggests an architecture that is
       still being evaluated (the conformance suite then checks it under
-      simulated parallel workers).
+      simulated parallel workers);
+    - ``objectives``: how many objectives it handles (see the attribute).
 
     ``self.history`` (a :class:`~tabnas.trials.History`) holds the finished
     trials with their observations and the pending ones. With simulated
@@ -107,6 +108,11 @@ class Strategy:
     requires: ClassVar[frozenset[str]] = frozenset()
     deterministic: ClassVar[bool] = False
     avoids_pending: ClassVar[bool] = False
+    #: ``"single"``, ``"multi"`` (needs a multi-objective benchmark, reads
+    #: ``Observation.scores``) or ``"any"``; the runner refuses a mismatch.
+    objectives: ClassVar[str] = "single"
+    #: How many objectives the benchmark has; set by the runner before the first ask.
+    n_objectives: int = 1
 
     def __init__(
         self,

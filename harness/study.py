@@ -18,6 +18,7 @@ from tabnas.errors import BadConfiguration
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from tabnas.experiment import Experiment
 from tabnas.locks import Claims
+from tabnas.objectives import check_objectives
 from tabnas.plugins import is_reference
 from tabnas.progress import progress_bar
 from tabnas.results import (
@@ -140,6 +141,7 @@ def run_study(
     for bench in benchmarks.values():
         for cls in strategy_classes.values():
             cls.check_supported(bench.space, bench.fidelities)
+            check_objectives(cls, bench)
     _validate_hyperparameters(study, benchmarks, strategy_classes)
     read_manifest(study.exp_dir)  # an incompatible folder is refused before anything is written
     own_executor = executor is None

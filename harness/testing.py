@@ -14,7 +14,9 @@ by subclassing :class:`StrategyConformance` and supplying one fixture::
             return MyStrategy
 
 What is checked, on small toy tables (``toy`` and ``toy-fidelities``) unless a
-subclass sets ``benchmarks``: ``ask`` returns a ``Suggestion`` of a valid
+subclass sets ``benchmarks`` (multi-objective strategies on
+:data:`MULTI_OBJECTIVE_BENCHMARKS`, where they are also told every objective's
+searched score and no reported one): ``ask`` returns a ``Suggestion`` of a valid
 architecture (and fidelity), ``WAIT`` only while a trial is pending, or
 ``DONE``; budgets are respected; the same seed gives the same run, also in
 a fresh process; different seeds give different runs unless the strategy
@@ -74,12 +76,39 @@ from tabnas.types import Observation
 
 #: The toy tables the suite runs on by default (``harness/benchmarks/tables/toy.py``).
 CONFORMANCE_BENCHMARKS = ("toy", "toy-fidelities")
+#: Shipped multi-objective presets, where multi-objective strategies are checked.
+MULTI_OBJECTIVE_BENCHMARKS = ("nbgraph-cora:acc-latency", "nb201-analog:baseline-analog")
 
 
 @cache
 def conformance_benchmark(name: str) -> Benchmark:
-    """A registered benchmark, loaded once per process."""
-    return BENCHMARKS.get(name).load()
+    """A registered benchmark (or ``NAME:PRESET``), loaded once per process."""
+    from tabnas.benchmarks import resolve_benchmark
+
+    return resolve_benchmark(name).load()
+
+
+def check_serves(cls: type[Strategy], bench: Benchmark) -> None:
+    """What the runner checks first: the space operations, fidelities and objectives."""
+    from tabnas.objectives import check_objectives
+
+    cls.check_supported(bench.space, bench.fidelities)
+    check_objectives(cls, bench)
+
+
+def observation_of(bench: Benchmark, trial, ev, score: Callable[[int, float], float],
+                   step: int) -> Observation:
+    """The observation the runner would tell, with every score passed through ``score``.
+
+    On a multi-objective benchmark each objective's oriented score is, and
+    ``score`` is the first of them, as the runner tells it.
+    """
+    from tabnas.objectives import is_multi_objective
+
+    if not is_multi_objective(bench):
+        return Observation(trial.arch, trial.fidelity, score(step, ev.value), ev.cost)
+    scores = tuple(score(step, v) for v in bench.scores(bench.searched(trial.arch, ev)))
+    return Observation(trial.arch, trial.fidelity, scores[0], ev.cost, scores)
 
 
 def shipped_tables() -> tuple[str, ...]:
@@ -153,7 +182,7 @@ def drive(strategy: Strategy, benchmark: Benchmark, steps: int,
         check_suggestion(strategy, benchmark, suggestion)
         trial = recorder.start(suggestion)
         ev = benchmark.query(trial.arch, trial.fidelity, run_key=key)
-        observation = Observation(trial.arch, trial.fidelity, score(step, ev.value), ev.cost)
+        observation = observation_of(benchmark, trial, ev, score, step)
         recorder.finish(trial, observation)
         strategy.tell(trial, observation)
         out.append(suggestion)
@@ -302,7 +331,7 @@ class StrategyConformance:
         """
         bench = conformance_benchmark(name)
         try:
-            cls.check_supported(bench.space, bench.fidelities)
+            check_serves(cls, bench)
         except UserError as exc:
             pytest.skip(f"does not apply: {exc}")
         return bench
@@ -311,7 +340,7 @@ class StrategyConformance:
         for name in self.benchmarks:
             bench = conformance_benchmark(name)
             try:
-                cls.check_supported(bench.space, bench.fidelities)
+                check_serves(cls, bench)
             except UserError:
                 continue
             return name
@@ -329,7 +358,7 @@ class StrategyConformance:
         and when asked to run."""
         bench = conformance_benchmark(benchmark_name)
         try:
-            strategy_cls.check_supported(bench.space, bench.fidelities)
+            check_serves(strategy_cls, bench)
         except UserError as exc:
             _one_line_user_error(exc, repr(strategy_cls.name) if strategy_cls.name else "")
             with pytest.raises(UserError):
@@ -423,7 +452,7 @@ class StrategyConformance:
             if p is DONE:
                 break
             ev = bench.query(p.arch, p.fidelity, run_key=key)
-            observation = Observation(p.arch, p.fidelity, ev.value, ev.cost)
+            observation = observation_of(bench, p, ev, lambda step, value: value, 0)
             for s, recorder in zip((strategy, copy), recorders, strict=True):
                 trial = recorder.start(p)
                 recorder.finish(trial, observation)
@@ -451,7 +480,8 @@ class StrategyConformance:
 
         Spy.name = strategy_cls.name
         cols = run_search(bench, Spy, self.seed, Budget(evals=self.evals)).columns
-        assert Observation._fields == ("arch", "fidelity", "score", "cost"), Observation._fields
+        assert Observation._fields == ("arch", "fidelity", "score", "cost", "scores"), (
+            Observation._fields)
         odd = [o for o in received if type(o) is not Observation]
         assert not odd, f"tell received {show(odd[0])}, not an Observation"
         # The history holds exactly what was told: observations, nothing more.
@@ -466,6 +496,19 @@ class StrategyConformance:
         leaks = [t for t, v, tv in zip(told, cols["value"], cols["test_value"], strict=True)
                  if tv != v and t == sign * tv]
         assert not leaks, f"a strategy was told a test value: scores {leaks[:3]}"
+        if cols["objective_values"]:  # multi-objective: every objective's searched value
+            signs = -bench.sign
+            want = [tuple(float(x) for x in signs * np.array(v)) for v in cols["objective_values"]]
+            diff = first_difference([o.scores for o in received], want, "evaluation")
+            assert not diff, f"objective scores told differ from those recorded: {diff}"
+            leaks = [o for o, v, tv in zip(received, cols["objective_values"],
+                                           cols["objective_tests"], strict=True)
+                     if any(a != b and s == g * b for s, g, a, b in
+                            zip(o.scores, signs, v, tv, strict=True))]
+            assert not leaks, f"a strategy was told a reported value: {show(leaks[0])}"
+        else:
+            odd = [o for o in received if o.scores is not None]
+            assert not odd, f"a single-objective run told objective scores: {show(odd[0])}"
 
     # -- simulated parallel workers ----------------------------------------------------
     def watched_run(self, cls: type[Strategy], bench: Benchmark, workers: int):

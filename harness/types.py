@@ -35,9 +35,13 @@ class Observation(NamedTuple):
 
     ``score`` is oriented so that higher is always better: it is the benchmark's
     value for maximised objectives and its negation for minimised ones.
+    On a multi-objective benchmark ``scores`` holds one such oriented score per
+    objective (searched values, in the benchmark's objective order) and
+    ``score`` is the first of them; on a single-objective one it is ``None``.
     """
 
     arch: Arch
     fidelity: int | None
     score: float
     cost: float
+    scores: tuple[float, ...] | None = None

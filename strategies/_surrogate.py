@@ -143,6 +143,10 @@ class SurrogateStrategy(Strategy):
         """Higher is better; ``best`` is the best (model-target) score so far."""
         raise NotImplementedError
 
+    def targets(self, observations) -> np.ndarray:
+        """The model's targets for the observations, higher is better (ParEGO scalarises)."""
+        return copula_targets(np.array([o.score for o in observations]))
+
     # -- the loop ----------------------------------------------------------------
     def ask(self) -> Suggestion:
         history = self.history
@@ -154,7 +158,7 @@ class SurrogateStrategy(Strategy):
             return Suggestion(unseen_sample(self.space, self.rng, history))
         observations = history.observations
         archs = [o.arch for o in observations]
-        y = copula_targets(np.array([o.score for o in observations]))
+        y = self.targets(observations)
         with one_blas_thread():
             self.fit(np.array([self.encode(a) for a in archs]), y)
             pool, acq = self.optimise_acquisition(archs, y)

@@ -77,6 +77,9 @@ class OptunaStrategy(Strategy):
     """Base of the classes :func:`resolve` builds, one per ``optuna:...`` name."""
 
     requires = frozenset({"cardinalities"})
+    #: Samplers that support several objectives (NSGA-II/III, TPE, ...) take them all;
+    #: Optuna refuses the others with its own message.
+    objectives = "any"
     sampler_class: str = ""
     #: Spec keyword arguments that are not simple hyperparameters (passed as given).
     sampler_extra: dict[str, Any] = {}
@@ -104,8 +107,8 @@ class OptunaStrategy(Strategy):
             raise BadConfiguration(f"strategy {self.name!r}: {exc}") from None
         self._dists = {f"x{i}": optuna.distributions.CategoricalDistribution(list(range(k)))
                        for i, k in enumerate(space.cardinalities())}
-        with _quiet(optuna):
-            self._study = optuna.create_study(direction="maximize", sampler=sampler)
+        self._sampler = sampler
+        self._study = None  # created at the first ask, when n_objectives is set
         #: Optuna trials asked and not yet told, by the tabnas trial id they became.
         self._running: dict[int, Any] = {}
 
@@ -115,6 +118,12 @@ class OptunaStrategy(Strategy):
         # On a constrained space a trial whose choices stand for no architecture
         # is closed as failed (Optuna learns to avoid it) and another is asked for.
         with _quiet(optuna):
+            if self._study is None:  # one direction per objective: a multi-objective study
+                try:
+                    self._study = optuna.create_study(
+                        directions=["maximize"] * self.n_objectives, sampler=self._sampler)
+                except ValueError as exc:  # a sampler without multi-objective support
+                    raise BadConfiguration(f"strategy {self.name!r}: {exc}") from None
             for _ in range(100):
                 trial = self._study.ask(self._dists)
                 arch = self.space.from_choices(tuple(int(trial.params[k]) for k in self._dists))
@@ -131,10 +140,11 @@ class OptunaStrategy(Strategy):
         if optuna_trial is None:
             return  # a fallback sample: Optuna has no trial to close
         with _quiet(optuna):
-            if math.isnan(observation.score):
+            values = observation.scores or (observation.score,)
+            if any(math.isnan(v) for v in values):
                 self._study.tell(optuna_trial, state=optuna.trial.TrialState.FAIL)
             else:
-                self._study.tell(optuna_trial, observation.score)
+                self._study.tell(optuna_trial, values[0] if len(values) == 1 else list(values))
 
     def __reduce__(self):
         # The class is built at run time, so pickle it by its registry name.

@@ -18,6 +18,7 @@ _BATCH = 64
 
 @register("random")
 class RandomSearch(Strategy):
+    objectives = "any"  # proposals ignore the results, so any number of objectives
     avoids_pending = True
 
     def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:

@@ -59,7 +59,10 @@ def test_export_columns(default_run, tmp_path):
         "experiment", "benchmark", "strategy", "seed", "step", "arch", "fidelity", "value",
         "test_value", "cost", "cum_cost", "incumbent_arch", "incumbent_value", "incumbent_test",
         "regret_value", "regret_test", "overhead_s", "trial", "continues", "stop_reason",
+        "objective_values", "objective_tests", "hypervolume", "igd_plus", "pareto_found",
+        "front_size",
     ]
+    assert df["hypervolume"].isna().all()  # multi-objective columns: empty on one objective
     assert len(df) == 40 * 200
     assert df.groupby(["strategy", "seed"]).size().eq(200).all()
     pq = tmp_path / "rows.parquet"

@@ -26,11 +26,16 @@ def resolve_benchmark(name: str) -> BenchmarkEntry:
         from tabnas.benchmarks.tables.custom import table_entry
 
         return table_entry(name[len(TABLE_PREFIX):])
+    if ":" in name:  # BENCHMARK:PRESET or BENCHMARK:A+B, multi-objective
+        from tabnas.objectives import multi_objective_entry
+
+        return multi_objective_entry(name)
     return BENCHMARKS.get(name)
 
 
 def load_benchmark(name: str, data: str | None = None, **options: Any) -> Benchmark:
-    """Load a benchmark by name (``tabnas list`` shows the names; ``table:PATH`` for own tables)."""
+    """Load a benchmark by name (``tabnas list`` shows the names; ``table:PATH`` for own tables;
+    ``NAME:PRESET`` or ``NAME:A+B`` for several objectives)."""
     return resolve_benchmark(name).load(data=data, **options)
 
 
