@@ -69,18 +69,27 @@ def used_package_versions(objects: Iterable[object]) -> dict[str, str]:
     return out
 
 
-def _modules(obj: object) -> set[str]:
-    """Modules defining ``obj``: a class and its bases, an instance's class and space,
-    a registry entry's loader."""
-    loader = getattr(obj, "loader", None)
-    if loader is not None and not isinstance(obj, type):
-        func = getattr(loader, "func", loader)  # functools.partial
-        return {getattr(func, "__module__", None) or "builtins"} - {"builtins"}
+def _modules(obj: object, depth: int = 0) -> set[str]:
+    """Modules defining ``obj``: a class and its bases; an instance's class, its space and the
+    benchmarks it wraps (a multi-objective view of a table); a registry entry's functions."""
+    if not isinstance(obj, type) and hasattr(obj, "loader"):  # a registry entry
+        out = set()
+        for func in (obj.loader, getattr(obj, "data_status", None)):
+            func = getattr(func, "func", func)  # functools.partial
+            if func is not None and getattr(func, "__module__", None):
+                out.add(func.__module__)
+        return out
     classes = [obj if isinstance(obj, type) else type(obj)]
-    space = getattr(obj, "space", None)
-    if space is not None and not isinstance(obj, type):
-        classes.append(type(space))
-    return {c.__module__ for cls in classes for c in cls.__mro__} - {"builtins"}
+    out = {c.__module__ for cls in classes for c in cls.__mro__} - {"builtins"}
+    if not isinstance(obj, type):
+        parts = [getattr(obj, "space", None)]
+        if depth < 2:  # wrapped benchmarks, e.g. MultiObjectiveBenchmark.base
+            parts += [v for v in getattr(obj, "__dict__", {}).values()
+                      if hasattr(v, "query") and v is not obj]
+        for part in parts:
+            if part is not None:
+                out |= _modules(part, depth + 1)
+    return out
 
 
 def _is_own(module: str) -> bool:

@@ -217,6 +217,10 @@ def test_manifest_names_the_packages_the_code_imports(tmp_path):
 
     assert packages["scikit-learn"] == version("scikit-learn")
     assert "torch" not in packages  # nothing in this study imports it
+    # A multi-objective view of the same table: moocore, and the table's own package.
+    packages = tabnas.run("nbgraph-cora:acc-latency", "mo-rea", seeds=1, budget=2,
+                          experiment="mo", results_dir=tmp_path).manifest["packages"]
+    assert "moocore" in packages and "nas-bench-graph" in packages, packages
 
 
 SESSION = textwrap.dedent('''
