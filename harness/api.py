@@ -36,6 +36,7 @@ def run(
     benchmark_options: Mapping[str, Any] | None = None,
     data: str | Path | None = None,
     sim_workers: int = 1,
+    mf_cost: str = "restart",
     run_timeout: float | None = None,
     workers: int = 1,
     dask: str | None = None,
@@ -55,6 +56,9 @@ def run(
       ``{"evals": ..., "cost": ...}``.
     - ``hyperparameters``: ``{strategy: {name: value}}``; the rest take their
       declared defaults, and the manifest records every value.
+    - ``sim_workers``, ``mf_cost``, ``run_timeout``: as ``--sim-workers``,
+      ``--mf-cost``, ``--run-timeout`` (simulated parallel workers, what a
+      multi-fidelity promotion pays, a host-time limit per run).
     - ``workers``, ``dask``, ``executor``, ``chunk_size``: where runs execute
       (see ``tabnas.executors``); records are the same on every executor.
     - ``progress``: a progress bar (None: on a terminal or in a notebook).
@@ -88,6 +92,7 @@ def run(
         benchmark_options=dict(benchmark_options or {}),
         data=None if data is None else str(data),
         sim_workers=sim_workers,
+        mf_cost=mf_cost,
         run_timeout=run_timeout,
     )
     return run_study(study, progress=progress, workers=workers, dask=dask, executor=executor,

@@ -181,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sim-workers", type=_positive_int, default=None, metavar="K",
                    help="simulate K asynchronous parallel workers per search on the "
                         "benchmark's simulated clock (default: 1, sequential)")
+    p.add_argument("--mf-cost", default=None, metavar="restart|continue",
+                   help="what a multi-fidelity promotion pays: restart (the full cost of its "
+                        "fidelity, default) or continue (resume the continued trial: only "
+                        "the cost it adds)")
     results_arg(p, default=None)
 
     sub.add_parser("list", help="list benchmarks and strategies")
@@ -248,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
 #: ``tabnas run`` flags that define the study, which ``--config`` defines instead.
 _STUDY_FLAGS = ("benchmark", "strategy", "seeds", "budget_evals", "budget_cost", "hp",
                 "objective", "seed_mode", "data", "schedule", "option", "sim_workers",
-                "run_timeout")
+                "mf_cost", "run_timeout")
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -321,6 +325,7 @@ def _run_from_flags(args: argparse.Namespace):
         benchmark_options=options,
         data=args.data,
         sim_workers=args.sim_workers or 1,
+        mf_cost=args.mf_cost or "restart",
         run_timeout=args.run_timeout,
     )
     return run_study(study, workers=args.workers or 1, dask=args.dask,
@@ -521,7 +526,8 @@ COMMANDS = {
 
 
 #: Library messages name Python API parameters; the command line names its flags instead.
-#: Each phrase is replaced where it stands as whole words, longer phrases first.
+#: Each phrase is replaced where it stands as whole words, longer phrases first. A
+#: manifest setting quoted as ``key=value`` keeps its key (it names the manifest's entry).
 API_TO_CLI = (
     ("strategies is empty", "--strategy is empty"),
     ("benchmarks is empty", "--benchmark is empty"),
@@ -530,9 +536,9 @@ API_TO_CLI = (
     ("budget evals", "--budget-evals"),
     ("budget cost", "--budget-cost"),
     ("seeds must", "--seeds must"),
-    ("sim_workers", "--sim-workers"),
-    ("run_timeout", "--run-timeout"),
-    ("chunk_size", "--chunk-size"),
+    ("sim_workers must", "--sim-workers must"),
+    ("mf_cost '", "--mf-cost '"),
+    ("run_timeout must", "--run-timeout must"),
     ("results_dir", "--results-dir"),
     ("new experiment name", "new --experiment name"),
     ("another experiment name", "another --experiment name"),

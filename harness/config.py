@@ -37,7 +37,7 @@ from tabnas.errors import BadConfiguration, DataMissing, IncompatibleExperiment
 
 #: Keys a study file may hold (a manifest's config holds the same).
 _KEYS = {"experiment", "benchmarks", "strategies", "seeds", "budget", "hyperparameters",
-         "benchmark_options", "data", "sim_workers", "run_timeout", "executor",
+         "benchmark_options", "data", "sim_workers", "mf_cost", "run_timeout", "executor",
          "strategy_sources", "results_dir"}
 _EXECUTOR_KEYS = {"workers", "dask", "chunk_size", "name"}
 

@@ -67,6 +67,7 @@ class Job:
     #: strategy name -> module that registers it (imported on the worker first).
     strategy_modules: dict[str, str] = field(default_factory=dict)
     sim_workers: int = 1
+    mf_cost: str = "restart"
     run_timeout: float | None = None
 
 
@@ -138,7 +139,7 @@ def execute_run(job: Job, key: RunKey) -> Outcome:
             records = run_search(
                 bench, cls, seed, job.budget, hyperparameters=job.hyperparameters.get(strat_name),
                 experiment=job.experiment, strategy_name=strat_name,
-                sim_workers=job.sim_workers, deadline=deadline,
+                sim_workers=job.sim_workers, mf_cost=job.mf_cost, deadline=deadline,
             )
         return Outcome(key, parquet=parquet_bytes(records.to_arrow()), cpu_s=thread_time() - cpu0)
     except Exception as exc:  # a failing strategy must not stop the study

@@ -180,12 +180,14 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages
     manifest = read_manifest(exp_dir)
     if manifest is not None:
         old = _study_config(exp_dir, manifest)
-        if old.get("sim_workers", 1) != config.get("sim_workers", 1):
-            raise IncompatibleExperiment(
-                f"experiment {exp_dir.name!r} already exists with "
-                f"sim_workers={old.get('sim_workers', 1)}, not {config.get('sim_workers', 1)}; "
-                "use a new experiment name"
-            )
+        # Settings a manifest written before they existed holds at their default.
+        for key, default in (("sim_workers", 1), ("mf_cost", "restart")):
+            if old.get(key, default) != config.get(key, default):
+                raise IncompatibleExperiment(
+                    f"experiment {exp_dir.name!r} already exists with "
+                    f"{key}={old.get(key, default)}, not {config.get(key, default)}; "
+                    "use a new experiment name"
+                )
         for key in ("budget", "benchmark_options"):
             if old.get(key) != config.get(key):
                 raise IncompatibleExperiment(

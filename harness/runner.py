@@ -60,6 +60,19 @@ class Budget:
         return {"evals": self.evals, "cost": self.cost}
 
 
+#: What a promotion (a suggestion that ``continues`` a trial) pays, ``--mf-cost``.
+#: ``restart``: the full cost of its fidelity, as if trained from scratch.
+#: ``continue``: only what it adds, resuming the continued trial's checkpoint.
+MF_COSTS: tuple[str, ...] = ("restart", "continue")
+
+
+def check_mf_cost(mf_cost: str) -> str:
+    """``mf_cost`` if it is one of :data:`MF_COSTS`; otherwise a one-line error."""
+    if mf_cost not in MF_COSTS:
+        raise BadConfiguration(f"mf_cost {mf_cost!r}: use one of {', '.join(MF_COSTS)}")
+    return mf_cost
+
+
 def run_seeds(seed: int) -> tuple[np.random.Generator, int]:
     """(strategy rng, benchmark run key) of a run seed: independent and reproducible.
 
@@ -90,6 +103,7 @@ def run_search(
     strategy_name: str | None = None,
     sim_workers: int = 1,
     deadline: float | None = None,
+    mf_cost: str = "restart",
 ) -> RunRecords:
     """Run one search and return its records (nothing is written here).
 
@@ -116,11 +130,20 @@ def run_search(
     ``DONE``; ``stop_reason`` says which (``space exhausted`` when every
     architecture had been suggested by then).
 
+    ``mf_cost`` is what a promotion pays (:data:`MF_COSTS`). ``restart`` (the
+    default) charges the full cost of the promotion's fidelity. ``continue``
+    resumes the continued trial: it charges ``cost(high) - cost(low)``, the
+    promotion's cost in the table less that of the trial it continues (never
+    below 0), as Syne Tune's tabular simulator does; the ``cost`` column and
+    the clock (``cum_cost``) then show what was charged, and the strategy is
+    told that cost. Suggestions without ``continues`` pay in full either way.
+
     ``deadline`` (a ``time.perf_counter()`` value) makes the run raise
     :class:`RunTimeout` once passed; it is checked between evaluations.
     """
     if not isinstance(sim_workers, int) or sim_workers < 1:
         raise BadConfiguration(f"sim_workers must be a positive integer, got {sim_workers!r}")
+    resume = check_mf_cost(mf_cost) == "continue"
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
     check_objectives(strategy_cls, benchmark)
     s_rng, run_key = run_seeds(seed)
@@ -171,6 +194,8 @@ def run_search(
     done = False
     waited_s = 0.0  # host time of asks that answered WAIT, charged to the next record
     stop_reason = STOP_EVALS if budget.evals is not None else STOP_COST
+    # Under --mf-cost continue: each trial's cost in the table, before any resumption.
+    table_cost: dict[int, float] = {}
     # In flight: (finish time, trial id, trial, evaluation, ask overhead).
     running: list[tuple[float, int, Trial, Any, float]] = []
     while True:
@@ -204,6 +229,10 @@ def run_search(
                 check_continues(who, history, suggestion)
             trial = start(suggestion)
             ev = query(arch, suggestion.fidelity, run_key=run_key)
+            if resume:
+                table_cost[trial.id] = ev.cost
+                if trial.continues is not None:
+                    ev = ev._replace(cost=max(0.0, ev.cost - table_cost[trial.continues]))
             heapq.heappush(running, (clock + ev.cost, trial.id, trial, ev, t1 - t0))
             asked += 1
         if not running:

@@ -35,7 +35,7 @@ from tabnas.results import (
     write_failure,
     write_run_bytes,
 )
-from tabnas.runner import Budget
+from tabnas.runner import Budget, check_mf_cost
 from tabnas.strategy import STRATEGIES
 
 #: How often a process waiting on runs held by another process looks again.
@@ -57,6 +57,8 @@ class Study:
     data: str | None = None
     #: Simulated asynchronous workers per search (1: sequential).
     sim_workers: int = 1
+    #: What a promotion pays: ``restart`` (full cost) or ``continue`` (what it adds).
+    mf_cost: str = "restart"
     #: Host seconds after which a run is stopped and recorded as failed.
     run_timeout: float | None = None
 
@@ -74,6 +76,7 @@ class Study:
         if not isinstance(self.sim_workers, int) or self.sim_workers < 1:
             raise BadConfiguration(f"sim_workers must be a positive integer, got "
                                    f"{self.sim_workers!r}")
+        check_mf_cost(self.mf_cost)
         if self.run_timeout is not None and not self.run_timeout > 0:
             raise BadConfiguration(f"run_timeout must be > 0 seconds, got {self.run_timeout!r}")
         for name in self.benchmarks:
@@ -104,6 +107,7 @@ class Study:
             "benchmark_options": dict(self.benchmark_options),
             "data": self.data,
             "sim_workers": self.sim_workers,
+            "mf_cost": self.mf_cost,
             "run_timeout": self.run_timeout,
             "strategy_sources": sources,
         }
@@ -167,7 +171,8 @@ def run_study(
             benchmark_options=dict(study.benchmark_options), data=study.data,
             strategy_modules={n: c.__module__ for n, c in strategy_classes.items()
                               if not is_reference(n)},  # a reference is found by its name
-            sim_workers=study.sim_workers, run_timeout=study.run_timeout,
+            sim_workers=study.sim_workers, mf_cost=study.mf_cost,
+            run_timeout=study.run_timeout,
         )
         keys = [(b, s, seed) for s in study.strategies for b in study.benchmarks
                 for seed in study.seeds]

@@ -8,7 +8,8 @@ Brackets as in Hyperband; each new architecture is, with probability
 Parzen estimators, ``strategies/tpe.py``) fitted on the highest fidelity that
 has at least ``min_points`` observations (read from the run's history, in the
 order the results arrived). Needs a multi-fidelity benchmark and
-the space's categorical view.
+the space's categorical view. :class:`TPEProposals` is the model part, shared
+with ``async-bohb``.
 
 Hyperparameters (defaults): ``eta`` 3, ``max_rungs`` 5, ``random_fraction``
 1/3, ``min_points`` 0 (= positions + 1, as in the paper), ``gamma`` 0.15,
@@ -27,17 +28,21 @@ from tabnas.strategies.tpe import TPE_MODEL_HYPERPARAMETERS, tpe_propose
 from tabnas.strategy import Hyperparameter, register
 from tabnas.types import Arch
 
+#: The model's hyperparameters, as BOHB declares them.
+TPE_PROPOSAL_HYPERPARAMETERS = {
+    "random_fraction": Hyperparameter(1 / 3, "share of uniform samples", low=0.0, high=1.0),
+    "min_points": Hyperparameter(0, "observations a fidelity needs to be modelled "
+                                    "(0: positions + 1)", low=0),
+    **TPE_MODEL_HYPERPARAMETERS,
+}
 
-@register("bohb")
-class BOHB(BracketStrategy):
-    hyperparameters = {
-        **BRACKET_HYPERPARAMETERS,
-        "random_fraction": Hyperparameter(1 / 3, "share of uniform samples", low=0.0,
-                                          high=1.0),
-        "min_points": Hyperparameter(0, "observations a fidelity needs to be modelled "
-                                        "(0: positions + 1)", low=0),
-        **TPE_MODEL_HYPERPARAMETERS,
-    }
+
+class TPEProposals:
+    """BOHB's ``new_arch``: a TPE proposal on the highest fidelity with enough results.
+
+    Mixed into a bracket strategy (synchronous or asynchronous) ahead of it.
+    """
+
     requires = frozenset({"fidelities", "cardinalities"})
 
     random_fraction: float
@@ -51,9 +56,6 @@ class BOHB(BracketStrategy):
                          **hyperparameters)
         self._choices = tuple(space.cardinalities())
 
-    def bracket_size(self, count: int) -> int:
-        return self.s_max - count % (self.s_max + 1)
-
     def new_arch(self, seen: Container[Arch]) -> Arch:
         need = self.min_points or len(self._choices) + 1
         if self.rng.random() >= self.random_fraction:
@@ -65,3 +67,11 @@ class BOHB(BracketStrategy):
                                        self.rng, gamma=self.gamma, candidates=self.candidates,
                                        prior_weight=self.prior_weight, seen=seen)
         return unseen_sample(self.space, self.rng, seen)
+
+
+@register("bohb")
+class BOHB(TPEProposals, BracketStrategy):
+    hyperparameters = {**BRACKET_HYPERPARAMETERS, **TPE_PROPOSAL_HYPERPARAMETERS}
+
+    def bracket_size(self, count: int) -> int:
+        return self.s_max - count % (self.s_max + 1)

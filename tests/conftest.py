@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,11 +14,23 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+_CACHE = tempfile.mkdtemp(prefix="tabnas-test-cache-")
+
+
+def pytest_configure(config):
+    """Isolate the cache before collection: collecting the conformance suite already loads
+    the shipped tables, so a fixture would be too late to keep them out of the user's home."""
+    os.environ["TABNAS_CACHE"] = _CACHE
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_CACHE, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
+def _isolated_cache(monkeypatch):
     """A session-wide cache folder (conversion happens once) outside the user's home."""
-    cache = tmp_path_factory.getbasetemp() / "tabnas-cache"
-    monkeypatch.setenv("TABNAS_CACHE", str(cache))
+    monkeypatch.setenv("TABNAS_CACHE", _CACHE)
 
 
 @pytest.fixture(scope="session")
