@@ -42,6 +42,55 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _seed_selection(text: str) -> list[int]:
+    """``--seeds`` of stats/report: N (seeds 0..N-1, as ``tabnas run --seeds N``), or
+    seeds and ranges such as ``0-9,20`` (one seed alone: ``5-5``)."""
+    try:
+        if "," not in text and "-" not in text:
+            n = int(text)
+            if n <= 0:
+                raise ValueError
+            return list(range(n))
+        seeds: set[int] = set()
+        for part in filter(None, (p.strip() for p in text.split(","))):
+            lo, dash, hi = part.partition("-")
+            a, b = int(lo), int(hi) if dash else int(lo)
+            if a < 0 or b < a:
+                raise ValueError
+            seeds.update(range(a, b + 1))
+        if not seeds:
+            raise ValueError
+        return sorted(seeds)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected N (seeds 0..N-1) or seeds and ranges like 0-9,20, got {text!r}"
+        ) from None
+
+
+def _stats_args(p: argparse.ArgumentParser) -> None:
+    """Options that stats and report share (checked where used: see :func:`_check_stats_args`)."""
+    p.add_argument("--seeds", type=_seed_selection, default=None, metavar="N|LIST",
+                   help="use only these seeds: N (seeds 0..N-1) or a list like 0-9,20 "
+                        "(default: every seed that ran)")
+    p.add_argument("--wilcoxon", default="auto", metavar="METHOD",
+                   help="p-values of the signed-rank test: exact, asymptotic (normal "
+                        "approximation), or auto (exact up to 50 seeds; default)")
+    p.add_argument("--alpha", type=_positive_float, default=0.05,
+                   help="significance level of the tests (default: 0.05)")
+
+
+def _check_stats_args(args: argparse.Namespace) -> None:
+    from tabnas.significance import WILCOXON_METHODS
+    from tabnas.statistics import BLOCK_CHOICES
+
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}")
+    if args.wilcoxon not in WILCOXON_METHODS:
+        raise UserError(f"--wilcoxon {args.wilcoxon}: use one of {', '.join(WILCOXON_METHODS)}")
+    if getattr(args, "blocks", "auto") not in BLOCK_CHOICES:
+        raise UserError(f"--blocks {args.blocks}: use one of {', '.join(BLOCK_CHOICES)}")
+
+
 def _option_value(text: str) -> Any:
     """A ``--option`` value: an int, float or bool where the text looks like one, else text."""
     if text.lower() in ("true", "false"):
@@ -204,11 +253,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="path to the official file or folder")
     _option_arg(p)
 
-    for name, help_text in (("plot", "plot regret curves of an experiment"),
-                            ("stats", "final-regret statistics of an experiment")):
-        p = sub.add_parser(name, help=help_text)
-        p.add_argument("experiment")
-        results_arg(p)
+    p = sub.add_parser("plot", help="plot regret curves of an experiment")
+    p.add_argument("experiment")
+    results_arg(p)
+
+    p = sub.add_parser("stats", help="final-regret statistics of an experiment, the "
+                                     "architectures found and the test values reached")
+    p.add_argument("experiment")
+    _stats_args(p)
+    results_arg(p)
 
     p = sub.add_parser("report", help="write one self-contained HTML report of an experiment "
                                       "(figures, tables, statistical tests, configuration)")
@@ -217,8 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="compare strategies after N evaluations (default: end of each run)")
     p.add_argument("--at-cost", type=_positive_float, default=None,
                    help="compare strategies at this cumulative simulated cost")
-    p.add_argument("--alpha", type=_positive_float, default=0.05,
-                   help="significance level of the tests (default: 0.05)")
+    _stats_args(p)
+    p.add_argument("--blocks", default="auto", metavar="BLOCKS",
+                   help="blocks of the Friedman/Nemenyi test: benchmarks (the mean over "
+                        "seeds per benchmark), seeds ((benchmark, seed) pairs), or auto: "
+                        "benchmarks when there are several, else seeds (default)")
+    p.add_argument("--rope", type=_positive_float, default=None, metavar="R",
+                   help="add Bayesian signed-rank tests of the best against each other "
+                        "strategy, with differences within +-R regret counted as equivalent "
+                        "(needs baycomp: pip install 'tabnas[bayes]')")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="HTML file to write (default: results/EXPERIMENT/report.html)")
     results_arg(p)
@@ -279,9 +339,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"experiment {exp.name!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {where}")
     if not args.no_report:
-        from tabnas.results import load_experiment
+        from tabnas.statistics import load_for_statistics
 
-        loaded = load_experiment(where)  # read once for both
+        loaded = load_for_statistics(where)  # read once for both
         _stats(where, *loaded)
         _plot(where, *loaded)
     return 0
@@ -332,27 +392,49 @@ def _run_from_flags(args: argparse.Namespace):
                      chunk_size=args.chunk_size)
 
 
-def _stats(exp_dir: Path, df, manifest: dict) -> None:
+def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
+           method: str = "auto") -> None:
     from tabnas.cache import atomic_write_bytes
-    from tabnas.tables import final_results, summary_markdown, to_csv_text
+    from tabnas.statistics import budget_rows, pairing_notes
+    from tabnas.tables import (
+        architectures,
+        best_lines,
+        comparisons,
+        final_results,
+        summary_markdown,
+        summary_text,
+        to_csv_text,
+    )
 
-    final = final_results(df)
-    text = summary_markdown(final)
-    for note in manifest["notes"]:
+    rows = budget_rows(df)
+    long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])
+    comps = comparisons(long, alpha, method)
+    final = final_results(df, rows=rows, comps=comps, alpha=alpha)
+    archs = architectures(rows)
+    used = sorted({m for c in comps.values() for m in c.control["method"]})
+    for note in [*manifest["notes"], *pairing_notes(long)]:
         print(f"note: {note}")
-    print("final test regret of the incumbent (chosen on the searched value), over seeds "
-          "(bold: best mean; underlined: not significantly worse, paired Wilcoxon + Holm):")
+    print("final test regret of the incumbent (chosen on the searched value) over seeds, "
+          "and the incumbent's test value; mark: best = lowest mean, tied = not "
+          f"significantly worse than the best (paired Wilcoxon, best vs each other, Holm "
+          f"over k-1, alpha = {alpha:g}, p-values {', '.join(used) or 'not needed'}):")
     from tabnas.objectives import split_name
 
     multi = [b for b in sorted(df["benchmark"].unique()) if split_name(b) is not None]
     if multi:
         print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
               "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
-    print(text)
+    print(summary_text(final))
+    for line in best_lines(archs):
+        print(line)
+    md = summary_markdown(final)
     csv = to_csv_text(final)
     atomic_write_bytes(exp_dir / "stats.csv", lambda tmp: tmp.write_text(csv))
-    atomic_write_bytes(exp_dir / "stats.md", lambda tmp: tmp.write_text(text + "\n"))
-    print(f"saved {exp_dir / 'stats.csv'} and {exp_dir / 'stats.md'}")
+    atomic_write_bytes(exp_dir / "stats.md", lambda tmp: tmp.write_text(md + "\n"))
+    arch_csv = to_csv_text(archs)
+    atomic_write_bytes(exp_dir / "architectures.csv", lambda tmp: tmp.write_text(arch_csv))
+    print(f"saved {exp_dir / 'stats.csv'}, {exp_dir / 'stats.md'} and "
+          f"{exp_dir / 'architectures.csv'}")
 
 
 def _plot(exp_dir: Path, df, manifest: dict) -> None:
@@ -435,18 +517,22 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    from tabnas.results import experiment_dir, load_experiment
+    from tabnas.results import experiment_dir
+    from tabnas.statistics import load_for_statistics
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _plot(exp_dir, *load_experiment(exp_dir))
+    _plot(exp_dir, *load_for_statistics(exp_dir))
     return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
-    from tabnas.results import experiment_dir, load_experiment
+    from tabnas.results import experiment_dir
+    from tabnas.statistics import load_for_statistics
 
+    _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _stats(exp_dir, *load_experiment(exp_dir))
+    _stats(exp_dir, *load_for_statistics(exp_dir, seeds=args.seeds), alpha=args.alpha,
+           method=args.wilcoxon)
     return 0
 
 
@@ -454,9 +540,11 @@ def cmd_report(args: argparse.Namespace) -> int:
     from tabnas.report import build_report
     from tabnas.results import experiment_dir
 
+    _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
-                        output=args.output)
+                        output=args.output, seeds=args.seeds, method=args.wilcoxon,
+                        blocks=args.blocks, rope=args.rope)
     print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
     return 0
 
@@ -536,6 +624,8 @@ API_TO_CLI = (
     ("budget evals", "--budget-evals"),
     ("budget cost", "--budget-cost"),
     ("seeds must", "--seeds must"),
+    ("seeds: no run", "--seeds: no run"),
+    ("rope needs", "--rope needs"),
     ("sim_workers must", "--sim-workers must"),
     ("mf_cost '", "--mf-cost '"),
     ("run_timeout must", "--run-timeout must"),

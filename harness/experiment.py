@@ -57,9 +57,9 @@ class Experiment:
         return load_results(self.path)
 
     def _loaded(self):
-        from tabnas.results import load_experiment
+        from tabnas.statistics import load_for_statistics
 
-        return load_experiment(self.path)
+        return load_for_statistics(self.path)
 
     def stats(self, *, evals: int | None = None, cost: float | None = None,
               alpha: float = 0.05):
@@ -91,37 +91,19 @@ class Experiment:
         return build_report(self.path, evals=evals, cost=cost, alpha=alpha,
                             output=None if output is None else Path(output))
 
-    def winners(self):
-        """Per benchmark and strategy, the architecture its runs ended on most often.
+    def winners(self, *, evals: int | None = None, cost: float | None = None, top: int = 5):
+        """The architectures the strategies ended with, as ``tabnas stats`` lists them.
 
-        Each run's final incumbent (chosen on the searched value) is one vote;
-        ``seeds`` is how many of the ``runs`` ended on ``arch``. Ties go to the
-        architecture with the lower mean final ``regret_value`` (the searched
-        metric), then to the first in string order. ``incumbent_test`` and
-        ``regret_test`` are that architecture's reported value and regret.
+        Per benchmark and strategy, the ``top`` most frequent final incumbents over
+        seeds (``seeds`` of ``runs`` ended on ``arch``), their mean searched and
+        reported values, and ``best``: the one with the lowest validation regret,
+        the pick made without test data (:func:`tabnas.tables.architectures`).
         """
-        import pandas as pd
-
-        from tabnas.statistics import final_rows
+        from tabnas.statistics import budget_rows
+        from tabnas.tables import architectures
 
         df, _ = self._loaded()
-        final = final_rows(df)
-        votes = (final.groupby(["benchmark", "strategy", "incumbent_arch"], sort=True)
-                 .agg(seeds=("seed", "size"), regret_value=("regret_value", "mean"),
-                      incumbent_test=("incumbent_test", "mean"),
-                      regret_test=("regret_test", "mean"))
-                 .reset_index())
-        runs = final.groupby(["benchmark", "strategy"], sort=True)["seed"].size()
-        votes = votes.sort_values(["benchmark", "strategy", "seeds", "regret_value",
-                                   "incumbent_arch"],
-                                  ascending=[True, True, False, True, True])
-        best = votes.groupby(["benchmark", "strategy"], sort=True).head(1)
-        best = best.rename(columns={"incumbent_arch": "arch"})
-        best.insert(4, "runs", [int(runs[(b, s)]) for b, s in
-                                zip(best["benchmark"], best["strategy"], strict=True)])
-        cols = ["benchmark", "strategy", "arch", "seeds", "runs", "incumbent_test",
-                "regret_test", "regret_value"]
-        return pd.DataFrame(best[cols]).reset_index(drop=True)
+        return architectures(budget_rows(df, evals=evals, cost=cost), top=top)
 
     def status(self) -> dict[str, Any]:
         """Runs done, failed, running and missing (as ``tabnas status``)."""

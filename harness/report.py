@@ -43,28 +43,75 @@ class Report:
     notes: list[str] = field(default_factory=list)
     #: (heading, HTML) sections a caller adds, e.g. a comparison with published numbers.
     extra_sections: list[tuple[str, str]] = field(default_factory=list)
+    #: The tests' description, e.g. "paired Wilcoxon signed-rank tests, alpha = 0.05, ...".
+    test_text: str = ""
+    pairs_html: str = ""
+    best_lines: list[str] = field(default_factory=list)
+    hyperparameters: dict[str, dict[str, object]] = field(default_factory=dict)
+
+
+#: What every column of the report's tables means (shown beside them).
+COLUMNS = {
+    "runs": "seeds (runs) of the strategy on the benchmark; summaries use all of them",
+    "mean ± s.e.": "mean over seeds of the test regret of the incumbent, ± its standard "
+                   "error (sd / sqrt(runs)); lower is better",
+    "median [IQR]": "median over seeds, with the 25th and 75th percentiles",
+    "95% CI of mean": "bootstrap BCa interval of the mean (2000 resamples, fixed seed)",
+    "val. regret": "validation regret: the same incumbent's regret on the value the "
+                   "strategy searched on (validation), beside the test regret",
+    "test value": "the incumbent's reported value (e.g. test accuracy), mean ± standard "
+                  "deviation and median over seeds",
+    "avg rank": "rank of the strategy within each seed (1 = lowest regret, ties averaged), "
+                "averaged over the seeds every strategy ran",
+    "n": "pairs of runs (seeds both strategies ran) in the test",
+    "median_diff": "median over the pairs of the difference (first minus second)",
+    "statistic": "Wilcoxon signed-rank statistic min(R+, R-) over non-zero differences",
+    "p": "two-sided p-value of the signed-rank test (how: the method column)",
+    "p_holm": "p-value adjusted by Holm's step-down method over the test's family",
+    "significant": "p_holm < alpha",
+    "rank_biserial": "matched-pairs rank-biserial correlation (R+ - R-) / (R+ + R-) of "
+                     "the difference, in [-1, 1]; negative: the first strategy is lower",
+    "A": "Vargha-Delaney A: the probability that a random run of the better-placed "
+         "strategy (the best, or the first of a pair) has lower regret than a random run "
+         "of the other (0.5 none; 0.56, 0.64, 0.71: small, medium, large effect)",
+    "method": "how p was computed: exact (the exact distribution of R+ given the ranks, "
+              "valid with ties) or asymptotic (normal approximation with tie correction)",
+    "seeds (architectures)": "how many seeds ended with that architecture as incumbent",
+}
+
+
+#: The columns of the test tables, in the order they are explained.
+TEST_COLUMNS = ("n", "median_diff", "statistic", "p", "p_holm", "significant", "rank_biserial",
+                "A", "method")
 
 
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
-                   alpha: float = 0.05) -> Report:
-    """Everything in the report, computed in memory (validates the input first)."""
+                   alpha: float = 0.05, seeds: list[int] | None = None,
+                   method: str = "auto", blocks: str = "auto",
+                   rope: float | None = None) -> Report:
+    """Everything in the report, computed in memory (validates the input first).
+
+    Every frame is built once: the rows at the budget, the paired tests of each
+    benchmark (both families from one test per pair) and the curves by evaluations.
+    """
     from tabnas import plots, statistics, tables
-    from tabnas.results import load_experiment
-    from tabnas.significance import friedman_nemenyi, pairwise_wilcoxon
+    from tabnas.pvalue_figure import pvalue_heatmap
+    from tabnas.significance import bayesian_control, friedman_nemenyi
 
     if evals is not None and cost is not None:
         raise BadConfiguration("give one budget: evals or cost, not both")
     if not 0 < alpha < 1:
         raise BadConfiguration(f"alpha must be between 0 and 1, got {alpha}")
-    df, manifest = load_experiment(exp_dir)
-    long = statistics.values_at(df, evals=evals, cost=cost)  # checks the budget
-    for bench in sorted(long["benchmark"].unique()):
-        statistics.paired_wide(long, bench)  # checks the seed sets are paired
+    df, manifest = statistics.load_for_statistics(exp_dir, seeds=seeds)
+    rows = statistics.budget_rows(df, evals=evals, cost=cost)  # checks the budget
+    long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])
+    comps = tables.comparisons(long, alpha, method)  # checks every benchmark has paired seeds
 
     budget_text = (f"after {evals} evaluations" if evals is not None else
                    f"at cumulative cost {cost:g}" if cost is not None else "at the end of each run")
     rep = Report(title=f"tabnas report: {exp_dir.name}", manifest=manifest,
-                 budget_text=budget_text, notes=list(manifest.get("notes", [])))
+                 budget_text=budget_text,
+                 notes=[*manifest.get("notes", []), *statistics.pairing_notes(long)])
     colours = plots.strategy_colours(df["strategy"].unique())
     by_evals = statistics.curves(df, "evals")
     regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
@@ -82,64 +129,143 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     ranks = statistics.anytime_ranks(df, "evals")
     rep.figures["rank_evals"] = plots.rank_figure(ranks, colours, xlabel="evaluations")
     rep.captions["rank_evals"] = ("Anytime average rank: strategies ranked within each seed "
-                                  "at every evaluation count, averaged over seeds.")
+                                  "at every evaluation count, averaged over the seeds every "
+                                  "strategy ran.")
     rep.figures["ecdf"] = plots.ecdf_figure(long, colours,
                                             xlabel=f"test regret {budget_text}")
     rep.captions["ecdf"] = f"Empirical CDF over seeds of the test regret {budget_text}."
 
-    final = tables.final_results(df, evals=evals, cost=cost, alpha=alpha)
+    used = sorted({m for c in comps.values() for m in c.pairs["method"]})
+    rep.test_text = (f"paired Wilcoxon signed-rank tests, alpha = {alpha:g}, p-values "
+                     f"{', '.join(used) or 'not needed'} (--wilcoxon {method})")
+    final = tables.final_results(df, rows=rows, comps=comps, alpha=alpha)
+    caption = (f"Test regret {budget_text}, mean ± s.e. over seeds; bold: best mean, "
+               f"underlined: not significantly worse than the best ({rep.test_text}; the "
+               "best against each other strategy, Holm over k - 1)")
     rep.tables["final"] = (tables.to_markdown(final), tables.to_csv_text(final),
-                           tables.to_latex(final, caption=f"Test regret {budget_text}, "
-                                           "mean ± s.e. over seeds"))
+                           tables.to_latex(final, caption=caption))
     rep.html_tables["final"] = _final_html(final)
+    archs = tables.architectures(rows)
+    rep.tables["architectures"] = (_frame_md(archs), tables.to_csv_text(archs),
+                                   _frame_tex(archs, "Final incumbents over seeds"))
+    rep.html_tables["architectures"] = _archs_html(archs)
+    rep.best_lines = tables.best_lines(archs)
+
     top = int(df["step"].max())
     budgets = sorted({max(1, int(round(f * top))) for f in ANYTIME_FRACTIONS})
     budgets = [b for b in budgets if b <= min(statistics.budget_limits(df)[x][0]
                                               for x in df["benchmark"].unique())]
-    anytime = tables.anytime_results(df, axis="evals", budgets=budgets, alpha=alpha)
+    anytime = tables.anytime_results(df, axis="evals", budgets=budgets, alpha=alpha,
+                                     method=method)
     md_parts, tex_parts, html_parts = [], [], []
     for bench, ab in anytime.groupby("benchmark", sort=True):
         ab = ab.rename(columns={"budget": "evaluations"})
         md_parts.append(f"**{bench}** (columns: evaluations)\n\n"
                         + tables.to_markdown(ab, column="evaluations"))
         tex_parts.append(tables.to_latex(ab, column="evaluations",
-                                         caption=f"{bench}: test regret by evaluations"))
+                                         caption=f"{bench}: test regret by evaluations; "
+                                                 f"marks as in the final table ({rep.test_text})"))
         html_parts.append(f"<h4>{html.escape(bench)}</h4>"
                           + _wide_html(ab, "evaluations"))
     rep.tables["anytime"] = ("\n\n".join(md_parts), tables.to_csv_text(anytime),
                              "\n\n".join(tex_parts))
     rep.html_tables["anytime"] = "".join(html_parts)
 
-    for bench in sorted(long["benchmark"].unique()):
-        wide = statistics.paired_wide(long, bench)
-        if wide.shape[1] >= 2:
-            tests = pairwise_wilcoxon(wide, alpha)
-            rep.tests_html.append(
-                f"<h4>{html.escape(bench)}: paired Wilcoxon signed-rank, Holm-corrected "
-                f"({len(wide)} seeds, alpha = {alpha:g})</h4>" + _frame_html(tests))
-    k = long["strategy"].nunique()
-    wide_all = statistics.paired_wide(long)
-    if k >= 3 and len(wide_all) >= 2:
-        fr = friedman_nemenyi(wide_all, alpha)
-        rep.figures["cd"] = plots.cd_figure(fr, colours, title=f"test regret {budget_text}")
-        rep.captions["cd"] = (f"Critical-difference diagram: average ranks over "
-                              f"{fr.n_blocks} blocks (one per benchmark and seed); strategies "
-                              f"joined by a bar are not significantly different (Nemenyi, "
-                              f"CD = {fr.cd:.3f}).")
+    pairs = {b: c.pairs for b, c in comps.items() if len(c.pairs)}
+    control = pd.concat([c.control.assign(benchmark=b, best=c.best) for b, c in comps.items()],
+                        ignore_index=True)
+    all_pairs = pd.concat([t.assign(benchmark=b) for b, t in pairs.items()], ignore_index=True) \
+        if pairs else pd.DataFrame()
+    rep.tables["control"] = (_frame_md(control), tables.to_csv_text(control),
+                             _frame_tex(control, f"The best strategy against each other one "
+                                                 f"({rep.test_text}, Holm over k - 1)"))
+    rep.tables["pairs"] = (_frame_md(all_pairs), tables.to_csv_text(all_pairs),
+                           _frame_tex(all_pairs, f"Every pair of strategies ({rep.test_text}, "
+                                                 "Holm over k(k - 1)/2)"))
+    for bench, c in comps.items():
+        n = int(c.control["n"].max()) if len(c.control) else 0
         rep.tests_html.append(
-            f"<h4>Friedman test over {fr.n_blocks} blocks (benchmark x seed)</h4>"
-            f"<p>chi² = {fr.chi2:.4g}, p = {fr.p:.3g}; Iman-Davenport F = "
-            f"{fr.f_iman_davenport:.4g}, p = {fr.p_iman_davenport:.3g}. Nemenyi critical "
-            f"difference at alpha = {alpha:g}: {fr.cd:.4f}.</p>"
-            "<p>Nemenyi p-values:</p>" + _frame_html(fr.nemenyi_p.reset_index(
-                names="strategy")))
+            f"<h4>{html.escape(bench)}: {html.escape(c.best)} (best mean) against each other "
+            f"strategy, Holm over k - 1 = {len(c.control)} ({n} paired seeds)</h4>"
+            + _frame_html(c.control))
+    if rope is not None:
+        bayes = pd.concat([bayesian_control(c, rope).assign(benchmark=b, best=c.best)
+                           for b, c in comps.items()], ignore_index=True)
+        what = (f"Bayesian signed-rank test (Benavoli et al. 2017, baycomp), region of "
+                f"practical equivalence ±{rope:g} regret, the best against each other strategy")
+        rep.tables["bayes"] = (_frame_md(bayes), tables.to_csv_text(bayes),
+                               _frame_tex(bayes, what))
+        rep.tests_html.append(
+            f"<h4>{html.escape(what)}</h4><p>Posterior probabilities that the best is lower "
+            "by more than the rope, that the two are practically equivalent, and that the "
+            "other strategy is lower by more than the rope (20,000 samples, fixed seed). "
+            "Unlike a p-value, a high p_equivalent says the difference does not matter."
+            "</p>" + _frame_html(bayes))
+    if pairs:
+        rep.figures["pvalues"] = pvalue_heatmap(pairs, alpha)
+        rep.captions["pvalues"] = (
+            f"All pairs: Holm-adjusted p-values (over k(k-1)/2 pairs per benchmark) of the "
+            f"{rep.test_text}. '<': the row strategy is significantly lower (better) than "
+            "the column strategy; '>': higher. The numbers are in tables/pairs.csv.")
+        rep.pairs_html = "".join(
+            f"<h4>{html.escape(b)}: every pair, Holm over {len(t)}</h4>" + _frame_html(t)
+            for b, t in pairs.items())
+    k = long["strategy"].nunique()
+    if k >= 3:
+        wide_blocks, label = statistics.friedman_blocks(long, blocks)
+        if len(wide_blocks) >= 2:
+            fr = friedman_nemenyi(wide_blocks, alpha, blocks=label)
+            rep.figures["cd"] = plots.cd_figure(fr, colours, title=f"test regret {budget_text}")
+            rep.captions["cd"] = (f"Critical-difference diagram: average ranks over blocks = "
+                                  f"{fr.blocks}; strategies joined by a bar are not "
+                                  f"significantly different (Nemenyi, alpha = {alpha:g}, "
+                                  f"CD = {fr.cd:.3f}).")
+            friedman = pd.DataFrame({"strategy": list(fr.names), "avg_rank": fr.avg_ranks})
+            head = (f"Friedman test, blocks = {fr.blocks}: chi² = {fr.chi2:.4g}, p = "
+                    f"{fr.p:.3g}; Iman-Davenport F = {fr.f_iman_davenport:.4g}, p = "
+                    f"{fr.p_iman_davenport:.3g}; Nemenyi CD at alpha = {alpha:g}: {fr.cd:.4f}")
+            rep.tables["friedman"] = (head + "\n\n" + _frame_md(friedman),
+                                      tables.to_csv_text(friedman.assign(
+                                          blocks=fr.blocks, n_blocks=fr.n_blocks, chi2=fr.chi2,
+                                          p=fr.p, cd=fr.cd)),
+                                      _frame_tex(friedman, head))
+            rep.tests_html.append(
+                f"<h4>Friedman test over {fr.n_blocks} blocks: {html.escape(fr.blocks)}</h4>"
+                f"<p>chi² = {fr.chi2:.4g}, p = {fr.p:.3g}; Iman-Davenport F = "
+                f"{fr.f_iman_davenport:.4g}, p = {fr.p_iman_davenport:.3g}. Nemenyi critical "
+                f"difference at alpha = {alpha:g}: {fr.cd:.4f}. Blocks: --blocks {blocks} "
+                "(auto: benchmarks when there are several, as in Demšar 2006; seeds when "
+                "there is one benchmark).</p>"
+                "<details><summary>Nemenyi p-values</summary>" + _frame_html(
+                    fr.nemenyi_p.reset_index(names="strategy")) + "</details>")
+        else:
+            rep.notes.append(f"Friedman/Nemenyi need at least 2 blocks; blocks = {label}.")
     else:
         rep.notes.append(f"Friedman/Nemenyi and the critical-difference diagram need at least "
                          f"3 strategies; this experiment has {k}.")
+    rep.hyperparameters = resolved_hyperparameters(manifest)
     from tabnas.mo_report import add_multi_objective
 
     add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha)
     return rep
+
+
+def resolved_hyperparameters(manifest: dict) -> dict[str, dict[str, object]]:
+    """Strategy -> every hyperparameter it ran with: the declared defaults, then overrides."""
+    from tabnas.strategy import STRATEGIES
+
+    config = manifest.get("config", {})
+    given = config.get("hyperparameters", {})
+    out: dict[str, dict[str, object]] = {}
+    for name in config.get("strategies", []):
+        try:
+            declared = STRATEGIES.get(name).hyperparameters
+        except (UserError, ImportError):  # a plugin no longer installed: its overrides only
+            declared = {}
+        values = {k: hp.default for k, hp in declared.items()}
+        values.update(given.get(name, {}))
+        out[name] = values
+    return out
 
 
 def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path:
@@ -164,8 +290,11 @@ def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path
 
 
 def build_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
-                 alpha: float = 0.05, output: Path | None = None) -> Path:
-    return write_report(compute_report(exp_dir, evals=evals, cost=cost, alpha=alpha),
+                 alpha: float = 0.05, output: Path | None = None,
+                 seeds: list[int] | None = None, method: str = "auto",
+                 blocks: str = "auto", rope: float | None = None) -> Path:
+    return write_report(compute_report(exp_dir, evals=evals, cost=cost, alpha=alpha,
+                                       seeds=seeds, method=method, blocks=blocks, rope=rope),
                         exp_dir, output)
 
 
@@ -180,7 +309,10 @@ th,td{border-top:1px solid #ddd;border-bottom:1px solid #ddd;padding:.25em .6em;
 text-align:right}th:first-child,td:first-child{text-align:left}
 thead th{border-bottom:2px solid #444}
 figure{margin:1.2em 0}figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#444}pre{background:#f6f6f6;padding:.8em;overflow:auto;
+figcaption{font-size:.9em;color:#444}dl.glossary{font-size:.85em;color:#333}
+dl.glossary dt{font-weight:600;float:left;clear:left;margin-right:.5em}
+dl.glossary dd{margin:0 0 .2em 0}nav.toc{font-size:.95em}
+pre{background:#f6f6f6;padding:.8em;overflow:auto;
 font-size:.8em}code{font-size:.9em}
 """
 
@@ -206,17 +338,81 @@ def _marked(text: str, mark: str) -> str:
 
 
 def _final_html(final: pd.DataFrame) -> str:
+    from tabnas.tables import _pm
+
     cols = ["benchmark", "strategy", "runs", "mean ± s.e.", "median [IQR]", "95% CI of mean",
-            "avg rank"]
+            "val. regret", "test value", "avg rank"]
     rows = []
     for r in final.itertuples(index=False):
+        val = _pm(r.val_mean, r.val_se) if hasattr(r, "val_mean") else "–"
+        test = (f"{_pm(r.reported_mean, r.reported_sd)} (median {r.reported_median:.4g})"
+                if hasattr(r, "reported_mean") else "–")
         cells = [html.escape(r.benchmark), html.escape(r.strategy), str(r.runs),
                  _marked(f"{r.mean:.4f} ± {r.se:.4f}", r.mark),
                  f"{r.median:.4f} [{r.q25:.4f}, {r.q75:.4f}]",
-                 f"[{r.ci_lo:.4f}, {r.ci_hi:.4f}]", f"{r.avg_rank:.2f}"]
+                 f"[{r.ci_lo:.4f}, {r.ci_hi:.4f}]", html.escape(val), html.escape(test),
+                 f"{r.avg_rank:.2f}"]
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     head = "".join(f"<th>{c}</th>" for c in cols)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            + _glossary(cols[2:]))
+
+
+def _glossary(columns) -> str:
+    """The meaning of each column shown, from :data:`COLUMNS`."""
+    items = "".join(f"<dt>{html.escape(c)}</dt><dd>{html.escape(COLUMNS[c])}</dd>"
+                    for c in columns if c in COLUMNS)
+    return f'<dl class="glossary">{items}</dl>' if items else ""
+
+
+def _archs_html(archs: pd.DataFrame) -> str:
+    cols = ["benchmark", "strategy", "architecture", "seeds (architectures)", "searched",
+            "reported", "val. regret"]
+    rows = []
+    for r in archs.itertuples(index=False):
+        arch = f"<b>{html.escape(r.arch)}</b> (best)" if r.best else html.escape(r.arch)
+        cells = [html.escape(r.benchmark), html.escape(r.strategy), f"<code>{arch}</code>",
+                 f"{r.seeds} of {r.runs}", _num(r.searched), _num(r.reported),
+                 _num(r.val_regret)]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{c}</th>" for c in cols)
+    return (f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            + _glossary(["seeds (architectures)"])
+            + "<p>searched: the architecture's searched (validation) value; reported: its "
+            "reported (test) value; best: the lowest validation regret, picked without "
+            "looking at test data.</p>")
+
+
+def _frame_md(frame: pd.DataFrame) -> str:
+    """A frame as a Markdown table (numbers to 4 significant digits)."""
+    if frame.empty:
+        return "(none)"
+    head = "| " + " | ".join(map(str, frame.columns)) + " |"
+    lines = [head, "|" + "---|" * len(frame.columns)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(_plain(v) for v in row) + " |")
+    return "\n".join(lines)
+
+
+def _frame_tex(frame: pd.DataFrame, caption: str) -> str:
+    """A frame as a booktabs LaTeX table with ``caption``."""
+    from tabnas.tables import _tex
+
+    lines = [r"\begin{table}[t]", r"\centering", r"\caption{" + _tex(caption) + "}",
+             r"\begin{tabular}{" + "l" * len(frame.columns) + "}", r"\toprule",
+             " & ".join(_tex(str(c)) for c in frame.columns) + r" \\", r"\midrule"]
+    for row in frame.itertuples(index=False):
+        lines.append(" & ".join(_tex(_plain(v)) for v in row) + r" \\")
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines)
+
+
+def _plain(v) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        return "–" if not np.isfinite(v) else f"{v:.4g}"
+    return str(v)
 
 
 def _wide_html(table: pd.DataFrame, column: str) -> str:
@@ -241,18 +437,43 @@ def _kv_html(mapping: dict) -> str:
     return f"<table><tbody>{rows}</tbody></table>"
 
 
+#: The report's sections in order: (anchor, heading).
+SECTIONS = (("summary", "Summary"), ("final", "Final results"),
+            ("architectures", "Architectures found"), ("anytime", "Anytime results"),
+            ("figures", "Figures"), ("tests", "Statistical tests"),
+            ("configuration", "Configuration and hyperparameters"),
+            ("packages", "Package versions"), ("checksums", "Data checksums"))
+
+
+def _hyperparameters_html(hps: dict[str, dict[str, object]]) -> str:
+    parts = []
+    for name, values in hps.items():
+        body = ", ".join(f"{k} = {v!r}" for k, v in values.items()) or "(none declared)"
+        parts.append(f"<tr><td>{html.escape(name)}</td><td><code>{html.escape(body)}"
+                     "</code></td></tr>")
+    return f"<table><tbody>{''.join(parts)}</tbody></table>"
+
+
 def render_html(rep: Report, pngs: dict[str, bytes]) -> str:
     """The report page; ``pngs`` maps figure stem -> PNG bytes to embed."""
     m = rep.manifest
-    figures = []
+    figures, test_figures = [], []
     for stem, data in pngs.items():
         b64 = base64.b64encode(data).decode("ascii")
-        figures.append(
+        (test_figures if stem in ("pvalues", "cd") else figures).append(
             f'<figure id="fig-{stem}"><img class="figure" alt="{html.escape(stem)}" '
             f'src="data:image/png;base64,{b64}"><figcaption>{html.escape(rep.captions[stem])}'
             f" (files: figures/{stem}.png, .pdf, .svg)</figcaption></figure>")
     notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in rep.notes)
-    extra = "".join(f"<h2>{html.escape(h)}</h2>{body}" for h, body in rep.extra_sections)
+    extra = "".join(f'<h2 id="extra-{i}">{html.escape(h)}</h2>{body}'
+                    for i, (h, body) in enumerate(rep.extra_sections))
+    toc = "".join(f'<li><a href="#{a}">{html.escape(h)}</a></li>' for a, h in SECTIONS)
+    toc += "".join(f'<li><a href="#extra-{i}">{html.escape(h)}</a></li>'
+                   for i, (h, _) in enumerate(rep.extra_sections))
+    best = "".join(f"<li><code>{html.escape(line)}</code></li>" for line in rep.best_lines)
+    pairs = (f"<details><summary>Every pair as a table (tables/pairs.csv)</summary>"
+             f"{rep.pairs_html}{_glossary(TEST_COLUMNS)}"
+             "</details>") if rep.pairs_html else ""
     generated = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -260,27 +481,43 @@ def render_html(rep: Report, pngs: dict[str, bytes]) -> str:
 <title>{html.escape(rep.title)}</title><style>{_CSS}</style></head>
 <body>
 <h1>{html.escape(rep.title)}</h1>
+<nav class="toc"><strong>Contents</strong><ol>{toc}</ol></nav>
+<h2 id="summary">Summary</h2>
 <p>Regret is the reported (test) regret of the incumbent, which each strategy chose on the
 value it searched on; lower is better. Tables and tests are {html.escape(rep.budget_text)}.
 In tables, <b>bold</b> is the best mean per benchmark and <u>underlined</u> the strategies
-the Holm-corrected paired Wilcoxon test cannot tell apart from it.</p>
+that are not significantly worse than it: the best against each other strategy,
+{html.escape(rep.test_text)}, Holm-corrected over those k - 1 tests.</p>
+<ul>{best}</ul>
+{notes}
 <p>Generated {generated}; command: <code>{html.escape(str(m.get('command', '')))}</code>;
 git revision <code>{html.escape(str(m.get('git_revision')))}</code>.</p>
-<h2>Figures</h2>
-{''.join(figures)}
-<h2>Final results</h2>
+<h2 id="final">Final results</h2>
 {rep.html_tables.get('final', '')}
 <p>Files: tables/final.md, tables/final.csv, tables/final.tex.</p>
-<h2>Anytime results</h2>
+<h2 id="architectures">Architectures found</h2>
+{rep.html_tables.get('architectures', '')}
+<p>Files: tables/architectures.md, .csv, .tex.</p>
+<h2 id="anytime">Anytime results</h2>
 {rep.html_tables.get('anytime', '')}
 <p>Files: tables/anytime.md, tables/anytime.csv, tables/anytime.tex.</p>
-<h2>Statistical tests</h2>
-{''.join(rep.tests_html)}{notes}
+<h2 id="figures">Figures</h2>
+{''.join(figures)}
+<h2 id="tests">Statistical tests</h2>
+{''.join(rep.tests_html)}
+{_glossary(TEST_COLUMNS)}
+{''.join(test_figures)}
+{pairs}
+<p>Files: tables/control.*, tables/pairs.*, tables/friedman.*, with --rope tables/bayes.*
+(Markdown, CSV, LaTeX).</p>
 {extra}
-<h2>Configuration</h2>
+<h2 id="configuration">Configuration and hyperparameters</h2>
+<p>Every hyperparameter each strategy ran with: the declared defaults, with the
+overrides the study gave.</p>
+{_hyperparameters_html(rep.hyperparameters)}
 <pre>{html.escape(json.dumps(m.get('config', {}), indent=2, sort_keys=True))}</pre>
 <h3>Cost units</h3>{_kv_html(m.get('cost_labels', {}))}
-<h2>Package versions</h2>{_kv_html(m.get('packages', {}))}
-<h2>Data checksums (SHA-256)</h2>{_kv_html(m.get('checksums', {}))}
+<h2 id="packages">Package versions</h2>{_kv_html(m.get('packages', {}))}
+<h2 id="checksums">Data checksums (SHA-256)</h2>{_kv_html(m.get('checksums', {}))}
 </body></html>
 """

@@ -3,10 +3,12 @@
 Two questions, two tools (Demšar, JMLR 7:1-30, 2006):
 
 * *Is strategy A better than B here?* Paired Wilcoxon signed-rank tests on the
-  runs that share a seed (and so the same benchmark noise), every pair tested,
-  p-values Holm-corrected for the number of pairs. Effect sizes say how large a
-  difference is, which a p-value from many seeds does not: the matched-pairs
-  rank-biserial correlation and the Vargha-Delaney A.
+  runs that share a seed (and so the same benchmark noise). Two families, each
+  pair tested once: the best strategy against each other one (Holm over k - 1,
+  what "tied with the best" means in a table) and every pair (Holm over
+  k(k-1)/2, its own table). Effect sizes say how large a difference is, which a
+  p-value from many seeds does not: the matched-pairs rank-biserial correlation
+  and the Vargha-Delaney A.
 * *Do the strategies differ at all, over many blocks?* The Friedman test on
   ranks within blocks, then the Nemenyi post-hoc test, whose critical
   difference (CD) of average ranks is what a critical-difference diagram draws.
@@ -73,46 +75,159 @@ def vargha_delaney_a(x, y) -> float:
     return float((gt + 0.5 * eq) / (len(x) * len(y)))
 
 
-def pairwise_wilcoxon(wide: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+#: How the signed-rank p-value is computed: ``auto`` is exact up to
+#: :data:`EXACT_MAX_PAIRS` pairs and asymptotic beyond.
+WILCOXON_METHODS = ("auto", "exact", "asymptotic")
+EXACT_MAX_PAIRS = 50
+
+
+def signed_rank(x, y, method: str = "auto") -> tuple[float, float, str]:
+    """Paired Wilcoxon signed-rank test of ``x`` against ``y`` (two-sided).
+
+    Returns (statistic, p, method used). The statistic is min(R+, R-) over the
+    non-zero differences (zeros dropped, Wilcoxon's convention; ties get midranks),
+    as scipy reports it. ``exact`` uses the exact distribution of R+ given the
+    ranks (:func:`_signed_rank_exact_pmf`, valid with ties and zeros); ``asymptotic`` the
+    normal approximation with tie correction and no continuity correction (scipy's
+    ``method="asymptotic"``); ``auto`` is exact up to :data:`EXACT_MAX_PAIRS` pairs.
+    All differences zero: p = 1, method "none (all differences zero)".
+    """
+    from scipy.stats import rankdata, wilcoxon
+
+    if method not in WILCOXON_METHODS:
+        raise BadConfiguration(f"unknown Wilcoxon method {method!r}: use one of "
+                               f"{', '.join(WILCOXON_METHODS)}")
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    d = x - y
+    d = d[np.isfinite(d)]
+    nz = d[d != 0]
+    if len(nz) == 0:
+        return math.nan, 1.0, "none (all differences zero)"
+    if method == "auto":
+        method = "exact" if len(d) <= EXACT_MAX_PAIRS else "asymptotic"
+    ranks = rankdata(np.abs(nz))
+    r_plus = float(ranks[nz > 0].sum())
+    stat = min(r_plus, float(ranks.sum()) - r_plus)
+    if method == "asymptotic":
+        res = wilcoxon(d, zero_method="wilcox", method="asymptotic")
+        return float(res.statistic), float(res.pvalue), "asymptotic"
+    prob = _signed_rank_exact_pmf(ranks)
+    k = int(round(2 * r_plus))
+    p = 2 * min(prob[:k + 1].sum(), prob[k:].sum())
+    return stat, float(min(1.0, p)), "exact"
+
+
+def _signed_rank_exact_pmf(ranks: np.ndarray) -> np.ndarray:
+    """P(2 R+ = j) for j = 0..2 sum(ranks) when each difference's sign is a fair coin.
+
+    Ranks are multiples of 1/2, so doubled they are integers and the distribution of
+    the sum of a random subset is a polynomial product, computed by shift-and-add in
+    O(n * sum of ranks). With ties or zero differences this is the exact conditional
+    (permutation) distribution, the one scipy enumerates for small samples; without
+    them it is the classical Wilcoxon distribution.
+    """
+    twice = np.rint(2 * np.asarray(ranks, float)).astype(np.int64)
+    prob = np.zeros(int(twice.sum()) + 1)
+    prob[0] = 1.0
+    top = 0
+    for r in twice:  # P <- (P + P shifted by r) / 2, on the part that is non-zero
+        prob[r:top + r + 1] += prob[:top + 1].copy()
+        prob[:top + r + 1] *= 0.5
+        top += r
+    return prob
+
+
+#: Columns of one pair's test (:func:`pairwise_wilcoxon`, :func:`compare`).
+_PAIR_COLUMNS = ["n", "median_diff", "statistic", "p", "method", "rank_biserial", "A"]
+
+
+def _pair_test(x: np.ndarray, y: np.ndarray, method: str) -> dict:
+    """The signed-rank test and effect sizes of x - y on the blocks both have."""
+    both = np.isfinite(x) & np.isfinite(y)
+    x, y = x[both], y[both]
+    d = x - y
+    stat, p, used = signed_rank(x, y, method) if len(d) else (math.nan, 1.0, "none (no pairs)")
+    return {"n": len(d), "median_diff": float(np.median(d)) if len(d) else math.nan,
+            "statistic": stat, "p": p, "method": used,
+            "rank_biserial": rank_biserial(x, y), "A": vargha_delaney_a(y, x)}
+
+
+@dataclass(frozen=True)
+class Comparisons:
+    """Both families of paired tests on one table of blocks, each pair tested once.
+
+    ``pairs``: every pair, Holm over k(k-1)/2 (:func:`pairwise_wilcoxon`'s columns).
+    ``control``: the best strategy (lowest mean) against each other one, Holm over
+    k - 1 (the question a table's "tied with the best" mark answers). Columns:
+    ``strategy``, ``n``, ``median_diff`` (strategy - best), ``statistic``, ``p``,
+    ``method``, ``rank_biserial`` (of strategy - best), ``A`` (probability that the
+    best's value is lower), ``p_holm``, ``significant``.
+    """
+
+    best: str
+    pairs: pd.DataFrame
+    control: pd.DataFrame
+    alpha: float
+    method: str
+    #: The blocks x strategies table tested.
+    wide: pd.DataFrame
+
+    @property
+    def tied(self) -> set[str]:
+        """Strategies the control-versus-best test cannot tell apart from the best."""
+        return set(self.control.loc[~self.control["significant"], "strategy"])
+
+
+def compare(wide: pd.DataFrame, alpha: float = 0.05, method: str = "auto") -> Comparisons:
+    """All-pairs and control-versus-best Wilcoxon tests of ``wide`` (lower is better)."""
+    names = [str(c) for c in wide.columns]
+    values = wide.to_numpy(dtype=float)
+    tested = {(a, b): _pair_test(values[:, i], values[:, i + 1 + j], method)
+              for i, a in enumerate(names) for j, b in enumerate(names[i + 1:])}
+    pairs = pd.DataFrame([{"a": a, "b": b, **row} for (a, b), row in tested.items()],
+                         columns=["a", "b", *_PAIR_COLUMNS])
+    pairs["p_holm"] = holm(pairs["p"].to_numpy()) if len(pairs) else []
+    pairs["significant"] = pairs["p_holm"] < alpha
+    # The direction is the signed-rank statistic's own (R+ against R-), which the
+    # rank-biserial correlation carries; the median difference can point the other way.
+    pairs["better"] = [(r.a if r.rank_biserial < 0 else r.b) if r.significant else ""
+                       for r in pairs.itertuples()]
+    pairs = pairs[["a", "b", "n", "median_diff", "statistic", "p", "p_holm", "significant",
+                   "better", "rank_biserial", "A", "method"]]
+    best = str(wide.mean(axis=0).idxmin()) if len(names) else ""
+    rows = []
+    for s in names:
+        if s == best:
+            continue
+        # Pairs are stored as (a, b) with differences a - b and A = P(a lower): make
+        # the differences strategy - best and A the probability that the best is lower.
+        if (best, s) in tested:
+            r = tested[(best, s)]
+            row = {**r, "median_diff": -r["median_diff"], "rank_biserial": -r["rank_biserial"]}
+        else:
+            r = tested[(s, best)]
+            row = {**r, "A": 1.0 - r["A"] if np.isfinite(r["A"]) else r["A"]}
+        rows.append({"strategy": s, **row})
+    control = pd.DataFrame(rows, columns=["strategy", *_PAIR_COLUMNS])
+    control["p_holm"] = holm(control["p"].to_numpy()) if len(control) else []
+    control["significant"] = control["p_holm"] < alpha
+    return Comparisons(best=best, pairs=pairs, control=control, alpha=alpha, method=method,
+                       wide=wide)
+
+
+def pairwise_wilcoxon(wide: pd.DataFrame, alpha: float = 0.05,
+                      method: str = "auto") -> pd.DataFrame:
     """Every pair of columns: paired Wilcoxon signed-rank, Holm-corrected, with effect sizes.
 
     Columns of the result: ``a``, ``b``, ``n`` (pairs), ``median_diff`` (median of
-    a - b), ``statistic``, ``p``, ``p_holm``, ``significant`` (p_holm < alpha),
-    ``better`` (when significant, the strategy the signed ranks put lower, else empty),
-    ``rank_biserial`` (of a - b; negative means a lower), ``A`` (Vargha-Delaney
-    A of b over a: the probability that a's value is lower than b's).
+    a - b), ``statistic``, ``p``, ``p_holm`` (Holm over all k(k-1)/2 pairs),
+    ``significant`` (p_holm < alpha), ``better`` (when significant, the strategy
+    the signed ranks put lower, else empty), ``rank_biserial`` (of a - b; negative
+    means a lower), ``A`` (Vargha-Delaney A of b over a: the probability that a's
+    value is lower than b's), ``method`` (how p was computed, :func:`signed_rank`).
     Pairs whose differences are all zero have p = 1.
     """
-    from scipy.stats import wilcoxon
-
-    names = list(wide.columns)
-    rows = []
-    for i, a in enumerate(names):
-        for b in names[i + 1:]:
-            pair = wide[[a, b]].dropna()
-            x, y = pair[a].to_numpy(float), pair[b].to_numpy(float)
-            d = x - y
-            if len(d) == 0 or np.all(d == 0):
-                stat, p = math.nan, 1.0
-            else:
-                res = wilcoxon(x, y, zero_method="wilcox", alternative="two-sided")
-                stat, p = float(res.statistic), float(res.pvalue)
-            rows.append({"a": a, "b": b, "n": len(d),
-                         "median_diff": float(np.median(d)) if len(d) else math.nan,
-                         "statistic": stat, "p": p,
-                         "rank_biserial": rank_biserial(x, y), "A": vargha_delaney_a(y, x)})
-    out = pd.DataFrame(rows, columns=["a", "b", "n", "median_diff", "statistic", "p",
-                                      "rank_biserial", "A"])
-    out["p_holm"] = holm(out["p"].to_numpy()) if len(out) else []
-    out["significant"] = out["p_holm"] < alpha
-    # The direction is the signed-rank statistic's own (R+ against R-), which the
-    # rank-biserial correlation carries; the median difference can point the other way.
-    out["better"] = [
-        (r.a if r.rank_biserial < 0 else r.b) if r.significant else ""
-        for r in out.itertuples()
-    ]
-    return out[["a", "b", "n", "median_diff", "statistic", "p", "p_holm", "significant",
-                "better", "rank_biserial", "A"]]
+    return compare(wide, alpha, method).pairs
 
 
 def block_ranks(wide: pd.DataFrame) -> pd.DataFrame:
@@ -150,6 +265,8 @@ class FriedmanResult:
     cd: float
     #: Nemenyi p-values, k x k, for every pair of strategies.
     nemenyi_p: pd.DataFrame
+    #: What one block is, in words (e.g. "benchmarks (mean over seeds)"), for captions.
+    blocks: str = "blocks"
 
     def ranks(self) -> pd.Series:
         return pd.Series(self.avg_ranks, index=list(self.names))
@@ -169,12 +286,14 @@ class FriedmanResult:
         return out
 
 
-def friedman_nemenyi(wide: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
+def friedman_nemenyi(wide: pd.DataFrame, alpha: float = 0.05,
+                     blocks: str = "blocks") -> FriedmanResult:
     """Friedman test on ``wide`` (blocks x strategies, lower is better) plus Nemenyi.
 
     Needs at least 3 strategies and 2 complete blocks. The chi-square statistic is
     scipy's (with its tie correction); the Iman-Davenport F = (N-1) chi2 / (N(k-1) -
-    chi2) is the less conservative form Demšar recommends.
+    chi2) is the less conservative form Demšar recommends. ``blocks`` says what a
+    row is, and is carried into every caption.
     """
     from scipy.stats import f as f_dist
     from scipy.stats import friedmanchisquare, studentized_range
@@ -207,20 +326,57 @@ def friedman_nemenyi(wide: pd.DataFrame, alpha: float = 0.05) -> FriedmanResult:
         f_iman_davenport=float(f_id), p_iman_davenport=p_id, alpha=alpha,
         cd=critical_difference(k, n, alpha),
         nemenyi_p=pd.DataFrame(np.minimum(pn, 1.0), index=list(names), columns=list(names)),
+        blocks=blocks,
     )
 
 
-def tied_with_best(wide: pd.DataFrame, alpha: float = 0.05) -> tuple[str, set[str]]:
-    """The best strategy (lowest mean) and those not significantly different from it.
+def tied_with_best(wide: pd.DataFrame, alpha: float = 0.05,
+                   method: str = "auto") -> tuple[str, set[str]]:
+    """The best strategy (lowest mean) and those not significantly worse than it.
 
-    "Not significantly different" is the Holm-corrected paired Wilcoxon test of every
-    pair: a table marks them as tied with the best.
+    The family is control versus best: the best against each of the k - 1 others,
+    Holm over those k - 1 tests (not over all pairs, whose larger family would
+    leave clearly worse strategies "tied").
     """
-    means = wide.mean(axis=0)
-    best = str(means.idxmin())
-    tests = pairwise_wilcoxon(wide, alpha)
-    tied = set()
-    for r in tests.itertuples():
-        if best in (r.a, r.b) and not r.significant:
-            tied.add(r.b if r.a == best else r.a)
-    return best, tied
+    res = compare(wide, alpha, method)
+    return res.best, res.tied
+
+
+def bayesian_signed_rank(best, other, rope: float, *, nsamples: int = 20000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    """Bayesian signed-rank test (Benavoli et al., JMLR 18, 2017) with a ROPE, via baycomp.
+
+    ``best`` and ``other`` are paired values where lower is better; ``rope`` is the
+    region of practical equivalence in their unit (a difference within it does not
+    matter). Returns the posterior probabilities (best lower by more than the rope,
+    practically equivalent, other lower by more than the rope). "No significant
+    difference" is not "equivalent": this test can say the latter. Sampled with a
+    fixed ``seed``, so a report is reproducible.
+    """
+    try:
+        from baycomp import SignedRankTest
+    except ImportError:
+        raise DataMissing("rope needs the baycomp package: pip install 'tabnas[bayes]'") from None
+    x, y = np.asarray(best, float), np.asarray(other, float)
+    both = np.isfinite(x) & np.isfinite(y)
+    if both.sum() < 2:
+        return math.nan, math.nan, math.nan
+    # baycomp's first probability is P(x - y > rope): here the best is higher, i.e. worse.
+    worse, equal, better = SignedRankTest.probs(x[both], y[both], rope=rope,
+                                                nsamples=nsamples, random_state=seed)
+    return float(better), float(equal), float(worse)
+
+
+def bayesian_control(comp: Comparisons, rope: float) -> pd.DataFrame:
+    """:func:`bayesian_signed_rank` of the best against each other strategy of ``comp``.
+
+    Columns: strategy, n, rope, p_best_better, p_equivalent, p_strategy_better.
+    """
+    rows = []
+    for s in comp.control["strategy"]:
+        pair = comp.wide[[comp.best, s]].dropna()
+        b, e, w = bayesian_signed_rank(pair[comp.best], pair[s], rope)
+        rows.append({"strategy": s, "n": len(pair), "rope": rope, "p_best_better": b,
+                     "p_equivalent": e, "p_strategy_better": w})
+    return pd.DataFrame(rows, columns=["strategy", "n", "rope", "p_best_better",
+                                       "p_equivalent", "p_strategy_better"])

@@ -1,10 +1,14 @@
-"""Result tables at a budget: final and anytime, as Markdown, CSV and LaTeX.
+"""Result tables at a budget: final and anytime, as Markdown, CSV, LaTeX and plain text.
 
 Each cell is mean ± standard error over seeds of the test regret (lower is
 better). In every benchmark the best strategy (lowest mean) is bold, and the
-strategies that the Holm-corrected paired Wilcoxon test cannot tell apart from
-it are underlined: "tied with the best" is a statistical statement, not a
-rounding accident. LaTeX uses booktabs rules.
+strategies that the paired Wilcoxon test of the best against each other
+strategy (Holm over those k - 1 tests) cannot tell apart from it are
+underlined: "tied with the best" is a statistical statement, not a rounding
+accident. LaTeX uses booktabs rules; the terminal gets plain text, no markup.
+
+Per-strategy summaries use every seed a strategy ran; the paired tests behind
+the marks use the seeds all strategies of a benchmark ran.
 """
 
 from __future__ import annotations
@@ -12,19 +16,24 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from tabnas.significance import tied_with_best
-from tabnas.statistics import bootstrap_ci, paired_wide, values_at
+from tabnas.significance import Comparisons, compare
+from tabnas.statistics import bootstrap_ci, budget_rows, paired_wide, values_at
 
 
-def _marks(long: pd.DataFrame, alpha: float) -> dict[tuple[str, str], str]:
-    """(benchmark, strategy) -> "best", "tied" or "" from paired tests at one budget."""
+def comparisons(long: pd.DataFrame, alpha: float = 0.05,
+                method: str = "auto") -> dict[str, Comparisons]:
+    """Benchmark -> both families of paired tests at one budget (each pair tested once)."""
+    return {str(b): compare(paired_wide(long, b), alpha, method)
+            for b in sorted(long["benchmark"].unique())}
+
+
+def _marks(long: pd.DataFrame, comps: dict[str, Comparisons]) -> dict[tuple[str, str], str]:
+    """(benchmark, strategy) -> "best", "tied" or "" from the control-versus-best tests."""
     marks: dict[tuple[str, str], str] = {}
     for bench in sorted(long["benchmark"].unique()):
-        wide = paired_wide(long, bench)
-        if wide.shape[1] < 2 or wide.shape[0] < 1:
-            best, tied = (str(wide.columns[0]), set()) if wide.shape[1] else ("", set())
-        else:
-            best, tied = tied_with_best(wide, alpha)
+        comp = comps[str(bench)]
+        wide = comp.wide
+        best, tied = comp.best, (comp.tied if wide.shape[0] >= 1 else set())
         means = wide.mean(axis=0)
         for s in wide.columns:
             # Equal means are equally best (e.g. every strategy found the optimum).
@@ -33,27 +42,45 @@ def _marks(long: pd.DataFrame, alpha: float) -> dict[tuple[str, str], str]:
     return marks
 
 
+def _mean_sd(x: np.ndarray) -> tuple[float, float, float]:
+    x = x[np.isfinite(x)]
+    if not len(x):
+        return np.nan, np.nan, np.nan
+    return float(x.mean()), float(x.std(ddof=1)) if len(x) > 1 else np.nan, float(np.median(x))
+
+
 def final_results(df: pd.DataFrame, *, evals: int | None = None, cost: float | None = None,
-                  alpha: float = 0.05, metric: str = "regret_test",
-                  level: float = 0.95) -> pd.DataFrame:
+                  alpha: float = 0.05, metric: str = "regret_test", level: float = 0.95,
+                  method: str = "auto", rows: pd.DataFrame | None = None,
+                  comps: dict[str, Comparisons] | None = None) -> pd.DataFrame:
     """Per benchmark and strategy at a budget (default: each run's end).
 
     Columns: benchmark, strategy, runs, mean, se, median, q25, q75, ci_lo, ci_hi
-    (bootstrap BCa interval of the mean at ``level``), avg_rank (within seeds), mark.
+    (bootstrap BCa interval of the mean at ``level``), avg_rank (within the common
+    seeds), mark; and where the rows carry them, val_mean and val_se (validation
+    regret: the regret of the incumbent's searched value), reported_mean,
+    reported_sd and reported_median (the incumbent's reported value, e.g. test
+    accuracy). ``rows`` (:func:`~tabnas.statistics.budget_rows`) and ``comps``
+    (:func:`comparisons`) are taken when the caller has them already.
     """
     from tabnas.significance import block_ranks
 
-    long = values_at(df, evals=evals, cost=cost, metric=metric)
-    marks = _marks(long, alpha)
-    rows = []
+    if rows is None:
+        rows = budget_rows(df, evals=evals, cost=cost)
+    long = rows[["benchmark", "strategy", "seed"]].copy()
+    long["value"] = rows[metric].to_numpy(float)
+    comps = comps if comps is not None else comparisons(long, alpha, method)
+    marks = _marks(long, comps)
+    out = []
     for bench, lb in long.groupby("benchmark", sort=True):
-        ranks = block_ranks(paired_wide(lb)).mean(axis=0)
+        ranks = block_ranks(comps[str(bench)].wide).mean(axis=0)
         for strat, ls in lb.groupby("strategy", sort=True):
             x = ls["value"].to_numpy(float)
             x = x[np.isfinite(x)]
             n = len(x)
             lo, hi = bootstrap_ci(x, level=level)
-            rows.append({
+            mine = rows.loc[ls.index]
+            row = {
                 "benchmark": bench, "strategy": strat, "runs": n,
                 "mean": float(x.mean()) if n else np.nan,
                 "se": float(x.std(ddof=1) / np.sqrt(n)) if n > 1 else np.nan,
@@ -63,18 +90,75 @@ def final_results(df: pd.DataFrame, *, evals: int | None = None, cost: float | N
                 "ci_lo": lo, "ci_hi": hi,
                 "avg_rank": float(ranks[strat]),
                 "mark": marks.get((bench, strat), ""),
-            })
-    return pd.DataFrame(rows)
+            }
+            if "regret_value" in rows:
+                v = mine["regret_value"].to_numpy(float)
+                v = v[np.isfinite(v)]
+                row["val_mean"] = float(v.mean()) if len(v) else np.nan
+                row["val_se"] = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else np.nan
+            if "incumbent_test" in rows:
+                m, sd, med = _mean_sd(mine["incumbent_test"].to_numpy(float))
+                row.update(reported_mean=m, reported_sd=sd, reported_median=med)
+            out.append(row)
+    return pd.DataFrame(out)
+
+
+def architectures(rows: pd.DataFrame, top: int = 5) -> pd.DataFrame:
+    """The architectures the strategies ended with: how often each, and their values.
+
+    ``rows``: one row per run at the budget (:func:`~tabnas.statistics.budget_rows`).
+    Per benchmark and strategy, the ``top`` most frequent final incumbents over
+    seeds, most frequent first. Columns: benchmark, strategy, arch, seeds (runs
+    that ended with it), runs, searched (its searched value, mean over those
+    runs), reported (its reported value), val_regret, best (the architecture with
+    the lowest validation regret, the one a user would pick without looking at
+    test data; ties go to the more frequent, then the lower seed).
+    """
+    keys = ["benchmark", "strategy"]
+    agg = rows.groupby([*keys, "incumbent_arch"], sort=False, observed=True).agg(
+        seeds=("seed", "size"), first_seed=("seed", "min"),
+        searched=("incumbent_value", "mean"), reported=("incumbent_test", "mean"),
+        val_regret=("regret_value", "min")).reset_index()
+    agg = agg.rename(columns={"incumbent_arch": "arch"})
+    agg["arch"] = agg["arch"].astype(object).astype(str)
+    agg["runs"] = agg.groupby(keys)["seeds"].transform("sum")
+    by_val = agg.sort_values([*keys, "val_regret", "seeds", "first_seed"],
+                             ascending=[True, True, True, False, True], kind="stable")
+    best = by_val.groupby(keys, sort=False).head(1)
+    agg["best"] = agg.index.isin(best.index)
+    agg = agg.sort_values([*keys, "seeds", "val_regret", "first_seed"],
+                          ascending=[True, True, False, True, True], kind="stable")
+    shown = agg[(agg.groupby(keys).cumcount() < top) | agg["best"]]
+    return shown[["benchmark", "strategy", "arch", "seeds", "runs", "searched", "reported",
+                  "val_regret", "best"]].reset_index(drop=True)
+
+
+def best_lines(archs: pd.DataFrame) -> list[str]:
+    """One line per benchmark and strategy naming the architecture it found.
+
+    "best: ARCH, validation 93.1, test 92.6" (searched and reported value), with how
+    many seeds ended there when there are several.
+    """
+    lines = []
+    for r in archs[archs["best"]].itertuples(index=False):
+        seeds = f" (final incumbent of {r.seeds} of {r.runs} seeds)" if r.runs > 1 else ""
+        lines.append(f"{r.benchmark} {r.strategy} best: {r.arch}, validation "
+                     f"{_g(r.searched)}, test {_g(r.reported)}{seeds}")
+    return lines
+
+
+def _g(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.4g}"
 
 
 def anytime_results(df: pd.DataFrame, *, axis: str, budgets, alpha: float = 0.05,
-                    metric: str = "regret_test") -> pd.DataFrame:
+                    metric: str = "regret_test", method: str = "auto") -> pd.DataFrame:
     """Mean ± s.e. and marks at several budgets; columns: budget, benchmark, strategy, ..."""
     parts = []
     for b in budgets:
         kw = {"evals": int(b)} if axis == "evals" else {"cost": float(b)}
         long = values_at(df, metric=metric, **kw)
-        marks = _marks(long, alpha)
+        marks = _marks(long, comparisons(long, alpha, method))
         agg = long.groupby(["benchmark", "strategy"], sort=True)["value"].agg(
             runs="count", mean="mean", se=lambda v: v.std(ddof=1) / np.sqrt(v.count()))
         agg = agg.reset_index()
@@ -149,18 +233,64 @@ def to_csv_text(table: pd.DataFrame) -> str:
     return table.to_csv(index=False)
 
 
-def summary_markdown(final: pd.DataFrame) -> str:
-    """One row per benchmark and strategy of :func:`final_results` (what ``tabnas stats`` prints).
+#: Columns of the summary ``tabnas stats`` prints and saves (header, cell of a row).
+def _summary_cells(r, ci: bool = True) -> list[tuple[str, str]]:
+    cells = [("benchmark", str(r.benchmark)), ("strategy", str(r.strategy)),
+             ("runs", str(r.runs)), ("test regret mean ± s.e.", _pm(r.mean, r.se)),
+             ("median [IQR]", f"{_f(r.median)} [{_f(r.q25)}, {_f(r.q75)}]")]
+    if ci:
+        cells.append(("95% CI of mean", f"[{_f(r.ci_lo)}, {_f(r.ci_hi)}]"))
+    if hasattr(r, "val_mean"):
+        cells.append(("val. regret ± s.e.", _pm(r.val_mean, r.val_se)))
+    if hasattr(r, "reported_mean"):
+        cells += [("test value mean ± std", _pm(r.reported_mean, r.reported_sd)),
+                  ("test value median", _f(r.reported_median))]
+    cells.append(("avg rank", f"{r.avg_rank:.2f}"))
+    return cells
 
-    **best** mean in bold, <u>statistically tied with the best</u> underlined.
+
+def _f(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.4f}"
+
+
+def _pm(mean: float, spread: float) -> str:
+    return _f(mean) if not np.isfinite(spread) else f"{_f(mean)} ± {_f(spread)}"
+
+
+def summary_markdown(final: pd.DataFrame) -> str:
+    """One row per benchmark and strategy of :func:`final_results` (``stats.md``).
+
+    **best** mean in bold, <u>not significantly worse than the best</u> underlined.
     """
-    lines = ["| benchmark | strategy | runs | mean ± s.e. | 95% CI | median [IQR] | avg rank |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for r in final.itertuples(index=False):
-        cell = f"{r.mean:.4f} ± {r.se:.4f}"
-        cell = f"**{cell}**" if r.mark == "best" else f"<u>{cell}</u>" if r.mark == "tied" else cell
-        lines.append(
-            f"| {r.benchmark} | {r.strategy} | {r.runs} | {cell} | [{r.ci_lo:.4f}, {r.ci_hi:.4f}] "
-            f"| {r.median:.4f} [{r.q25:.4f}, {r.q75:.4f}] | {r.avg_rank:.2f} |"
-        )
+    rows = [_summary_cells(r) for r in final.itertuples(index=False)]
+    if not rows:
+        return ""
+    lines = ["| " + " | ".join(h for h, _ in rows[0]) + " |",
+             "|---|---|" + "---:|" * (len(rows[0]) - 2)]
+    for r, cells in zip(final.itertuples(index=False), rows, strict=True):
+        texts = [c for _, c in cells]
+        texts[3] = (f"**{texts[3]}**" if r.mark == "best" else
+                    f"<u>{texts[3]}</u>" if r.mark == "tied" else texts[3])
+        lines.append("| " + " | ".join(texts) + " |")
     return "\n".join(lines)
+
+
+def summary_text(final: pd.DataFrame) -> str:
+    """The same summary as aligned plain text for a terminal: no markup.
+
+    The last column says ``best`` (lowest mean) or ``tied`` (not significantly
+    worse than the best); the bootstrap interval is left to ``stats.md``.
+    """
+    rows = [_summary_cells(r, ci=False) + [("mark", r.mark)]
+            for r in final.itertuples(index=False)]
+    if not rows:
+        return ""
+    table = [[h for h, _ in rows[0]]] + [[c for _, c in cells] for cells in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+
+    def line(row: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i < 2 or i == len(row) - 1 else c.rjust(w)
+                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+
+    return "\n".join([line(table[0]), "  ".join("-" * w for w in widths)]
+                     + [line(row) for row in table[1:]])

@@ -14,6 +14,7 @@ from tabnas.statistics import (
     final_rows,
     normalised_regret,
     paired_wide,
+    pairing_notes,
     run_matrix,
     step_values,
     values_at,
@@ -84,12 +85,22 @@ def test_budget_beyond_runs_is_refused(kw, needle):
         check_budget(RUNS, **kw)
 
 
-def test_unpaired_seed_sets_are_refused():
+def test_unequal_seed_sets_pair_on_the_common_seeds():
     df = RUNS[~((RUNS["strategy"] == "z") & (RUNS["seed"] == 1))]
-    with pytest.raises(UserError, match="different seeds .z lacks 1 run"):
-        paired_wide(values_at(df), "b")
-    with pytest.raises(UserError, match="different seeds"):
-        anytime_ranks(df, "evals")
+    long = values_at(df)
+    wide = paired_wide(long, "b")
+    assert wide.index.get_level_values("seed").tolist() == [0]
+    assert wide.loc[("b", 0)].to_dict() == {"a": 1.0, "z": 3.0}
+    (note,) = pairing_notes(long)
+    assert note.startswith("b: strategies ran different seeds (a 2, z 1)") and "the 1 seeds" in note
+    assert pairing_notes(values_at(RUNS)) == []
+    # Ranks use the common seed only: at 3 evaluations a (1) beats z (3) on seed 0.
+    r = anytime_ranks(df, "evals", grid=np.array([3.0]))
+    assert r.set_index("strategy")["rank"].to_dict() == {"a": 1.0, "z": 2.0}
+    disjoint = RUNS[~((RUNS["strategy"] == "z") & (RUNS["seed"] == 1))
+                    & ~((RUNS["strategy"] == "a") & (RUNS["seed"] == 0))]
+    with pytest.raises(UserError, match="b: no seed was run by every strategy"):
+        paired_wide(values_at(disjoint), "b")
 
 
 def test_anytime_ranks_within_seeds():

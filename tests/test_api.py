@@ -85,12 +85,14 @@ def test_run_returns_an_experiment_that_summarises_itself(tmp_path):
     assert sorted(stats["strategy"]) == ["random", "rea"] and set(stats["runs"]) == {3}
     winners = exp.winners()
     assert list(winners.columns) == ["benchmark", "strategy", "arch", "seeds", "runs",
-                                     "incumbent_test", "regret_test", "regret_value"]
+                                     "searched", "reported", "val_regret", "best"]
     final = df[df["step"] == 15]
-    for row in winners.itertuples():
-        ended = final[final["strategy"] == row.strategy]["incumbent_arch"]
-        assert row.runs == 3 and row.seeds == ended.value_counts().max()
-        assert (ended == row.arch).sum() == row.seeds
+    for strategy, rows in winners.groupby("strategy"):
+        ended = final[final["strategy"] == strategy]["incumbent_arch"]
+        assert set(rows["runs"]) == {3} and rows["best"].sum() == 1
+        assert rows["seeds"].iloc[0] == ended.value_counts().max()  # most frequent first
+        for row in rows.itertuples():
+            assert (ended == row.arch).sum() == row.seeds
     assert set(exp.plot()) >= {"regret_evals"}
     # The manifest holds every hyperparameter, defaults included.
     assert exp.config["hyperparameters"]["rea"] == {"population": 6, "sample": 5}

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -36,7 +37,22 @@ def test_default_job(default_run):
     assert len(next(iter(manifest["checksums"].values()))) == 64
     stats = pd.read_csv(exp / "stats.csv")
     assert set(stats["strategy"]) == {"random", "rea"} and (stats["runs"] == 20).all()
-    assert "| nb201-analog | rea | 20 | **" in proc.stdout  # rea has the best mean
+    # A plain table in the terminal: no Markdown or HTML marks; rea has the best mean.
+    table = [x for x in proc.stdout.splitlines() if x.startswith("nb201-analog  ")]
+    assert len(table) == 2 and "<u>" not in proc.stdout and "**" not in proc.stdout
+    assert not any("|" in x for x in table)
+    rea = next(line for line in proc.stdout.splitlines() if line.startswith("nb201-analog  rea"))
+    assert rea.split()[2] == "20" and rea.endswith("best")
+    # The incumbents' test values beside the regret, and the architecture found.
+    assert (stats["reported_mean"] > 90).all() and (stats["reported_sd"] > 0).all()
+    assert (stats["val_mean"] >= 0).all()
+    best = re.search(r"^nb201-analog rea best: (\|\S+\|), validation ([\d.]+), test ([\d.]+) "
+                     r"\(final incumbent of (\d+) of 20 seeds\)$", proc.stdout, re.M)
+    assert best, proc.stdout
+    archs = pd.read_csv(exp / "architectures.csv")
+    row = archs[(archs["strategy"] == "rea") & archs["best"]].iloc[0]
+    assert row["arch"] == best.group(1) and row["seeds"] == int(best.group(4))
+    assert archs.groupby("strategy")["seeds"].sum().le(20).all()
 
 
 def test_rerun_skips_complete_runs(default_run):
@@ -74,6 +90,17 @@ def test_stats_and_plot_commands(default_run):
     cwd, _, env = default_run
     proc = run_cli("stats", "default", cwd=cwd, env=env)
     assert proc.returncode == 0 and "avg rank" in proc.stdout
+    assert "p-values exact" in proc.stdout
+    proc = run_cli("stats", "default", "--wilcoxon", "asymptotic", "--seeds", "1", cwd=cwd,
+                   env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "p-values asymptotic" in proc.stdout or "p-values not needed" in proc.stdout
+    # One seed: the architecture found, its validation and test value, on one line.
+    line = next(x for x in proc.stdout.splitlines() if x.startswith("nb201-analog rea best:"))
+    assert re.fullmatch(r"nb201-analog rea best: \|\S+\|, validation [\d.]+, test [\d.]+",
+                        line), line
+    bad = run_cli("stats", "default", "--wilcoxon", "permutation", cwd=cwd, env=env)
+    assert bad.returncode == 2 and "use one of auto, exact, asymptotic" in bad.stderr
     (cwd / "results/default/figures/regret_evals.png").unlink()
     assert run_cli("plot", "default", cwd=cwd, env=env).returncode == 0
     assert (cwd / "results/default/figures/regret_evals.png").stat().st_size > 10_000

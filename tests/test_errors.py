@@ -65,7 +65,7 @@ def test_study_file_errors_keep_the_files_words(tmp_path):
 
 
 def test_unpaired_seeds_have_their_kind(tmp_path):
-    tabnas.run("toy", "random", seeds=3, budget=3, results_dir=tmp_path)
-    tabnas.run("toy", "rea", seeds=2, budget=3, results_dir=tmp_path)
-    with pytest.raises(errors.UnpairedSeeds, match="strategies ran different seeds"):
+    tabnas.run("toy", "random", seeds=[0, 1], budget=3, results_dir=tmp_path)
+    tabnas.run("toy", "rea", seeds=[2, 3], budget=3, results_dir=tmp_path)
+    with pytest.raises(errors.UnpairedSeeds, match="no seed was run by every strategy"):
         tabnas.load("default", results_dir=tmp_path).stats()

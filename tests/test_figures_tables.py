@@ -122,3 +122,62 @@ def test_rank_figure_multi_benchmark():
     assert last["slow"] == 3.0 and last["good"] + last["twin"] == 3.0
     fig = plots.rank_figure(r, plots.strategy_colours(df["strategy"]), xlabel="evaluations")
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["b1", "b2"]
+
+
+def test_architectures_found_counts_final_incumbents_and_picks_on_validation():
+    rows = pd.DataFrame({
+        "benchmark": "b", "strategy": ["s"] * 5 + ["t"],
+        "seed": [0, 1, 2, 3, 4, 0],
+        "incumbent_arch": ["x", "x", "x", "y", "z", "y"],
+        # "y" has the best searched value (validation regret 0.1) though "x" is more frequent;
+        # "z" has the best test value, which must not decide.
+        "incumbent_value": [90.0, 90.0, 90.0, 93.0, 91.0, 93.0],
+        "incumbent_test": [89.0, 89.0, 89.0, 92.0, 95.0, 92.0],
+        "regret_value": [3.1, 3.1, 3.1, 0.1, 2.1, 0.1],
+    })
+    archs = tables.architectures(rows)
+    s = archs[archs["strategy"] == "s"]
+    assert s["arch"].tolist() == ["x", "y", "z"] and s["seeds"].tolist() == [3, 1, 1]
+    assert (s["runs"] == 5).all() and s.loc[s["best"], "arch"].tolist() == ["y"]
+    lines = tables.best_lines(archs)
+    assert lines == ["b s best: y, validation 93, test 92 (final incumbent of 1 of 5 seeds)",
+                     "b t best: y, validation 93, test 92"]
+    assert len(tables.architectures(rows, top=1)) == 3  # x (most frequent) + y (best) + t's y
+
+
+def test_summary_text_is_plain_and_marks_in_words():
+    final = tables.final_results(synthetic(benchmarks=("b1",)))
+    text = tables.summary_text(final)
+    assert "<u>" not in text and "**" not in text and "|" not in text
+    marks = {line.split()[1]: line.split()[-1] for line in text.splitlines()[2:]}
+    assert marks["slow"] not in ("best", "tied") and {marks["good"], marks["twin"]} == {
+        "best", "tied"}
+    md = tables.summary_markdown(final)
+    assert md.count("**") == 2 and md.count("<u>") == 1
+
+
+def test_unequal_seeds_summaries_use_all_seeds_and_marks_the_common_ones():
+    df = synthetic(benchmarks=("b1",), seeds=12)
+    df = df[~((df["strategy"] == "slow") & (df["seed"] >= 8))]
+    final = tables.final_results(df).set_index("strategy")
+    assert final.loc["slow", "runs"] == 8 and final.loc["good", "runs"] == 12
+    assert final.loc["slow", "mark"] == "" and {final.loc["good", "mark"],
+                                                 final.loc["twin", "mark"]} == {"best", "tied"}
+
+
+def test_pvalue_heatmap_matrix_and_figure():
+    from tabnas.pvalue_figure import pvalue_heatmap, pvalue_matrix
+    from tabnas.significance import pairwise_wilcoxon
+
+    pairs = pairwise_wilcoxon(demsar_wide().iloc[:, :3] * 0 + np.arange(3) + np.linspace(
+        0, 0.5, 14)[:, None] * np.array([1.0, -1.0, 0.3]))
+    names = ["C4.5", "C4.5+m", "C4.5+cf"]
+    p, sign = pvalue_matrix(pairs, names)
+    assert np.isnan(np.diag(p)).all() and np.allclose(p, p.T, equal_nan=True)
+    for r in pairs.itertuples():
+        i, j = names.index(r.a), names.index(r.b)
+        assert p[i, j] == r.p_holm
+        assert sign[i, j] == (0 if not r.significant else -1 if r.better == r.a else 1)
+    assert (sign != 0).any()
+    fig = pvalue_heatmap({"b1": pairs, "b2": pairs}, alpha=0.05)
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == 3  # two panels, one colour bar

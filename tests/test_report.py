@@ -52,14 +52,28 @@ def test_report_files(default_report):
         for fmt in ("png", "pdf", "svg"):
             assert (exp / "figures" / f"{stem}.{fmt}").stat().st_size > 5_000, (stem, fmt)
         assert f'id="fig-{stem}"' in page
-    # Self-contained: every image is inline, nothing is fetched.
-    assert page.count('src="data:image/png;base64,') == len(FIGURES)
-    assert not re.search(r'(src|href)="(?!data:)', page)
+    # Self-contained: every image is inline (the p-value heat map too), nothing is fetched.
+    assert page.count('src="data:image/png;base64,') == len(FIGURES) + 1
+    assert 'id="fig-pvalues"' in page
+    assert not re.search(r'(src|href)="(?!data:|#)', page)
+    # A table of contents whose every entry has its section.
+    toc = re.search(r'<nav class="toc">(.*?)</nav>', page).group(1)
+    anchors = re.findall(r'href="#([^"]+)"', toc)
+    assert len(anchors) >= 8 and all(f'id="{a}"' in page for a in anchors)
+    # Every column is explained, the Vargha-Delaney A among them.
+    assert "<dt>A</dt><dd>Vargha-Delaney A" in page and "<dt>val. regret</dt>" in page
+    # Resolved hyperparameters: rea's declared defaults though the study gave none.
+    from tabnas.strategy import STRATEGIES
+
+    for name, hp in STRATEGIES.get("rea").hyperparameters.items():
+        assert html.escape(f"{name} = {hp.default!r}") in page
+    assert "nb201-analog rea best: |" in page and "(final incumbent of" in page
     manifest = json.loads((exp / "manifest.json").read_text())
     for sha in manifest["checksums"].values():
         assert sha in page
     assert "analog-nasbench" in page and manifest["packages"]["scipy"] in page
-    assert "paired Wilcoxon signed-rank, Holm-corrected (20 seeds" in page
+    assert "against each other strategy, Holm over k - 1 = 1 (20 paired seeds)" in page
+    assert "p-values exact (--wilcoxon auto)" in page
     assert "need at least 3 strategies; this experiment has 2" in page
     md = (exp / "tables" / "final.md").read_text()
     assert md.startswith("| strategy | nb201-analog |") and md.count("**") == 2
@@ -81,7 +95,7 @@ def test_report_renders_in_headless_chromium(default_report, tmp_path):
     match = re.search(r'data-figs="([^"]*)"', proc.stdout)
     assert match, proc.stderr[-2000:]
     figs = json.loads(html.unescape(match.group(1)))
-    assert [f[0] for f in figs] == list(FIGURES)
+    assert [f[0] for f in figs] == [*FIGURES, "pvalues"]
     for alt, complete, nat_w, nat_h, w, h in figs:
         assert complete and nat_w > 300 and nat_h > 200 and w > 300 and h > 150, alt
 
@@ -149,16 +163,32 @@ def test_experiment_without_finished_runs(tmp_path):
     assert not (exp / "figures").exists() and not (exp / "report.html").exists()
 
 
-def test_unpaired_seed_sets(tmp_path):
+def test_unequal_seed_sets_and_the_seeds_option(tmp_path):
     env = {"TABNAS_CACHE": str(tmp_path / "cache")}
     for strat, seeds in (("random", "3"), ("rea", "2")):
-        proc = run_cli("run", "--experiment", "unpaired", "--strategy", strat, "--seeds", seeds,
+        proc = run_cli("run", "--experiment", "unequal", "--strategy", strat, "--seeds", seeds,
                        "--budget-evals", "10", "--no-report", cwd=tmp_path, env=env)
         assert proc.returncode == 0, proc.stderr
-    line = _bad(tmp_path, env, "report", "unpaired")
-    assert "strategies ran different seeds (rea lacks 1 run(s), e.g. nb201-analog seed 2)" in line
-    exp = tmp_path / "results" / "unpaired"
-    assert not (exp / "figures").exists() and not (exp / "report.html").exists()
+    note = ("nb201-analog: strategies ran different seeds (random 3, rea 2); per-strategy "
+            "summaries use all of a strategy's seeds, paired tests and ranks the 2 seeds every "
+            "strategy ran.")
+    proc = run_cli("stats", "unequal", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"note: {note}" in proc.stdout
+    runs = {line.split()[1]: line.split()[2] for line in proc.stdout.splitlines()
+            if line.startswith("nb201-analog ") and "best:" not in line}
+    assert runs == {"random": "3", "rea": "2"}
+    proc = run_cli("report", "unequal", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    page = (tmp_path / "results" / "unequal" / "report.html").read_text()
+    assert __import__("html").escape(note) in page
+    # --seeds restricts both: then the seed sets are equal and nothing needs saying.
+    proc = run_cli("stats", "unequal", "--seeds", "2", cwd=tmp_path, env=env)
+    assert proc.returncode == 0 and "different seeds" not in proc.stdout
+    assert "note: restricted to seeds 0, 1 (--seeds)." in proc.stdout
+    line = _bad(tmp_path, env, "stats", "unequal", "--seeds", "1,7-9")
+    assert line == ("tabnas: error: --seeds: no run of experiment 'unequal' has seed(s) 7, 8, 9; "
+                    "its seeds are 0, 1, 2")
 
 
 def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
@@ -187,7 +217,15 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
                                               "config": {"benchmarks": ["b1"]},
                                               "cost_labels": {"b1": "GPU-hours"}})
     page = build_report(exp).read_text()
-    assert 'id="fig-cd"' in page and "Friedman test over 24 blocks" in page
+    assert 'id="fig-cd"' in page and "Friedman test over 4 blocks: benchmarks" in page
+    assert "blocks = benchmarks (4 blocks" in (exp / "tables" / "friedman.tex").read_text()
+    seeds_page = build_report(exp, blocks="seeds", output=tmp_path / "s.html",
+                              rope=0.05).read_text()
+    assert "Friedman test over 24 blocks: (benchmark, seed) pairs" in seeds_page
+    assert "region of practical equivalence ±0.05" in seeds_page
+    bayes = __import__("pandas").read_csv(exp / "tables" / "bayes.csv")
+    assert len(bayes) == 4 * 2 and ((bayes["p_best_better"] + bayes["p_equivalent"]
+                                     + bayes["p_strategy_better"]).round(6) == 1).all()
     assert (exp / "figures" / "cd.svg").stat().st_size > 5_000
     assert "cumulative cost: GPU-hours" in (exp / "figures" / "regret_cost.svg").read_text()
     md = (exp / "tables" / "final.md").read_text()

@@ -6,12 +6,14 @@ import pytest
 
 from tabnas.errors import UserError
 from tabnas.significance import (
+    compare,
     critical_difference,
     friedman_nemenyi,
     holm,
     nemenyi_q,
     pairwise_wilcoxon,
     rank_biserial,
+    signed_rank,
     tied_with_best,
     vargha_delaney_a,
 )
@@ -95,18 +97,137 @@ def test_holm_matches_hand_computation():
 
 
 def test_pairwise_wilcoxon_matches_scipy_and_holm():
-    from scipy.stats import wilcoxon
+    from scipy.stats import PermutationMethod, wilcoxon
 
     w = demsar_wide()
     res = pairwise_wilcoxon(w, alpha=0.05)
-    assert len(res) == 6
+    assert len(res) == 6 and set(res["method"]) == {"exact"}
     for row in res.itertuples():
-        ref = wilcoxon(w[row.a], w[row.b], zero_method="wilcox")
+        # 14 pairs with ties and zeros: the exact distribution given the ranks is scipy's
+        # permutation test over all 2^14 sign assignments.
+        ref = wilcoxon(w[row.a], w[row.b], zero_method="wilcox",
+                       method=PermutationMethod(n_resamples=np.inf))
         assert row.p == pytest.approx(ref.pvalue) and row.statistic == pytest.approx(ref.statistic)
     np.testing.assert_allclose(res["p_holm"], holm(res["p"]))
+    asym = pairwise_wilcoxon(w, alpha=0.05, method="asymptotic")
+    assert set(asym["method"]) == {"asymptotic"}
+    for row in asym.itertuples():
+        ref = wilcoxon(w[row.a], w[row.b], zero_method="wilcox", method="asymptotic")
+        assert row.p == pytest.approx(ref.pvalue)
     # Demšar section 3.1.3: C4.5+m beats C4.5 at alpha 0.05 (uncorrected).
     first = res.iloc[0]
     assert (first.a, first.b) == ("C4.5", "C4.5+m") and first.p < 0.05
+
+
+def test_exact_signed_rank_matches_scipy_with_and_without_ties():
+    from scipy.stats import PermutationMethod, wilcoxon
+
+    rng = np.random.default_rng(5)
+    for n in (6, 10, 13):
+        x, y = rng.integers(0, 4, n).astype(float), rng.integers(0, 4, n).astype(float)
+        if np.all(x == y):
+            continue
+        stat, p, used = signed_rank(x, y, "exact")
+        ref = wilcoxon(x, y, method=PermutationMethod(n_resamples=np.inf))
+        assert used == "exact" and p == pytest.approx(ref.pvalue) and stat == ref.statistic
+    for n in (8, 30, 60):  # no ties: the classical exact distribution
+        x, y = rng.normal(size=n), rng.normal(size=n)
+        assert signed_rank(x, y, "exact")[1] == pytest.approx(
+            wilcoxon(x, y, method="exact").pvalue)
+    # auto: exact up to 50 pairs, asymptotic beyond.
+    assert signed_rank(rng.normal(size=50), rng.normal(size=50))[2] == "exact"
+    assert signed_rank(rng.normal(size=51), rng.normal(size=51))[2] == "asymptotic"
+    assert signed_rank([1.0, 2.0], [1.0, 2.0])[1:] == (1.0, "none (all differences zero)")
+    with pytest.raises(UserError, match="unknown Wilcoxon method"):
+        signed_rank([1.0], [2.0], "permutation")
+
+
+def test_control_versus_best_holm_agrees_with_scikit_posthocs_and_statsmodels():
+    import scikit_posthocs as sp
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(11)
+    # Continuous values (no ties), 12 seeds, 6 strategies with growing offsets.
+    wide = pd.DataFrame(rng.normal(size=(12, 6)) + np.array([0, 0.2, 0.5, 0.9, 1.4, 2.0]),
+                        columns=[f"s{i}" for i in range(6)])
+    comp = compare(wide, alpha=0.05)
+    best = comp.best
+    assert best == wide.mean().idxmin()
+    raw = sp.posthoc_wilcoxon(wide.melt(var_name="g", value_name="v"), val_col="v",
+                              group_col="g", zero_method="wilcox", p_adjust=None)
+    # scikit-posthocs tests unpaired rows of a melted frame in order: the same pairs.
+    others = [s for s in wide.columns if s != best]
+    ref_p = raw.loc[best, others].to_numpy(float)
+    ref_holm = multipletests(ref_p, method="holm")[1]
+    mine = comp.control.set_index("strategy").loc[others]
+    np.testing.assert_allclose(mine["p"], ref_p, rtol=1e-10)
+    np.testing.assert_allclose(mine["p_holm"], ref_holm, rtol=1e-10)
+    assert len(comp.control) == 5  # the family is k - 1, not k(k-1)/2 = 15
+    all_pairs = sp.posthoc_wilcoxon(wide.melt(var_name="g", value_name="v"), val_col="v",
+                                    group_col="g", zero_method="wilcox", p_adjust="holm")
+    for r in comp.pairs.itertuples():
+        assert r.p_holm == pytest.approx(all_pairs.loc[r.a, r.b], rel=1e-10)
+
+
+def test_friedman_and_nemenyi_agree_with_autorank_for_both_block_choices():
+    from autorank import autorank
+
+    from tabnas.statistics import friedman_blocks
+
+    rng = np.random.default_rng(2)
+    rows = []
+    for b, shift in (("b1", 0.0), ("b2", 3.0), ("b3", -1.0), ("b4", 0.5), ("b5", 2.0),
+                     ("b6", 1.0)):
+        for seed in range(8):
+            noise = rng.normal(size=5)
+            for i, s in enumerate(["p", "q", "r", "s", "t"]):
+                rows.append({"benchmark": b, "strategy": s, "seed": seed,
+                             "value": shift + 0.3 * i + noise[i] + rng.normal(0, 0.5)})
+    long = pd.DataFrame(rows)
+    for blocks, n in (("benchmarks", 6), ("seeds", 48)):
+        wide, label = friedman_blocks(long, blocks)
+        assert len(wide) == n and label.startswith(
+            "benchmarks" if blocks == "benchmarks" else "(benchmark, seed)")
+        fr = friedman_nemenyi(wide, blocks=label)
+        ref = autorank(wide.reset_index(drop=True), alpha=0.05, verbose=False,
+                       order="ascending", force_mode="nonparametric")
+        assert ref.omnibus == "friedman" and ref.posthoc == "nemenyi"
+        assert fr.p == pytest.approx(ref.pvalue, rel=1e-9)
+        assert fr.cd == pytest.approx(ref.cd, rel=1e-4)  # autorank's q differs in the 5th digit
+        np.testing.assert_allclose(fr.ranks()[ref.rankdf.index], ref.rankdf["meanrank"])
+        assert fr.blocks == label
+    # auto: benchmarks when there are several, seeds when there is one.
+    assert friedman_blocks(long)[1].startswith("benchmarks")
+    assert friedman_blocks(long[long["benchmark"] == "b1"])[1].startswith("seeds (8")
+
+
+def test_nemenyi_p_values_agree_with_scikit_posthocs():
+    import scikit_posthocs as sp
+
+    w = demsar_wide()
+    ref = sp.posthoc_nemenyi_friedman(w)
+    mine = friedman_nemenyi(w).nemenyi_p
+    np.testing.assert_allclose(mine.to_numpy(), ref.loc[mine.index, mine.columns].to_numpy(),
+                               atol=1e-9)
+
+
+def test_a_strategy_worse_on_every_seed_is_not_tied_with_the_best():
+    # 8 strategies x 10 seeds; "random" is worse than the best on every seed. Over all 28
+    # pairs Holm would leave it "tied" (p = 0.002 x 28 > 0.05); control versus best
+    # (Holm over 7) does not.
+    rng = np.random.default_rng(4)
+    seeds = rng.uniform(0, 1, 10)
+    cols = {f"s{i}": seeds + rng.normal(0.02 * i, 0.3, 10) for i in range(7)}
+    cols["best"] = seeds - 1.0
+    cols["random"] = seeds - 1.0 + 0.5 + rng.uniform(0, 0.1, 10)
+    wide = pd.DataFrame(cols)
+    best, tied = tied_with_best(wide)
+    assert best == "best" and "random" not in tied
+    pairs = pairwise_wilcoxon(wide)
+    row = pairs[(pairs["a"] == "best") & (pairs["b"] == "random")].iloc[0]
+    assert row.p == pytest.approx(2 / 1024) and not row.significant  # 28-pair family
+    control = compare(wide).control.set_index("strategy")
+    assert control.loc["random", "significant"] and control.loc["random", "A"] > 0.71
 
 
 def test_identical_strategies_are_not_different():
@@ -150,3 +271,27 @@ def test_better_follows_the_signed_rank_statistic_not_the_median():
     res = pairwise_wilcoxon(pd.DataFrame({"a": b + d, "b": b})).iloc[0]
     assert res.significant and res.median_diff > 0 and res.rank_biserial < 0 and res.A > 0.5
     assert res.better == "a"
+
+
+def test_bayesian_signed_rank_with_rope_separates_better_from_equivalent():
+    from baycomp import SignedRankTest
+
+    from tabnas.significance import bayesian_control, bayesian_signed_rank
+
+    rng = np.random.default_rng(8)
+    base = rng.uniform(0, 1, 12)
+    # 0.5 lower on every seed: the best is better beyond a rope of 0.1.
+    better, equal, worse = bayesian_signed_rank(base, base + 0.5 + rng.normal(0, 0.05, 12),
+                                                rope=0.1)
+    assert better > 0.95 and worse < 0.01
+    # Within +-0.02 of each other: practically equivalent, which no p-value can say.
+    close = base + 0.01 * np.resize([1.0, -1.0], 12) * np.linspace(1, 2, 12)
+    assert bayesian_signed_rank(base, close, rope=0.1)[1] > 0.95
+    assert pairwise_wilcoxon(pd.DataFrame({"a": base, "b": close})).loc[0, "p"] > 0.05
+    # The probabilities are baycomp's, reordered for lower-is-better values.
+    ref = SignedRankTest.probs(base, close, rope=0.1, nsamples=20000, random_state=0)
+    assert bayesian_signed_rank(base, close, rope=0.1) == pytest.approx(ref[::-1])
+    comp = compare(pd.DataFrame({"best": base, "far": base + 0.5, "near": close + 0.03}))
+    table = bayesian_control(comp, rope=0.1).set_index("strategy")
+    assert table.loc["far", "p_best_better"] > 0.95 and table.loc["near", "p_equivalent"] > 0.5
+    assert (table["n"] == 12).all()
