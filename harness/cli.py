@@ -255,6 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="plot regret curves of an experiment")
     p.add_argument("experiment")
+    _plot_args(p)
     results_arg(p)
 
     p = sub.add_parser("stats", help="final-regret statistics of an experiment, the "
@@ -437,20 +438,75 @@ def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
           f"{exp_dir / 'architectures.csv'}")
 
 
-def _plot(exp_dir: Path, df, manifest: dict) -> None:
+def _choices(allowed: tuple[str, ...]):
+    """An argparse type: a comma-separated subset of ``allowed``, in the order given."""
+
+    def parse(text: str) -> tuple[str, ...]:
+        items = tuple(dict.fromkeys(t.strip() for t in text.split(",") if t.strip()))
+        bad = [t for t in items if t not in allowed]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated subset of {','.join(allowed)}, got {text!r}")
+        return items
+
+    return parse
+
+
+def _plot_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--metric", choices=("test", "value", "both"), default="test",
+                   help="regret of the reported (test) value, of the searched (validation) "
+                        "value, or both side by side (default: test)")
+    p.add_argument("--strategy", default=None, metavar="NAMES",
+                   help="strategies to plot, comma-separated (default: all; colours stay "
+                        "the same)")
+    p.add_argument("--benchmark", default=None, metavar="NAMES",
+                   help="benchmarks to plot, comma-separated (default: all)")
+    p.add_argument("--x", type=_choices(("evals", "cost")), default=("evals", "cost"),
+                   metavar="AXES",
+                   help="x axes: evals, cost or evals,cost (default: both; cost only where "
+                        "costs differ)")
+    p.add_argument("--scale", choices=("log", "linear"), default="log",
+                   help="axis scale (default: log; zero regret on the floor line marked 0)")
+    p.add_argument("--band", choices=("se", "iqr"), default="se",
+                   help="mean ± standard error or median with interquartile range (default: se)")
+    p.add_argument("--style", choices=("default", "single", "double"), default="default",
+                   help="figure size: default (screen), single (3.5 in) or double (7.16 in) "
+                        "column")
+    p.add_argument("--format", type=_choices(("png", "pdf", "svg")), default=("png", "pdf"),
+                   metavar="FORMATS",
+                   help="output formats, comma-separated (default: png,pdf)")
+    p.add_argument("-o", "--output", type=Path, default=None, metavar="DIR",
+                   help="folder to write to (default: results/EXPERIMENT/figures)")
+
+
+def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None) -> None:
     from tabnas import plots
 
-    colours = plots.strategy_colours(df["strategy"].unique())
+    opts = {}
+    out_dir, formats = exp_dir / "figures", ("png", "pdf")
+    if args is not None:
+        opts = {"metric": args.metric, "axes": args.x, "log": args.scale == "log",
+                "band": args.band, "style": args.style,
+                "strategies": split_names(args.strategy) if args.strategy else None,
+                "benchmarks": split_names(args.benchmark) if args.benchmark else None}
+        out_dir, formats = args.output or out_dir, args.format
+    figures, notes = plots.experiment_figures(df, manifest, **opts)  # all made before writing
     written = []
-    figures = plots.regret_figures(df, colours, manifest.get("cost_labels"))
+    colours = plots.strategy_colours(df["strategy"].unique())
     from tabnas.mo_report import front_figures, multi_objective_benchmarks
 
-    benches = multi_objective_benchmarks(df, manifest)
+    sub = plots.select_runs(df, opts.get("strategies"), opts.get("benchmarks"))
+    benches = multi_objective_benchmarks(sub, manifest)
     if benches:  # Pareto fronts against the true front, attainment surfaces
-        mo = df[df["benchmark"].isin([b.name for b in benches])]
+        mo = sub[sub["benchmark"].isin([b.name for b in benches])]
         figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
+        if opts.get("style", "default") != "default":
+            notes.append("the Pareto-front and attainment figures have one size; --style "
+                         "sizes the regret figures")
     for stem, fig in figures.items():
-        written += plots.save_figure(fig, exp_dir / "figures", stem, ("png", "pdf")).values()
+        written += plots.save_figure(fig, out_dir, stem, formats).values()
+    for note in notes:
+        print(f"note: {note}")
     print("plots: " + ", ".join(str(p) for p in written))
 
 
@@ -521,7 +577,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     from tabnas.statistics import load_for_statistics
 
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _plot(exp_dir, *load_for_statistics(exp_dir))
+    _plot(exp_dir, *load_for_statistics(exp_dir), args)
     return 0
 
 

@@ -119,7 +119,6 @@ def fronts_figure(df: pd.DataFrame, benches: list[MultiObjectiveBenchmark],
         ax.set_title(bench.name, fontsize="small")
         ax.legend(title="median attainment surface", fontsize="x-small",
                   title_fontsize="x-small")
-    fig.tight_layout()
     return fig
 
 
@@ -148,5 +147,4 @@ def attainment_figure(df: pd.DataFrame, bench: MultiObjectiveBenchmark,
         ax.legend(fontsize="x-small")
     fig.suptitle(f"{bench.name}: empirical attainment surfaces of the final fronts",
                  fontsize="small")
-    fig.tight_layout()
     return fig

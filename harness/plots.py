@@ -1,20 +1,43 @@
-"""Regret curves: over evaluations and over cumulative (simulated) cost, log axes.
+"""Regret curves, ranks, ECDFs and the critical-difference diagram, for screens or paper.
 
 One colour per strategy from a colour-blind-safe palette (Okabe-Ito), assigned
 by the strategy's position in the sorted list of all strategies in the
 experiment, so a strategy keeps its colour across every figure of a study.
+Sizes, log axes and labels come from :mod:`tabnas.figure_layout`: zero regret
+lies on the floor of a log axis (its tick reads 0), and on linear axes bands
+are clipped at 0 (regret is never negative). PDFs embed TrueType (Type 42)
+fonts, which IEEE and ACM checkers require; the setting applies while a figure
+is saved, not to matplotlib at large.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import DataMissing
+from tabnas.errors import DataMissing, UserError
+from tabnas.figure_layout import (
+    FigureStyle,
+    axis_labels,
+    figure_width,
+    floor_line,
+    floor_of,
+    get_style,
+    grid,
+    header_lines,
+    legend,
+    log_axis,
+    log_limits,
+    panel_grid,
+    pyplot,
+    rc_for,
+    wrap,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -24,21 +47,52 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 
 
 def strategy_colours(strategies) -> dict[str, str]:
-    names = sorted(set(strategies))
+    """Strategy -> colour; ``strategies`` may be a whole results column (unique-d first)."""
+    names = sorted(set(pd.unique(pd.Series(list(strategies) if isinstance(strategies, (set, dict))
+                                           else strategies))))
     return {s: OKABE_ITO[i % len(OKABE_ITO)] for i, s in enumerate(names)}
 
 
 LINESTYLES = ("-", "--", "-.", ":")
 FORMATS = ("png", "pdf", "svg")
+#: Figure-wide settings while saving: TrueType fonts in PDF/PS, stable SVG element ids.
+SAVE_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.hashsalt": "tabnas"}
 
 
-def _pyplot():
-    import matplotlib
+def regret_unit(label: str | None) -> str:
+    """The unit of a regret on a metric named ``label`` (a benchmark's value or test label).
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Accuracy in percent gives "accuracy points"; a fraction stays a fraction; the
+    hypervolume regret of multi-objective benchmarks is in the normalised objective
+    space; any other metric is measured in its own units.
+    """
+    if not label:
+        return "the table's units"
+    low = label.lower()
+    if "%" in low:
+        return "accuracy points" if "accuracy" in low else "percentage points"
+    if "fraction" in low:
+        return "fraction"
+    if "hypervolume" in low:
+        return "hypervolume, normalised objective space"
+    return f"units of {label}"
 
-    return plt
+
+def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
+    """Benchmark -> unit of ``metric``, from the labels the experiment's manifest records.
+
+    A label that names no unit takes the other label's (the searched and the reported
+    value are the same metric on different splits; some tables say the unit once).
+    """
+    own, other = ("test", "value") if metric == "regret_test" else ("value", "test")
+    out = {}
+    for bench, labels in manifest.get("metric_labels", {}).items():
+        unit = regret_unit(labels.get(own))
+        fallback = regret_unit(labels.get(other))
+        named = ("accuracy points", "percentage points", "fraction",
+                 "hypervolume, normalised objective space")
+        out[bench] = fallback if unit not in named and fallback in named else unit
+    return out
 
 
 def _style(colours: dict[str, str], name: str) -> dict:
@@ -46,131 +100,303 @@ def _style(colours: dict[str, str], name: str) -> dict:
     return {"color": colours.get(name, "#000000"), "linestyle": LINESTYLES[i % len(LINESTYLES)]}
 
 
-def log_axis(ax, which: str) -> None:
-    """Log scale with plain tick labels (0.5, 2, 300; not 5x10^-1); minor ticks are
-    labelled only where the axis spans two decades or less (otherwise they overlap)."""
-    from matplotlib import ticker
+# --- Curves ----------------------------------------------------------------------------
 
-    axis = ax.xaxis if which == "x" else ax.yaxis
-    if not (ax.dataLim.x1 if which == "x" else ax.dataLim.y1) > 0:
-        return  # nothing positive (every run found the optimum): a log axis would be empty
-    (ax.set_xscale if which == "x" else ax.set_yscale)("log", nonpositive="mask")
-    def minor(v: float, _pos) -> str:
-        lo, hi = axis.get_view_interval()
-        if v <= 0 or lo <= 0 or hi / lo > 100:
-            return ""
-        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
-        return f"{v:g}" if mantissa in ((2, 3, 5) if hi / lo <= 10 else (2, 5)) else ""
-
-    axis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(ticker.FuncFormatter(minor))
-    axis.set_tick_params(which="minor", labelsize="x-small")
+@dataclass
+class _Panel:
+    title: str
+    frame: pd.DataFrame  # one benchmark's curves: strategy, x, CURVE_STATS
+    xlabel: str
+    ylabel: str
+    group: str  # panels of one group share their y limits
 
 
-def panel_grid(n: int, *, width: float = 4.2, height: float = 3.2, max_cols: int = 3):
-    """A figure with ``n`` panels in rows of at most ``max_cols`` (extra axes hidden)."""
-    plt = _pyplot()
-    if n == 1:
-        width, height = 6.0, 3.8
-    cols = min(n, max_cols)
-    rows = math.ceil(n / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
-    flat = list(axes.flat)
-    for ax in flat[n:]:
-        ax.set_visible(False)
-    return fig, flat[:n]
+def _arrays(cs: pd.DataFrame, band: str):
+    x = cs["x"].to_numpy(float)
+    if band == "se":
+        y = cs["mean"].to_numpy(float)
+        se = cs["se"].to_numpy(float)
+        return x, y, y - se, y + se
+    return (x, cs["median"].to_numpy(float), cs["q25"].to_numpy(float),
+            cs["q75"].to_numpy(float))
+
+
+def _draw_panels(fig: Figure, axes: list, panels: list[_Panel], colours: dict[str, str], *,
+                 band: str, log_x: bool, log_y: bool) -> dict:
+    """Draw every panel's curves and bands; returns legend handles (label -> line)."""
+    data = []
+    for p in panels:
+        data.append({s: _arrays(cs, band) for s, cs in p.frame.groupby("strategy", sort=True)})
+    floors, tops = {}, {}
+    for p, d in zip(panels, data, strict=True):
+        centre_high = [a[1] for a in d.values()] + [a[3] for a in d.values()]
+        finite = np.concatenate(centre_high) if centre_high else np.array([])
+        finite = finite[np.isfinite(finite)]
+        if len(finite):
+            tops[p.group] = max(float(finite.max()), tops.get(p.group, -np.inf))
+        # Band edges count for the floor down to two decades below the lowest curve;
+        # further down (mean - s.e. of 0 and 1e-18 from rounding) they lie on the floor.
+        lowest = floor_of([a[1] for a in d.values()])
+        reach = 0.015 * lowest if lowest is not None else 0.0
+        lows = [np.where(a[2] >= reach, a[2], np.nan) for a in d.values()]
+        f = floor_of(centre_high + lows)
+        if f is not None:
+            floors[p.group] = min(f, floors.get(p.group, f))
+    n_by_strategy: dict[str, set[int]] = {}
+    lines: dict[str, object] = {}
+    for ax, p, d in zip(axes, panels, data, strict=True):
+        floor = floors.get(p.group) if log_y else None
+        on_floor = False
+        for strat, (x, y, low, high) in d.items():
+            lo_clip = 0.0 if floor is None else floor
+            if floor is not None:
+                on_floor |= bool(np.any(y[np.isfinite(y)] <= floor)
+                                 or np.any(low[np.isfinite(low)] <= floor))
+            y_d, low_d, high_d = (np.maximum(v, lo_clip) for v in (y, low, high))
+            style = _style(colours, strat)
+            (line,) = ax.plot(x, y_d, drawstyle="steps-post", label=strat, **style)
+            lines.setdefault(strat, line)
+            ok = np.isfinite(low_d) & np.isfinite(high_d)
+            if ok.any():
+                ax.fill_between(x, low_d, high_d, where=ok, step="post", color=style["color"],
+                                alpha=0.18, lw=0)
+            n = p.frame.loc[p.frame["strategy"] == strat, "n"]
+            n_by_strategy.setdefault(strat, set()).add(int(n.max()) if len(n) else 0)
+        ax.set_title(p.title)
+        if log_x:
+            log_axis(ax, "x")
+        if log_y and floor is not None:
+            log_axis(ax, "y", floor, zero_at_floor=on_floor)
+            log_limits(ax, "y", floor, tops.get(p.group, floor * 10))
+            if on_floor:
+                floor_line(ax, "y", floor)
+        elif log_y:  # nothing positive: every curve is 0, drawn on a linear axis
+            ax.set_ylim(-0.05, 1.0)
+            p.ylabel += " (all 0: linear axis)"
+        else:
+            top = tops.get(p.group, 1.0)
+            ax.set_ylim(-0.03 * top if top > 0 else -0.05, top * 1.05 if top > 0 else 1.0)
+        grid(ax)
+    handles = {}
+    for strat, line in lines.items():
+        ns = n_by_strategy[strat]
+        n_text = str(min(ns)) if len(ns) == 1 else f"{min(ns)}-{max(ns)}"
+        handles[f"{strat} (n={n_text})"] = line
+    return handles
+
+
+def _curves_grid(panels: list[_Panel], colours: dict[str, str], *, band: str, log_x: bool,
+                 log_y: bool, style: str | FigureStyle, title: str = "",
+                 cols: int | None = None) -> Figure:
+    st = get_style(style)
+    cols = min(len(panels), cols or st.max_cols)
+    k = len({s for p in panels for s in p.frame["strategy"].unique()})
+    longest = max((len(s) for p in panels for s in p.frame["strategy"].unique()), default=4)
+    header = header_lines(k, longest + 8, figure_width(len(panels), st, cols), st, True)
+    fig, axes = panel_grid(len(panels), st, cols=cols, header_lines=header + (1 if title else 0))
+    with pyplot().rc_context(rc_for(st)):
+        handles = _draw_panels(fig, axes, panels, colours, band=band, log_x=log_x, log_y=log_y)
+        axis_labels(fig, axes, [p.xlabel for p in panels], [p.ylabel for p in panels], st,
+                    cols)
+        what = "mean ± s.e." if band == "se" else "median, IQR"
+        legend(fig, handles, st, f"{what} over seeds")
+        if title:
+            fig.suptitle(wrap(title, fig.get_figwidth() * 0.9, st.font_size * 1.1))
+    return fig
+
+
+def _label(spec: str | dict, bench: str, default: str) -> str:
+    return spec.get(bench, default) if isinstance(spec, dict) else spec
 
 
 def curves_figure(curves: pd.DataFrame, colours: dict[str, str], *, xlabel: str | dict,
-                  ylabel: str = "test regret of incumbent", band: str = "se",
-                  log_x: bool = True, log_y: bool = True, title: str = "") -> Figure:
+                  ylabel: str | dict = "test regret of incumbent", band: str = "se",
+                  log_x: bool = True, log_y: bool = True, title: str = "",
+                  style: str | FigureStyle = "default") -> Figure:
     """Aggregated curves (:func:`tabnas.statistics.curves`), one panel per benchmark.
 
     ``band`` = "se" draws mean ± standard error, "iqr" median with interquartile range.
-    ``xlabel`` may map benchmark -> label (cost units differ between benchmarks).
+    ``xlabel`` and ``ylabel`` may map benchmark -> label (cost units and regret units
+    differ between benchmarks).
     """
     if curves.empty:
         raise DataMissing("nothing to plot: no curve has any point")
-    benches = sorted(curves["benchmark"].unique())
-    fig, axes = panel_grid(len(benches))
-    centre, lo, hi = ("mean", None, None) if band == "se" else ("median", "q25", "q75")
-    for ax, bench in zip(axes, benches, strict=True):
-        cb = curves[curves["benchmark"] == bench]
-        for strat, cs in cb.groupby("strategy", sort=True):
-            x = cs["x"].to_numpy(float)
-            y = cs[centre].to_numpy(float)
-            if band == "se":
-                low, high = y - cs["se"].to_numpy(float), y + cs["se"].to_numpy(float)
-            else:
-                low, high = cs[lo].to_numpy(float), cs[hi].to_numpy(float)
-            style = _style(colours, strat)
-            n = int(cs["n"].max()) if len(cs) else 0
-            ax.plot(x, y, drawstyle="steps-post", label=f"{strat} (n={n})", **style)
-            ax.fill_between(x, low, high, step="post", color=style["color"], alpha=0.18, lw=0)
-        label = xlabel.get(bench, "cumulative cost") if isinstance(xlabel, dict) else xlabel
-        ax.set_xlabel(label, fontsize="small")
-        ax.set_ylabel(ylabel)
-        ax.set_title(bench)
+    panels = [_Panel(bench, cb, _label(xlabel, bench, "cumulative cost"),
+                     _label(ylabel, bench, "test regret"), bench)
+              for bench, cb in curves.groupby("benchmark", sort=True)]
+    return _curves_grid(panels, colours, band=band, log_x=log_x, log_y=log_y, style=style,
+                        title=title)
+
+
+def value_test_figure(value_curves: pd.DataFrame, test_curves: pd.DataFrame,
+                      colours: dict[str, str], *, xlabel: str | dict,
+                      value_units: dict[str, str] | None = None,
+                      test_units: dict[str, str] | None = None, band: str = "se",
+                      log_x: bool = True, log_y: bool = True,
+                      style: str | FigureStyle = "default") -> Figure:
+    """Validation regret (the searched value) beside test regret, one row per benchmark.
+
+    The two panels of a benchmark share their y axis, so overfitting the validation
+    split (validation regret falling while test regret does not) shows as a gap.
+    """
+    if value_curves.empty or test_curves.empty:
+        raise DataMissing("nothing to plot: no curve has any point")
+    panels = []
+    for bench, vb in value_curves.groupby("benchmark", sort=True):
+        tb = test_curves[test_curves["benchmark"] == bench]
+        vu = (value_units or {}).get(bench, regret_unit(None))
+        tu = (test_units or {}).get(bench, regret_unit(None))
+        x = _label(xlabel, bench, "cumulative cost")
+        # One y label a row where both regrets have one unit: the pair shares its y axis.
+        left = f"regret ({vu})" if vu == tu else f"validation regret ({vu})"
+        panels.append(_Panel(f"{bench}: validation", vb, x, left, bench))
+        panels.append(_Panel(f"{bench}: test", tb, x, "" if vu == tu else
+                             f"test regret ({tu})", bench))
+    return _curves_grid(panels, colours, band=band, log_x=log_x, log_y=log_y, style=style,
+                        cols=2)
+
+
+def normalised_curves(df: pd.DataFrame, metric: str = "regret_test",
+                      scale_from: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Curves of ``metric`` normalised per benchmark, on one evaluation grid for all of them.
+
+    ``scale_from`` (default ``df``) fixes the scale (:func:`tabnas.statistics.
+    normalised_regret`): pass the whole experiment so subsets share one scale.
+    """
+    from tabnas import statistics
+
+    source = df if scale_from is None else scale_from
+    column = f"normalised_{metric}"
+    norm = statistics.normalised_regret(source, metric)
+    frame = df.assign(**{column: norm.reindex(df.index).to_numpy()})
+    return statistics.curves(frame, "evals", statistics.evals_grid(frame), metric=column)
+
+
+def pooled_figure(norm_curves: pd.DataFrame, colours: dict[str, str], *,
+                  metric_name: str = "test regret", log_x: bool = True, log_y: bool = True,
+                  style: str | FigureStyle = "default") -> Figure:
+    """Normalised regret pooled over benchmarks, and the average rank over time.
+
+    ``norm_curves``: :func:`normalised_curves`. Each benchmark counts once: its seed
+    mean at every evaluation count is averaged over the benchmarks (band: standard
+    error over benchmarks), and the strategies are ranked on that seed mean within
+    each benchmark (1 = best, ties averaged), the ranks averaged over benchmarks.
+    """
+    from scipy.stats import rankdata
+
+    if norm_curves.empty:
+        raise DataMissing("nothing to plot: no curve has any point")
+    st = get_style(style)
+    n_bench = norm_curves["benchmark"].nunique()
+    grouped = norm_curves.groupby(["strategy", "x"], sort=True)["mean"]
+    pooled = grouped.agg(["mean", "std", "count"]).reset_index()
+    se = pooled["std"].to_numpy(float) / np.sqrt(pooled["count"].to_numpy(float))
+    pooled = pooled.assign(se=np.where(pooled["count"] > 1, se, np.nan), n=pooled["count"],
+                           median=np.nan, q25=np.nan, q75=np.nan)
+    wide = norm_curves.pivot_table(index=["benchmark", "x"], columns="strategy",
+                                   values="mean", aggfunc="first")
+    filled = np.where(np.isnan(wide.to_numpy(float)), np.inf, wide.to_numpy(float))
+    ranks = pd.DataFrame(rankdata(filled, axis=1, method="average"), index=wide.index,
+                         columns=wide.columns).groupby(level="x").mean()
+    k = wide.shape[1]
+    longest = max(len(s) for s in wide.columns)
+    cols = 1 if st.width is not None and st.width < 5 else 2  # one column: stacked
+    header = header_lines(k, longest, figure_width(2, st, cols), st, True)
+    fig, (ax_r, ax_k) = panel_grid(2, st, cols=cols, header_lines=header)
+    with pyplot().rc_context(rc_for(st)):
+        panel = _Panel(f"pooled over {n_bench} benchmarks", pooled, "evaluations",
+                       f"normalised {metric_name} (0 = optimum, 1 = worst first evaluation)",
+                       "pooled")
+        handles = _draw_panels(fig, [ax_r], [panel], colours, band="se", log_x=log_x,
+                               log_y=log_y)
+        for strat in ranks.columns:
+            ax_k.plot(ranks.index.to_numpy(float), ranks[strat].to_numpy(float),
+                      drawstyle="steps-post", **_style(colours, strat))
+        ax_k.set(title=f"average rank over {n_bench} benchmarks", ylim=(k + 0.2, 0.8))
         if log_x:
-            log_axis(ax, "x")
-        if log_y:
-            log_axis(ax, "y")
-        ax.grid(True, which="both", alpha=0.3)
-    what = "mean ± s.e." if band == "se" else "median, IQR"
-    axes[0].legend(title=f"{what} over seeds", fontsize="small", title_fontsize="small")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
+            log_axis(ax_k, "x")
+        grid(ax_k)
+        handles = {label.split(" (n=")[0]: h for label, h in handles.items()}
+        axis_labels(fig, [ax_r, ax_k], ["evaluations", "evaluations"],
+                    [panel.ylabel, "average rank (1 = best; ranked on the seed mean)"], st,
+                    cols)
+        legend(fig, handles, st, "mean ± s.e. over benchmarks of the seed mean")
     return fig
 
 
 def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
-                log_x: bool = True) -> Figure:
+                log_x: bool = True, style: str | FigureStyle = "default") -> Figure:
     """Anytime average rank (1 = best) per strategy; ``ranks``: benchmark, strategy, x, rank."""
     if ranks.empty:
         raise DataMissing("nothing to plot: no ranks")
+    st = get_style(style)
     benches = sorted(ranks["benchmark"].unique())
-    fig, axes = panel_grid(len(benches))
     k = ranks["strategy"].nunique()
-    for ax, bench in zip(axes, benches, strict=True):
-        rb = ranks[ranks["benchmark"] == bench]
-        for strat, rs in rb.groupby("strategy", sort=True):
-            ax.plot(rs["x"], rs["rank"], drawstyle="steps-post", label=strat,
-                    **_style(colours, strat))
-        ax.set(xlabel=xlabel, ylabel="average rank (1 = best)", title=bench,
-               ylim=(k + 0.2, 0.8))
-        if log_x:
-            log_axis(ax, "x")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize="small")
-    fig.tight_layout()
+    longest = max(len(s) for s in ranks["strategy"].unique())
+    header = header_lines(k, longest, figure_width(len(benches), st), st, False)
+    fig, axes = panel_grid(len(benches), st, header_lines=header)
+    handles = {}
+    with pyplot().rc_context(rc_for(st)):
+        for ax, bench in zip(axes, benches, strict=True):
+            rb = ranks[ranks["benchmark"] == bench]
+            for strat, rs in rb.groupby("strategy", sort=True):
+                (line,) = ax.plot(rs["x"], rs["rank"], drawstyle="steps-post", label=strat,
+                                  **_style(colours, strat))
+                handles.setdefault(strat, line)
+            ax.set(title=bench, ylim=(k + 0.2, 0.8))
+            if log_x:
+                log_axis(ax, "x")
+            grid(ax)
+        cols = min(len(benches), st.max_cols)
+        axis_labels(fig, axes, [xlabel] * len(axes),
+                    ["average rank (1 = best)"] * len(axes), st, cols)
+        legend(fig, handles, st)
     return fig
 
 
 def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
-                xlabel: str = "final test regret") -> Figure:
-    """Empirical CDF over seeds of a budget's regret; ``values``: benchmark, strategy, value."""
+                xlabel: str = "final test regret", units: dict[str, str] | None = None,
+                style: str | FigureStyle = "default") -> Figure:
+    """Empirical CDF over seeds of a budget's regret; ``values``: benchmark, strategy, value.
+
+    Zero regret is drawn on the floor of the log x axis (its tick reads 0). ``units``
+    (benchmark -> unit, :func:`regret_units`) are added to the x labels.
+    """
     if values.empty:
         raise DataMissing("nothing to plot: no final values")
+    st = get_style(style)
     benches = sorted(values["benchmark"].unique())
-    fig, axes = panel_grid(len(benches))
-    for ax, bench in zip(axes, benches, strict=True):
-        vb = values[values["benchmark"] == bench]
-        positive = vb["value"][vb["value"] > 0]
-        floor = float(positive.min()) / 2 if len(positive) else 1e-3
-        for strat, vs in vb.groupby("strategy", sort=True):
-            x = np.sort(np.maximum(vs["value"].to_numpy(float), floor))
-            y = np.arange(1, len(x) + 1) / len(x)
-            ax.step(np.r_[floor, x], np.r_[0, y], where="post", label=f"{strat} (n={len(x)})",
-                    **_style(colours, strat))
-        ax.set(xlabel=xlabel + (" (0 drawn at the left edge)" if (vb["value"] <= 0).any()
-                                else ""),
-               ylabel="fraction of seeds ≤ x", title=bench, ylim=(0, 1.02))
-        log_axis(ax, "x")
-        ax.xaxis.label.set_fontsize("small")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize="small")
-    fig.tight_layout()
+    k = values["strategy"].nunique()
+    longest = max(len(s) for s in values["strategy"].unique()) + 8
+    header = header_lines(k, longest, figure_width(len(benches), st), st, False)
+    fig, axes = panel_grid(len(benches), st, header_lines=header)
+    handles: dict[str, object] = {}
+    with pyplot().rc_context(rc_for(st)):
+        for ax, bench in zip(axes, benches, strict=True):
+            vb = values[values["benchmark"] == bench]
+            v_all = vb["value"].to_numpy(float)
+            floor = floor_of([v_all])
+            floor = floor if floor is not None else 1.0
+            for strat, vs in vb.groupby("strategy", sort=True):
+                x = np.sort(np.maximum(vs["value"].to_numpy(float), floor))
+                y = np.arange(1, len(x) + 1) / len(x)
+                (line,) = ax.step(np.r_[floor, x], np.r_[0, y], where="post",
+                                  label=f"{strat} (n={len(x)})", **_style(colours, strat))
+                handles.setdefault(f"{strat} (n={len(x)})", line)
+            on_floor = bool((v_all <= floor).any())
+            ax.set(title=bench, ylim=(0, 1.02))
+            log_axis(ax, "x", floor, zero_at_floor=on_floor)
+            finite = v_all[np.isfinite(v_all)]
+            log_limits(ax, "x", floor, float(finite.max()) if len(finite) else floor * 10)
+            if on_floor:
+                floor_line(ax, "x", floor)
+            grid(ax)
+        cols = min(len(benches), st.max_cols)
+        xlabels = [f"{xlabel} ({units[b]})" if units and b in units else xlabel
+                   for b in benches]
+        axis_labels(fig, axes, xlabels, ["fraction of seeds ≤ x"] * len(axes),
+                    st, cols)
+        legend(fig, handles, st)
     return fig
 
 
@@ -181,7 +407,7 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     joins each group whose ranks differ by less than the Nemenyi CD, drawn to scale
     above the axis.
     """
-    plt = _pyplot()
+    plt = pyplot()
     names = list(result.names)
     ranks = dict(zip(names, result.avg_ranks, strict=True))
     k = len(names)
@@ -190,7 +416,7 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     left, right = order[:half], order[half:]
     cliques = result.cliques()
     height = 1.6 + 0.32 * max(len(left), len(right)) + 0.2 * len(cliques)
-    fig, ax = plt.subplots(figsize=(3.5 + 0.9 * k, height))
+    fig, ax = plt.subplots(figsize=(3.5 + 0.9 * k, height), dpi=150)
     lowest = -0.45 - 0.25 * len(cliques) - 0.45 * (max(len(left), len(right)) - 1)
     ax.set_ylim(lowest - 0.3, 1.6)
     ax.axis("off")
@@ -227,41 +453,159 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     return fig
 
 
+# --- The figures of an experiment ------------------------------------------------------
+
+def _cost_axis_labels(df: pd.DataFrame, cost_labels: dict[str, str] | None) -> dict[str, str]:
+    labels = cost_labels or {}
+    return {b: f"cumulative cost: {labels.get(b, 'simulated cost')}"
+            for b in df["benchmark"].unique()}
+
+
 def regret_figures(df: pd.DataFrame, colours: dict[str, str],
                    cost_labels: dict[str, str] | None = None, *,
-                   by_evals: pd.DataFrame | None = None) -> dict[str, Figure]:
-    """Test regret vs evaluations and (where costs differ) vs cumulative cost, mean ± s.e.
+                   by_evals: pd.DataFrame | None = None, units: dict[str, str] | None = None,
+                   metric: str = "regret_test", band: str = "se", log: bool = True,
+                   axes: tuple[str, ...] = ("evals", "cost"),
+                   style: str | FigureStyle = "default") -> dict[str, Figure]:
+    """Regret vs evaluations and (where costs differ) vs cumulative cost.
 
-    The figures ``tabnas plot`` writes and the report embeds. ``by_evals`` is
-    ``statistics.curves(df, "evals")`` when the caller has it already.
+    The figures ``tabnas plot`` writes and the report embeds: stems ``regret_evals``
+    and ``regret_cost`` (``value_regret_*`` for the validation regret). ``by_evals`` is
+    ``statistics.curves(df, "evals", metric=metric)`` when the caller has it already;
+    ``units`` maps benchmark -> regret unit (:func:`regret_units`).
     """
     from tabnas import statistics
 
-    if by_evals is None:
-        by_evals = statistics.curves(df, "evals")
-    figures = {"regret_evals": curves_figure(by_evals, colours, xlabel="evaluations")}
-    by_cost = statistics.curves(df, "cost")
-    if by_cost["x"].nunique() > 1:
-        labels = cost_labels or {}
-        axis = {b: f"cumulative cost: {labels.get(b, 'simulated cost')}"
-                for b in df["benchmark"].unique()}
-        figures["regret_cost"] = curves_figure(by_cost, colours, xlabel=axis)
+    prefix = "" if metric == "regret_test" else "value_"
+    name = "test regret" if metric == "regret_test" else "validation regret"
+    ylabel = {b: f"{name} ({(units or {}).get(b, regret_unit(None))})"
+              for b in df["benchmark"].unique()}
+    figures = {}
+    if "evals" in axes:
+        if by_evals is None:
+            by_evals = statistics.curves(df, "evals", metric=metric)
+        figures[f"{prefix}regret_evals"] = curves_figure(
+            by_evals, colours, xlabel="evaluations", ylabel=ylabel, band=band, log_x=log,
+            log_y=log, style=style)
+    if "cost" in axes:
+        by_cost = statistics.curves(df, "cost", metric=metric)
+        if by_cost["x"].nunique() > 1:
+            figures[f"{prefix}regret_cost"] = curves_figure(
+                by_cost, colours, xlabel=_cost_axis_labels(df, cost_labels), ylabel=ylabel,
+                band=band, log_x=log, log_y=log, style=style)
     return figures
+
+
+def _subset(df: pd.DataFrame, column: str, names: list[str] | None, what: str) -> pd.DataFrame:
+    if not names:
+        return df
+    present = sorted(df[column].unique())
+    unknown = [n for n in names if n not in present]
+    if unknown:
+        raise UserError(f"{what} {', '.join(unknown)} not in this experiment; choose from "
+                        f"{', '.join(present)}")
+    return df[df[column].isin(names)]
+
+
+def select_runs(df: pd.DataFrame, strategies: list[str] | None = None,
+                benchmarks: list[str] | None = None) -> pd.DataFrame:
+    """The rows of the named strategies and benchmarks (all where ``None``); refuses
+    names the experiment does not have, listing those it has."""
+    return _subset(_subset(df, "benchmark", benchmarks, "benchmark(s)"), "strategy",
+                   strategies, "strategy(ies)")
+
+
+def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test",
+                       axes: tuple[str, ...] = ("evals", "cost"), log: bool = True,
+                       band: str = "se", style: str | FigureStyle = "default",
+                       strategies: list[str] | None = None,
+                       benchmarks: list[str] | None = None,
+                       ) -> tuple[dict[str, Figure], list[str]]:
+    """Every figure ``tabnas plot`` writes, with notes on what was left out and why.
+
+    ``metric``: "test" (regret of the reported value), "value" (of the searched,
+    validation value) or "both" (validation beside test). With two or more benchmarks
+    a pooled figure (normalised regret and average rank over evaluations) is added;
+    its scale comes from the whole experiment, so a subset of strategies keeps it.
+    Colours come from all the experiment's strategies, so subsets keep them too.
+    """
+    from tabnas import statistics
+
+    if metric not in ("test", "value", "both"):
+        raise UserError(f"unknown metric {metric!r}; choose test, value or both")
+    bad = [a for a in axes if a not in ("evals", "cost")]
+    if bad or not axes:
+        raise UserError(f"unknown x axis {', '.join(bad) or '(none)'}; choose evals, cost "
+                        "or evals,cost")
+    if band not in ("se", "iqr"):
+        raise UserError(f"unknown band {band!r}; choose se (mean ± s.e.) or iqr (median, IQR)")
+    st = get_style(style)
+    colours = strategy_colours(df["strategy"].unique())
+    full = select_runs(df, benchmarks=benchmarks)
+    sub = select_runs(full, strategies)
+    metrics = {"test": ["regret_test"], "value": ["regret_value"],
+               "both": ["regret_value", "regret_test"]}[metric]
+    for m in metrics:
+        if not sub[m].notna().any():
+            other = "value" if m == "regret_test" else "test"
+            raise UserError(f"no run of the selection has a {m}; choose --metric {other}")
+    cost_labels = manifest.get("cost_labels")
+    notes: list[str] = []
+    figures: dict[str, Figure] = {}
+    kw = {"band": band, "log_x": log, "log_y": log, "style": st}
+    for axis in axes:
+        cv = {m: statistics.curves(sub, axis, metric=m) for m in metrics}
+        if axis == "cost" and cv[metrics[0]]["x"].nunique() <= 1:
+            notes.append("no figure over cost: there is no range of cost over which every "
+                         "run has started (costs are 0, or a first evaluation cost as much as "
+                         "any run spent)")
+            continue
+        xlabel = "evaluations" if axis == "evals" else _cost_axis_labels(sub, cost_labels)
+        if metric == "both":
+            figures[f"value_test_{axis}"] = value_test_figure(
+                cv["regret_value"], cv["regret_test"], colours, xlabel=xlabel,
+                value_units=regret_units(manifest, "regret_value"),
+                test_units=regret_units(manifest, "regret_test"), **kw)
+        else:
+            m = metrics[0]
+            prefix = "" if m == "regret_test" else "value_"
+            name = "test regret" if m == "regret_test" else "validation regret"
+            units = regret_units(manifest, m)
+            ylabel = {b: f"{name} ({units.get(b, regret_unit(None))})"
+                      for b in sub["benchmark"].unique()}
+            figures[f"{prefix}regret_{axis}"] = curves_figure(cv[m], colours, xlabel=xlabel,
+                                                              ylabel=ylabel, **kw)
+    if sub["benchmark"].nunique() >= 2:
+        if "evals" not in axes:
+            notes.append("the pooled figure is over evaluations: cost units differ between "
+                         "benchmarks")
+        for m in metrics:
+            prefix = "" if m == "regret_test" else "value_"
+            name = "test regret" if m == "regret_test" else "validation regret"
+            figures[f"{prefix}pooled_evals"] = pooled_figure(
+                normalised_curves(sub, m, scale_from=full), colours, metric_name=name,
+                log_x=log, log_y=log, style=st)
+    if not figures:
+        raise UserError("nothing to plot with these options; add --x evals")
+    return figures, notes
 
 
 def save_figure(fig: Figure, out_dir: Path, stem: str,
                 formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
-    """Write ``stem.<fmt>`` for each format atomically; closes the figure."""
+    """Write ``stem.<fmt>`` for each format atomically; closes the figure.
+
+    Saved at the figure's own resolution (its style's), with TrueType fonts in PDF.
+    """
     from tabnas.cache import atomic_write_bytes
 
-    plt = _pyplot()
+    plt = pyplot()
     out: dict[str, Path] = {}
     try:
         for fmt in formats:
             path = out_dir / f"{stem}.{fmt}"
-            with plt.rc_context({"svg.hashsalt": "tabnas"}):  # stable SVG element ids
+            with plt.rc_context(SAVE_RC):
                 atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
-                    tmp, format=fmt, dpi=150, metadata=_metadata(fmt)))
+                    tmp, format=fmt, dpi="figure", metadata=_metadata(fmt)))
             out[fmt] = path
     finally:
         plt.close(fig)

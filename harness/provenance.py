@@ -1,7 +1,7 @@
 """Which installed packages a study's benchmarks and strategies use, with their versions.
 
 The manifest must name every package whose version can change a result:
-scikit-learn behind ``bo``, Optuna behind ``optuna:*``, torch behind the live
+scikit-learn behind ``smac``, Optuna behind ``optuna:*``, torch behind the live
 trainer, ``nas-bench-graph`` behind ``nbgraph-*``, a plugin's own distribution.
 Many of those are imported lazily, inside the function that needs them, so
 ``sys.modules`` at the time the manifest is written does not hold them all,

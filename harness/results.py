@@ -162,6 +162,7 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
 def open_experiment(
     exp_dir: Path, config: dict[str, Any], checksums: dict[str, str],
     cost_labels: dict[str, str] | None = None, maximize: dict[str, bool] | None = None,
+    metric_labels: dict[str, dict[str, str]] | None = None,
     packages: dict[str, str] | None = None,
 ) -> dict:
     """Create the manifest, or check that an existing one has the same study settings.
@@ -173,10 +174,12 @@ def open_experiment(
         # Manifest writes happen under this lock: a temporary manifest now is a killed writer's.
         for tmp in exp_dir.glob(".manifest.json.*.tmp"):
             tmp.unlink(missing_ok=True)
-        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages)
+        return _open_experiment(exp_dir, config, checksums, cost_labels, maximize,
+                                metric_labels, packages)
 
 
-def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages) -> dict:
+def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_labels,
+                     packages) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is not None:
         old = _study_config(exp_dir, manifest)
@@ -227,6 +230,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, packages
         }
     manifest["cost_labels"] = {**manifest.get("cost_labels", {}), **(cost_labels or {})}
     manifest["maximize"] = {**manifest.get("maximize", {}), **(maximize or {})}
+    manifest["metric_labels"] = {**manifest.get("metric_labels", {}), **(metric_labels or {})}
     manifest["packages"] = packages if packages is not None else package_versions()
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)

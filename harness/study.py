@@ -163,7 +163,9 @@ def run_study(
                                           *benchmarks.values(), *strategy_classes.values()])
         open_experiment(study.exp_dir, config, checksums,
                         {n: b.cost_label for n, b in benchmarks.items()},
-                        {n: b.maximize for n, b in benchmarks.items()}, packages=packages)
+                        {n: b.maximize for n, b in benchmarks.items()},
+                        {n: {"value": b.value_label, "test": b.test_label}
+                         for n, b in benchmarks.items()}, packages=packages)
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))

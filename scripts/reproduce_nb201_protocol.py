@@ -47,7 +47,8 @@ from tabnas.errors import UserError  # noqa: E402
 PUBLISHED = REPO / "results" / "published" / "nb201_table5.json"
 PAPER_STRATEGIES = ("random", "rea", "reinforce", "bohb")
 #: Hyperparameters the paper's scripts used, applied where the strategy declares them.
-PAPER_HYPERPARAMETERS = {"rea": {"population": 10, "sample": 3}}
+PAPER_HYPERPARAMETERS = {"rea": {"population": 10, "sample": 3},
+                         "reinforce": {"learning_rate": 0.001, "baseline_momentum": 0.9}}
 PAPER_BUDGET_SECONDS = 12_000.0
 #: The paper searches on the 12-epoch schedule and reports the 200-epoch one.
 PAPER_SCHEDULES = {"schedule": 12, "report_schedule": 200}

@@ -128,6 +128,8 @@ class SurrogateStrategy(Strategy):
                          **hyperparameters)
         self._queue: list[Arch] = []
         self._features: dict[Arch, np.ndarray] = {}
+        self._matrix: np.ndarray | None = None
+        self._rows = 0
 
     # -- what subclasses provide -------------------------------------------------
     def encode(self, arch: Arch) -> np.ndarray:
@@ -147,6 +149,25 @@ class SurrogateStrategy(Strategy):
         """The model's targets for the observations, higher is better (ParEGO scalarises)."""
         return copula_targets(np.array([o.score for o in observations]))
 
+    def _feature_matrix(self, archs: list[Arch]) -> np.ndarray:
+        """Features of ``archs``, the observations in completion order (append-only).
+
+        Rows are kept between fits and only the new observations are encoded,
+        in a buffer that doubles when full: the matrix costs ``O(1)`` amortised
+        per evaluation instead of ``O(N)`` per fit.
+        """
+        n, done = len(archs), self._rows
+        if n > done:
+            new = np.array([self.encode(a) for a in archs[done:]], dtype=float)
+            if self._matrix is None or n > len(self._matrix):
+                grown = np.empty((max(2 * n, 64), new.shape[1]))
+                if self._matrix is not None:
+                    grown[:done] = self._matrix[:done]
+                self._matrix = grown
+            self._matrix[done:n] = new
+            self._rows = n
+        return self._matrix[:n]
+
     # -- the loop ----------------------------------------------------------------
     def ask(self) -> Suggestion:
         history = self.history
@@ -160,7 +181,7 @@ class SurrogateStrategy(Strategy):
         archs = [o.arch for o in observations]
         y = self.targets(observations)
         with one_blas_thread():
-            self.fit(np.array([self.encode(a) for a in archs]), y)
+            self.fit(self._feature_matrix(archs), y)
             pool, acq = self.optimise_acquisition(archs, y)
         if not pool:
             return Suggestion(unseen_sample(self.space, self.rng, history))

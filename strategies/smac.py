@@ -12,9 +12,16 @@ accuracy), so the spread between trees is largest exactly there and expected
 improvement chases broken cells: on nb201-analog leaves of three samples left
 ``smac`` worse than random search at 25 evaluations.
 
+Complexity: past ``max_train`` observations the forest is fitted on the best
+half of ``max_train`` and a uniform sample of the rest
+(``strategies/_training_set.py``), so a fit costs ``O(trees * max_train log
+max_train)`` and the cost per evaluation is flat in the number of evaluations
+(about 1 ms; ``BENCHMARKS.md``). Unbounded, fitting on all ``N`` observations
+made it grow as ``N log N`` per fit.
+
 Hyperparameters (defaults): ``initial`` 10, ``refit_every`` 10, ``parents`` 10,
 ``random_candidates`` 50, ``local_steps`` 3, ``mutations`` 10 (spaces without
-``neighbours`` only), ``trees`` 10, ``min_samples_leaf`` 1, ``xi`` 0.0.
+``neighbours`` only), ``trees`` 10, ``min_samples_leaf`` 1, ``xi`` 0.0, ``max_train`` 500.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from tabnas.strategies._surrogate import (
     SurrogateStrategy,
     expected_improvement,
 )
+from tabnas.strategies._training_set import bounded_subset
 from tabnas.strategy import Hyperparameter, register
 
 
@@ -38,12 +46,15 @@ class SMAC(SurrogateStrategy):
         "trees": Hyperparameter(10, "trees in the random forest", low=1, high=1000),
         "min_samples_leaf": Hyperparameter(1, "minimum samples per leaf", low=1),
         "xi": Hyperparameter(0.0, "EI exploration margin", low=0.0),
+        "max_train": Hyperparameter(
+            500, "most observations the forest is fitted on (best half + random rest)", low=4),
     }
     requires = frozenset({"mutate", "encode", "neighbours"})
 
     trees: int
     min_samples_leaf: int
     xi: float
+    max_train: int
 
     def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
@@ -56,6 +67,8 @@ class SMAC(SurrogateStrategy):
 
         # The forest's bootstrap draws come from the strategy's stream.
         seed = int(self.rng.integers(2**31))
+        rows = bounded_subset(y, self.max_train, self.rng)
+        x, y = x[rows], y[rows]
         forest = RandomForestRegressor(n_estimators=self.trees, max_features=5 / 6,
                                        min_samples_leaf=self.min_samples_leaf,
                                        random_state=seed)

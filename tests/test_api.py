@@ -209,8 +209,8 @@ def test_bad_study_files_are_one_line_errors(tmp_path, text, args, needle):
 
 
 def test_manifest_names_the_packages_the_code_imports(tmp_path):
-    """scikit-learn (imported lazily by bo), Optuna, nas-bench-graph: read from the code."""
-    exp = tabnas.run("nbgraph-cora", ["bo", "optuna:RandomSampler"], seeds=1, budget=2,
+    """scikit-learn (imported lazily by smac), Optuna, nas-bench-graph: read from the code."""
+    exp = tabnas.run("nbgraph-cora", ["smac", "optuna:RandomSampler"], seeds=1, budget=2,
                      results_dir=tmp_path)
     packages = exp.manifest["packages"]
     for dist in ("scikit-learn", "optuna", "nas-bench-graph", "numpy", "python", "tabnas"):

@@ -1,0 +1,306 @@
+"""Figure frames for screens and paper: sizes, log axes with a floor, labels that fit.
+
+Log axes have a *floor*: a round value (1, 2 or 5 x 10^k) at most two thirds
+of the smallest positive value a panel's curves and band edges take, band
+edges counting only down to about two decades below the lowest curve.
+Whatever is at or below it (zero regret, i.e. the optimum found, and band
+edges, mean - s.e. or a quartile, that reach zero or come within rounding of
+it) is drawn on a dotted line at the floor whose tick reads "0", and nothing
+is drawn below it. So bands stay inside the panel, a quartile of 0 draws no
+diagonal wedge (points masked on a log axis make ``fill_between`` join their
+neighbours), and a run that found the optimum still shows its curve.
+
+Figures use constrained layout, labels wrapped to the width they have, one
+legend above the panels, and one of three sizes (:data:`STYLES`): ``default``
+for screens and the HTML report, ``single`` (3.5 in wide) and ``double``
+(7.16 in) for one- and two-column papers.
+"""
+
+from __future__ import annotations
+
+import math
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tabnas.errors import UserError
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: What a caption says about the floor of log axes.
+FLOOR_NOTE = ("Log axes: values at or below the dotted floor line, zero regret included, "
+              "are drawn on it; its tick reads 0.")
+#: The floor line's colour: grey, so it reads as an axis mark and not as a strategy.
+FLOOR_COLOUR = "#555555"
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """Size and type of a figure: ``width`` in inches (``None``: ``panel_width`` per column)."""
+
+    name: str
+    width: float | None
+    panel_width: float
+    aspect: float  # panel height / panel width
+    max_cols: int
+    font_size: float
+    dpi: int
+
+
+STYLES = {
+    "default": FigureStyle("default", None, 4.2, 0.76, 3, 10.0, 150),
+    "single": FigureStyle("single", 3.5, 3.5, 0.7, 2, 7.0, 300),
+    "double": FigureStyle("double", 7.16, 7.16 / 3, 0.78, 3, 7.0, 300),
+}
+
+
+def get_style(style: str | FigureStyle) -> FigureStyle:
+    """The style of that name (a :class:`FigureStyle` passes through); refuses others."""
+    if isinstance(style, FigureStyle):
+        return style
+    if style not in STYLES:
+        raise UserError(f"unknown figure style {style!r}; choose one of {', '.join(STYLES)}")
+    return STYLES[style]
+
+
+def pyplot():
+    """matplotlib's pyplot on the Agg backend (files only: no display is needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def rc_for(style: FigureStyle) -> dict:
+    """matplotlib settings for text and line sizes while a figure of ``style`` is made."""
+    fs = style.font_size
+    return {"font.size": fs, "axes.titlesize": fs, "axes.labelsize": fs,
+            "xtick.labelsize": fs * 0.9, "ytick.labelsize": fs * 0.9,
+            "legend.fontsize": fs * 0.9, "legend.title_fontsize": fs * 0.9,
+            "figure.titlesize": fs * 1.1, "lines.linewidth": 1.5 if fs >= 9 else 1.1,
+            "axes.linewidth": 0.8 if fs >= 9 else 0.6}
+
+
+def wrap(text: str, width_in: float, font_size: float) -> str:
+    """``text`` broken into lines that fit ``width_in`` inches at ``font_size`` points."""
+    chars = max(12, int(width_in * 72 / (0.6 * font_size)))
+    return "\n".join(textwrap.fill(part, chars) for part in text.split("\n"))
+
+
+# --- Log axes with a floor -------------------------------------------------------------
+
+def floor_of(values) -> float | None:
+    """The largest of 1, 2 or 5 x 10^k at most 2/3 of the smallest positive finite value.
+
+    ``None`` when no value is positive. Every positive value then lies at least a
+    factor 1.5 above the floor, so nothing but zero (or less) is drawn on it.
+    """
+    arr = np.concatenate([np.ravel(np.asarray(v, dtype=float)) for v in values]) if values \
+        else np.array([])
+    positive = arr[np.isfinite(arr) & (arr > 0)]
+    if not len(positive):
+        return None
+    limit = float(positive.min()) / 1.5
+    decade = 10.0 ** math.floor(math.log10(limit) + 1e-12)
+    return max(m * decade for m in (1, 2, 5) if m * decade <= limit * (1 + 1e-12))
+
+
+def _floor_locator(floor: float | None, minor: bool, room=None):
+    from matplotlib import ticker
+
+    class FloorLocator(ticker.LogLocator):
+        """Log ticks above the floor; the major ticks include the floor itself and leave
+        out those too close to it for a label (``room``)."""
+
+        def tick_values(self, vmin, vmax):
+            ticks = np.asarray(super().tick_values(vmin, vmax), dtype=float)
+            if floor is None:
+                return ticks
+            ticks = ticks[ticks > floor * (1 + 1e-9)]
+            if minor:
+                return ticks
+            if room is not None:
+                ticks = np.array([t for t in ticks if room(t, floor)])
+            return np.r_[floor, ticks]
+
+    return FloorLocator(subs="auto" if minor else (1.0,))
+
+
+def log_axis(ax: Axes, which: str, floor: float | None = None, *,
+             zero_at_floor: bool = False) -> None:
+    """Log scale with plain tick labels (0.5, 2, 300; not 5x10^-1).
+
+    Minor ticks are labelled only on axes spanning two decades or less, and where the
+    panel leaves room for them (judged from its size in points when drawn, so narrow
+    paper panels drop them). With
+    ``zero_at_floor`` the floor's tick reads "0".
+    """
+    from matplotlib import ticker
+
+    axis = ax.xaxis if which == "x" else ax.yaxis
+    (ax.set_xscale if which == "x" else ax.set_yscale)("log", nonpositive="mask")
+    size = axis.get_major_ticks()[0].label1.get_fontsize() if axis.get_major_ticks() else 9.0
+
+    def room(v: float, w: float) -> bool:
+        """Whether labels at ``v`` and ``w`` are far enough apart not to overlap."""
+        lo, hi = axis.get_view_interval()
+        if lo <= 0 or hi <= lo:
+            return True
+        length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
+        need = (0.64 * size * max(len(f"{v:g}"), len(f"{w:g}")) + 4) if which == "x" \
+            else 1.8 * size
+        return abs(math.log10(v / w)) * length / math.log10(hi / lo) >= need
+
+    def major(v: float, _pos) -> str:
+        if floor is not None and abs(v - floor) <= 1e-9 * floor:
+            return "0" if zero_at_floor else f"{v:g}"
+        if floor is not None and not room(v, floor):
+            return ""  # the floor's label is the one that must stay
+        return f"{v:g}"
+
+    def minor(v: float, _pos) -> str:
+        lo, hi = axis.get_view_interval()
+        if v <= 0 or lo <= 0 or hi <= lo or hi / lo > 100 or (
+                floor is not None and not room(v, floor)):
+            return ""  # more than two decades: the decades alone are labelled
+        length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
+        per_decade = length / math.log10(hi / lo)
+        need = (0.64 * size * max(len(f"{v:g}"), 3) + 4) if which == "x" else 1.4 * size
+        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
+        if per_decade * math.log10(1.5) >= need:
+            shown = (2, 3, 5)
+        elif per_decade * math.log10(2) >= need:
+            shown = (2, 5)
+        else:
+            shown = ()
+        return f"{v:g}" if mantissa in shown else ""
+
+    axis.set_major_locator(_floor_locator(floor, minor=False, room=room))
+    axis.set_minor_locator(_floor_locator(floor, minor=True))
+    axis.set_major_formatter(ticker.FuncFormatter(major))
+    axis.set_minor_formatter(ticker.FuncFormatter(minor))
+    axis.set_tick_params(which="minor", labelsize=size * 0.85)
+
+
+def grid(ax: Axes) -> None:
+    """Major and (fainter) minor grid lines, so many decades do not turn the panel grey."""
+    ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
+    ax.grid(True, which="minor", alpha=0.12, linewidth=0.5)
+
+
+def log_limits(ax: Axes, which: str, floor: float, top: float) -> None:
+    """Limits from just below the floor to just above ``top``: the data's range."""
+    top = top if top > floor else floor * 10
+    pad = 10 ** (0.04 * math.log10(top / floor))
+    (ax.set_xlim if which == "x" else ax.set_ylim)(floor / pad, top * pad)
+
+
+def floor_line(ax: Axes, which: str, floor: float) -> None:
+    """The dotted line zero is drawn on (a collection, not a curve: legends skip it)."""
+    if which == "y":
+        ax.hlines(floor, 0, 1, transform=ax.get_yaxis_transform(), colors=FLOOR_COLOUR,
+                  linestyles=":", linewidth=0.9, zorder=1.5)
+    else:
+        ax.vlines(floor, 0, 1, transform=ax.get_xaxis_transform(), colors=FLOOR_COLOUR,
+                  linestyles=":", linewidth=0.9, zorder=1.5)
+
+
+# --- Figure frames ---------------------------------------------------------------------
+
+def panel_grid(n: int, style: str | FigureStyle = "default", *, cols: int | None = None,
+               header_lines: int = 0, width: float | None = None,
+               height: float | None = None):
+    """A constrained-layout figure with ``n`` panels in rows of at most ``cols`` columns.
+
+    ``header_lines`` reserves height for a legend and title above the panels;
+    ``width`` and ``height`` (inches) set one panel's size instead of the style.
+    """
+    plt = pyplot()
+    st = get_style(style)
+    cols = min(n, cols or st.max_cols)
+    rows = math.ceil(n / cols)
+    if width is not None:
+        panel_w = width
+        width = panel_w * cols
+    elif st.width is None:
+        panel_w = 6.0 if n == 1 else st.panel_width
+        width = panel_w * cols
+    else:
+        width, panel_w = st.width, st.width / cols
+    panel_h = max(panel_w * st.aspect, 1.6 if st.width else 2.4)
+    if n == 1 and st.width is None:
+        panel_h = 3.8
+    panel_h = height if height is not None else panel_h
+    height = rows * panel_h + header_lines * st.font_size * 1.45 / 72 + 0.1
+    with plt.rc_context(rc_for(st)):
+        fig, axes = plt.subplots(rows, cols, figsize=(width, height), squeeze=False,
+                                 layout="constrained", dpi=st.dpi)
+    fig.get_layout_engine().set(h_pad=0.03, w_pad=0.03, hspace=0.04, wspace=0.04)
+    flat = list(axes.flat)
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    for ax in flat[:n]:
+        ax.tick_params(which="major", labelsize=st.font_size * 0.9)
+    return fig, flat[:n]
+
+
+def _legend_cols(n_entries: int, longest: int, width_in: float, style: FigureStyle) -> int:
+    """Legend columns that fit ``width_in`` inches with labels of ``longest`` characters."""
+    fs = style.font_size * 0.9
+    per_entry = (0.6 * fs * longest + 3.2 * fs) / 72
+    return max(1, min(n_entries, int(width_in / per_entry)))
+
+
+def legend(fig: Figure, handles: dict, style: FigureStyle, title: str = "") -> None:
+    """One legend above the panels, in as many columns as the figure's width holds."""
+    if not handles:
+        return
+    fs = style.font_size * 0.9
+    ncols = _legend_cols(len(handles), max(len(label) for label in handles),
+                         fig.get_figwidth(), style)
+    fig.legend(list(handles.values()), list(handles), loc="outside upper center", ncols=ncols,
+               title=title or None, fontsize=fs, title_fontsize=fs, frameon=False,
+               handlelength=2.2, columnspacing=1.2)
+
+
+def header_lines(n_entries: int, longest: int, width_in: float, style: FigureStyle,
+                 title: bool) -> int:
+    """Text lines the legend above the panels will take (as :func:`legend` lays it out)."""
+    ncols = _legend_cols(n_entries, longest, width_in, style)
+    return math.ceil(n_entries / ncols) + (1 if title else 0) + 1
+
+
+def figure_width(n: int, style: FigureStyle, cols: int | None = None) -> float:
+    """Width in inches of a figure of ``n`` panels, as :func:`panel_grid` makes it."""
+    cols = min(n, cols or style.max_cols)
+    if style.width is not None:
+        return style.width
+    return (6.0 if n == 1 else style.panel_width) * cols
+
+
+def axis_labels(fig: Figure, axes: list, xlabels: list[str], ylabels: list[str],
+                 style: FigureStyle, cols: int) -> None:
+    """Labels wrapped to their panel; one figure-wide label where every panel shares it."""
+    fs = style.font_size
+    fw, fh = fig.get_size_inches()
+    rows = math.ceil(len(axes) / cols)
+    # The axes get the column less the room of the y label and tick labels.
+    room = max(fw / cols - 5.5 * fs / 72, 0.5 * fw / cols)
+    for ax in axes:
+        ax.set_title(wrap(ax.get_title(), room, fs), fontsize=fs)
+    if len(axes) > 1 and len(set(xlabels)) == 1:
+        fig.supxlabel(wrap(xlabels[0], fw * 0.9, fs), fontsize=fs)
+    else:
+        for ax, label in zip(axes, xlabels, strict=True):
+            ax.set_xlabel(wrap(label, room, fs), fontsize=fs)
+    shared_y = len(axes) > 1 and len(set(ylabels)) == 1
+    for i, (ax, label) in enumerate(zip(axes, ylabels, strict=True)):
+        if (shared_y and i % cols) or not label:
+            continue
+        ax.set_ylabel(wrap(label, fh / rows * 0.8, fs), fontsize=fs)

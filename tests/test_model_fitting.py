@@ -1,0 +1,162 @@
+"""The model-fitting code paths: the exact GP, bounded training sets, the published predictors.
+
+Each model is checked against an independent implementation of the same
+mathematics: the GP against scikit-learn's ``GaussianProcessRegressor``, the
+published BANANAS network's gradients against finite differences, REINFORCE's
+update against the reference's PyTorch code path (``Categorical.log_prob``,
+``torch.optim.Adam``).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from tabnas.errors import UserError
+from tabnas.runner import Budget, run_search
+from tabnas.strategies._gp import ExactGP
+from tabnas.strategies._naszilla import DeepEnsemble, mutation_candidates
+from tabnas.strategies._training_set import bounded_subset
+from tabnas.strategies.bananas import Bananas
+from tabnas.strategy import STRATEGIES, Hyperparameter
+from tabnas.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, drive, shipped_tables
+from tabnas.trials import HistoryRecorder
+
+
+def test_exact_gp_matches_scikit_learn():
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 2, size=(60, 12)).astype(float)
+    y = x[:, 0] - 0.5 * x[:, 3] + 0.1 * rng.standard_normal(60)
+    y = (y - y.mean()) / y.std()
+    ours = ExactGP()
+    ours.fit(x, y, optimise=True)
+    kernel = (ConstantKernel(1.0, (1e-2, 1e2)) * RBF(2.0, (0.1, 50.0))
+              + WhiteKernel(0.1, (1e-5, 1.0)))
+    theirs = GaussianProcessRegressor(kernel=kernel, random_state=0).fit(x, y)
+    fitted = theirs.kernel_.get_params()
+    c, ell, w = ours.hyperparameters
+    assert c == pytest.approx(fitted["k1__k1__constant_value"], rel=1e-3)
+    assert ell == pytest.approx(fitted["k1__k2__length_scale"], rel=1e-3)
+    assert w == pytest.approx(fitted["k2__noise_level"], rel=1e-3)
+    probe = rng.integers(0, 2, size=(25, 12)).astype(float)
+    mean, std = ours.predict(probe)
+    ref_mean, ref_std = theirs.predict(probe, return_std=True)
+    np.testing.assert_allclose(mean, ref_mean, atol=1e-6)
+    np.testing.assert_allclose(std, ref_std, atol=1e-6)
+
+
+def test_bounded_subset_keeps_the_best_half_and_the_size():
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(1000)
+    rows = bounded_subset(y, 100, rng)
+    assert len(rows) == 100 == len(set(rows.tolist()))
+    assert set(np.argsort(-y)[:50].tolist()) <= set(rows.tolist())
+    assert bounded_subset(y[:80], 100, rng).tolist() == list(range(80))
+
+
+@pytest.mark.parametrize("name", ["bo", "smac"])
+def test_bounded_training_set_runs_past_its_limit_reproducibly(analog, name):
+    cls = STRATEGIES.get(name)
+    hp = {"max_train": 24}
+    a = run_search(analog, cls, 5, Budget(evals=60), hyperparameters=hp).columns
+    b = run_search(analog, cls, 5, Budget(evals=60), hyperparameters=hp).columns
+    assert a["arch"] == b["arch"]
+    assert len(set(a["arch"])) == 60  # never a repeat, past the limit too
+
+
+def test_published_bananas_network_gradients_match_finite_differences():
+    rng = np.random.default_rng(1)
+    net = DeepEnsemble(6, rng, members=2, layers=4, width=5)
+    x = rng.standard_normal((2, 9, 6))
+    y = rng.standard_normal((2, 9))
+    grads = net._gradients(x, y)
+
+    def loss() -> float:
+        out, _ = net.forward(x)
+        return float(np.abs(out - y).mean(1).sum())
+
+    params = [*net.weights, *net.biases]
+    for p, g in zip(params, grads, strict=True):
+        numeric = np.zeros_like(p)
+        for idx in np.ndindex(p.shape):
+            p[idx] += 1e-6
+            up = loss()
+            p[idx] -= 2e-6
+            numeric[idx] = (up - loss()) / 2e-6
+            p[idx] += 1e-6
+        np.testing.assert_allclose(g, numeric, atol=1e-6)
+
+
+def test_published_bananas_is_naszillas_recipe(analog):
+    cls = STRATEGIES.get("bananas")
+    strategy = cls(analog.space, rng=np.random.default_rng(0),
+                   history=HistoryRecorder().history, variant="published")
+    assert (strategy.initial, strategy.refit_every) == (10, 10)
+    drive(strategy, analog, 11, lambda step, value: value)  # the 11th ask fits the model
+    widths = [w.shape for w in strategy._deep.weights]  # a fresh 5 x (10 layers of 20)
+    assert widths[0] == (5, 84, 20) and widths[-1] == (5, 20, 1) and len(widths) == 11
+    ranked = [o.arch for o in strategy.history.observations]
+    pool = mutation_candidates(analog.space, ranked, strategy.history,
+                               np.random.default_rng(1))
+    assert len(pool) >= 100 and not set(pool) & set(strategy.history.archs)
+
+
+def test_published_bananas_refuses_light_only_settings(analog):
+    with pytest.raises(UserError, match="variant=light only"):
+        STRATEGIES.get("bananas")(analog.space, rng=np.random.default_rng(0),
+                                  history=HistoryRecorder().history,
+                                  variant="published", hidden=32)
+
+
+def test_reinforce_step_matches_the_pytorch_reference(analog):
+    """Same logits, reward sequence and optimiser as AutoDL-Projects' reinforce.py."""
+    cls = STRATEGIES.get("reinforce")
+    strategy = cls(analog.space, rng=np.random.default_rng(0),
+                   history=HistoryRecorder().history, learning_rate=0.01)
+    sizes = analog.space.cardinalities()
+    logits = torch.nn.Parameter(torch.tensor(strategy._logits.reshape(len(sizes), -1)))
+    optimiser = torch.optim.Adam([logits], lr=0.01)
+    numerator = denominator = 0.0
+    rng = np.random.default_rng(9)
+    for _ in range(15):
+        arch = tuple(int(a) for a in rng.integers(0, sizes[0], len(sizes)))
+        reward = float(rng.uniform(10, 95))
+        strategy._learn(arch, reward)
+        numerator = 0.9 * numerator + 0.1 * reward
+        denominator = 0.9 * denominator + 0.1
+        dist = torch.distributions.Categorical(torch.softmax(logits, dim=-1))
+        log_prob = dist.log_prob(torch.tensor(arch)).sum()
+        loss = -log_prob * (reward - numerator / denominator)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    np.testing.assert_allclose(strategy._logits, logits.detach().numpy().ravel(), atol=1e-9)
+
+
+class PublishedBananas(Bananas):
+    """``bananas`` with ``variant=published`` as its default, for the conformance suite."""
+
+    hyperparameters = {**Bananas.hyperparameters,
+                       "variant": Hyperparameter("published", "variant",
+                                                 choices=("light", "published"))}
+
+
+class TestPublishedBananasConformance(StrategyConformance):
+    benchmarks = tuple(dict.fromkeys((*CONFORMANCE_BENCHMARKS, *shipped_tables())))
+
+    @pytest.fixture
+    def strategy_cls(self):
+        return PublishedBananas
+
+
+def test_feature_matrix_grows_with_the_observations(analog):
+    """Rows kept between fits are the observations' encodings, in completion order."""
+    strategy = STRATEGIES.get("bo")(analog.space, rng=np.random.default_rng(2),
+                                    history=HistoryRecorder().history, initial=4)
+    drive(strategy, analog, 80, lambda step, value: value)
+    archs = [o.arch for o in strategy.history.observations]
+    matrix = strategy._feature_matrix(archs)
+    assert matrix.shape == (80, 30)
+    np.testing.assert_array_equal(matrix, np.array([analog.space.encode(a) for a in archs]))
