@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -178,24 +179,28 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"tabnas {__version__}")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
-    def results_arg(p):
-        p.add_argument("--results-dir", type=Path, default=Path("results"),
+    def results_arg(p, default: Path | None = Path("results")):
+        p.add_argument("--results-dir", type=Path, default=default,
                        help="folder holding experiments (default: ./results)")
 
     p = sub.add_parser("run", help="run a strategy comparison (default: random vs rea on "
                                    "nb201-analog, 20 seeds x 200 evaluations)")
-    p.add_argument("--benchmark", default=DEFAULT_BENCHMARK,
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="run the study a file describes: a study TOML file, or an "
+                        "experiment's manifest.json to replay it (with --experiment NEW)")
+    p.add_argument("--benchmark", default=None,
                    help=f"benchmark name(s), comma-separated (default: {DEFAULT_BENCHMARK})")
-    p.add_argument("--strategy", default=DEFAULT_STRATEGIES,
-                   help=f"strategy names, comma-separated (default: {DEFAULT_STRATEGIES})")
-    p.add_argument("--seeds", type=_positive_int, default=DEFAULT_SEEDS,
+    p.add_argument("--strategy", default=None,
+                   help=f"strategies, comma-separated: names, path/to/file.py[:Class] or "
+                        f"package.module:Class (default: {DEFAULT_STRATEGIES})")
+    p.add_argument("--seeds", type=_positive_int, default=None,
                    help=f"number of seeds, 0..N-1 (default: {DEFAULT_SEEDS})")
     p.add_argument("--budget-evals", type=_positive_int, default=None,
                    help=f"evaluations per run (default: {DEFAULT_EVALS} unless "
                         "--budget-cost is given)")
     p.add_argument("--budget-cost", type=_positive_float, default=None,
                    help="cumulative simulated cost per run, in the benchmark's cost unit")
-    p.add_argument("--experiment", default=DEFAULT_EXPERIMENT,
+    p.add_argument("--experiment", default=None,
                    help=f"experiment name (default: {DEFAULT_EXPERIMENT})")
     p.add_argument("--hp", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="strategy hyperparameter, e.g. --hp rea.population=50 (repeatable)")
@@ -217,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="move damaged or foreign run files to the experiment's damaged/ "
                         "folder and compute those runs again (without it, such a file stops "
                         "the run with a message naming it)")
-    p.add_argument("--workers", type=_positive_int, default=1,
+    p.add_argument("--workers", type=_positive_int, default=None,
                    help="run on N local processes (default: 1, in this process)")
     p.add_argument("--dask", default=None, metavar="ADDRESS|local:N",
                    help="run on a Dask cluster: a scheduler address (tcp://host:8786) or "
@@ -226,14 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="runs per task sent to a worker (default: about 8 tasks per worker)")
     p.add_argument("--run-timeout", type=_positive_float, default=None, metavar="SECONDS",
                    help="stop a run after this many host seconds and record it as failed")
-    p.add_argument("--sim-workers", type=_positive_int, default=1, metavar="K",
+    p.add_argument("--sim-workers", type=_positive_int, default=None, metavar="K",
                    help="simulate K asynchronous parallel workers per search on the "
                         "benchmark's simulated clock (default: 1, sequential)")
-    p.add_argument("--mf-cost", default="restart", metavar="restart|continue",
+    p.add_argument("--mf-cost", default=None, metavar="restart|continue",
                    help="what a multi-fidelity promotion pays: restart (the full cost of its "
                         "fidelity, default) or continue (resume the continued trial: only "
                         "the cost it adds)")
-    results_arg(p)
+    results_arg(p, default=None)
 
     sub.add_parser("list", help="list benchmarks, strategies and search spaces")
 
@@ -309,17 +314,63 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: ``tabnas run`` flags that define the study, which ``--config`` defines instead.
+_STUDY_FLAGS = ("benchmark", "strategy", "seeds", "budget_evals", "budget_cost", "hp",
+                "objective", "seed_mode", "data", "schedule", "option", "sim_workers",
+                "mf_cost", "run_timeout")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.config is not None:
+        given = [f for f in _STUDY_FLAGS if getattr(args, f) not in (None, [])]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise UserError(f"{flag} cannot be combined with --config: set it in "
+                            f"{args.config} instead")
+        from tabnas.config import run_study_file
+
+        try:
+            exp = run_study_file(args.config, experiment=args.experiment,
+                                 results_dir=args.results_dir, workers=args.workers,
+                                 dask=args.dask, chunk_size=args.chunk_size)
+        except UserError as exc:
+            # The study's settings are the file's keys, not flags: keep the library's words.
+            exc.in_api_terms = True
+            raise
+    else:
+        exp = _run_from_flags(args)
+    counts, where = exp.counts, _shown(exp.path)
+    failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
+    print(f"experiment {exp.name!r}: {counts['ran']} runs done, "
+          f"{counts['skipped']} already complete{failed}; results in {where}")
+    if not args.no_report:
+        from tabnas.statistics import load_for_statistics
+
+        loaded = load_for_statistics(where)  # read once for both
+        _stats(where, *loaded)
+        _plot(where, *loaded)
+    return 0
+
+
+def _shown(path: Path) -> Path:
+    """``path`` relative to the current folder where it is inside it (shorter to read)."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
+def _run_from_flags(args: argparse.Namespace):
     from tabnas.runner import Budget
     from tabnas.strategy import parse_hyperparameters
     from tabnas.study import MAX_SEEDS, Study, run_study
 
-    if args.seeds > MAX_SEEDS:  # before a list of that many seeds is made
+    if (args.seeds or 0) > MAX_SEEDS:  # before a list of that many seeds is made
         raise UserError(f"--seeds {args.seeds}: at most {MAX_SEEDS:,} seeds per study")
     evals = args.budget_evals
     if evals is None and args.budget_cost is None:
         evals = DEFAULT_EVALS
-    strategies = split_names(args.strategy)
+    strategies = split_names(args.strategy or DEFAULT_STRATEGIES)
     hps: dict[str, dict[str, str]] = {}
     for key, value in parse_hyperparameters(args.hp).items():
         strat, dot, name = key.rpartition(".")
@@ -334,32 +385,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         hps.setdefault(strat, {})[name] = value
     options = _benchmark_options(args)
     study = Study(
-        experiment=args.experiment,
+        experiment=args.experiment or DEFAULT_EXPERIMENT,
         benchmarks=_benchmark_names(
-            args, [b.strip() for b in args.benchmark.split(",") if b.strip()]),
+            args, [b.strip() for b in (args.benchmark or DEFAULT_BENCHMARK).split(",")
+                   if b.strip()]),
         strategies=strategies,
-        seeds=list(range(args.seeds)),
+        seeds=list(range(args.seeds or DEFAULT_SEEDS)),
         budget=Budget(evals=evals, cost=args.budget_cost),
-        results_dir=args.results_dir,
+        results_dir=args.results_dir or Path("results"),
         hyperparameters=hps,
         benchmark_options=options,
         data=args.data,
-        sim_workers=args.sim_workers,
-        mf_cost=args.mf_cost,
+        sim_workers=args.sim_workers or 1,
+        mf_cost=args.mf_cost or "restart",
         run_timeout=args.run_timeout,
     )
-    counts = run_study(study, workers=args.workers, dask=args.dask, chunk_size=args.chunk_size,
-                       redo_damaged=args.redo_damaged)
-    failed = f", {counts['failed']} failed (see 'tabnas status')" if counts["failed"] else ""
-    print(f"experiment {args.experiment!r}: {counts['ran']} runs done, "
-          f"{counts['skipped']} already complete{failed}; results in {study.exp_dir}")
-    if not args.no_report:
-        from tabnas.statistics import load_for_statistics
-
-        loaded = load_for_statistics(study.exp_dir)  # read once for both
-        _stats(study.exp_dir, *loaded)
-        _plot(study.exp_dir, *loaded)
-    return 0
+    return run_study(study, workers=args.workers or 1, dask=args.dask,
+                     chunk_size=args.chunk_size, redo_damaged=args.redo_damaged)
 
 
 def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
@@ -489,7 +531,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         present, how = entry.status()
         mark = "ready" if present else "missing data"
         print(f"  {name:<24} {entry.summary}")
-        print(f"  {'':<24} [{mark}] {how}")
+        print(f"  {'':<24} [{mark}] {cli_message(how)}")
     from tabnas.objectives import presets
 
     print("multi-objective presets (BENCHMARK:PRESET, or --objective A,B):")
@@ -676,7 +718,67 @@ COMMANDS = {
 }
 
 
+#: Library messages name Python API parameters; the command line names its flags instead.
+#: Each phrase is replaced where it stands as whole words, longer phrases first. A
+#: manifest setting quoted as ``key=value`` keeps its key (it names the manifest's entry).
+API_TO_CLI = (
+    ("strategies is empty", "--strategy is empty"),
+    ("benchmarks is empty", "--benchmark is empty"),
+    ("strategies name", "--strategy names"),
+    ("benchmarks name", "--benchmark names"),
+    ("budget evals", "--budget-evals"),
+    ("budget cost", "--budget-cost"),
+    ("seeds must", "--seeds must"),
+    ("seeds: no run", "--seeds: no run"),
+    ("rope needs", "--rope needs"),
+    ("sim_workers must", "--sim-workers must"),
+    ("mf_cost '", "--mf-cost '"),
+    ("run_timeout must", "--run-timeout must"),
+    ("results_dir", "--results-dir"),
+    ("new experiment name", "new --experiment name"),
+    ("another experiment name", "another --experiment name"),
+    ("workers or dask", "--workers or --dask"),
+    ("dask address", "--dask"),
+    ("dask needs", "--dask needs"),
+    ("dask='local:N'", "--dask local:N"),
+    ("(seeds)", "(--seeds)"),
+    ("run's seeds;", "run's --seeds;"),
+    ("choose evals between", "choose --at-evals between"),
+    ("choose cost between", "choose --at-cost between"),
+    ("evals or cost, not both", "--at-evals or --at-cost, not both"),
+    ("alpha must", "--alpha must"),
+    ("data=", "--data "),
+    ("omit data", "omit --data"),
+    ("use device cpu", "use --device cpu"),
+    ("benchmark option", "--option"),
+)
+
+
+def cli_message(message: str) -> str:
+    """A library error message in command-line terms (``budget evals`` -> ``--budget-evals``)."""
+    import re
+
+    for api, flag in sorted(API_TO_CLI, key=lambda pair: -len(pair[0])):  # longest first
+        message = re.sub(rf"(?<![\w-]){re.escape(api)}(?![\w])" if api[-1].isalnum()
+                         else rf"(?<![\w-]){re.escape(api)}", flag, message)
+    return message
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """tabnas's own warnings (a broken plugin, ...) as one line on stderr; others as usual."""
+    from tabnas.registry import PluginWarning
+
+    if issubclass(category, PluginWarning):
+        print(f"tabnas: warning: {message}", file=sys.stderr if file is None else file)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
+_show_warning = warnings.showwarning
+
+
 def main(argv: list[str] | None = None) -> int:
+    warnings.showwarning = _warning_line
     try:
         parser = build_parser()
         argv = sys.argv[1:] if argv is None else list(argv)
@@ -687,7 +789,8 @@ def main(argv: list[str] | None = None) -> int:
             args = parser.parse_args(["run"])
         return COMMANDS[args.command](args)
     except UserError as exc:
-        print(f"tabnas: error: {exc}", file=sys.stderr)
+        text = str(exc) if getattr(exc, "in_api_terms", False) else cli_message(str(exc))
+        print(f"tabnas: error: {text}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a full disk, no inodes, a permission: one line, never a traceback
         print(f"tabnas: error: {os_error_line(exc)}", file=sys.stderr)

@@ -1,8 +1,13 @@
-"""The one exception type that means "the user asked for something we cannot do".
+"""The one base exception that means "the user asked for something we cannot do".
 
 The CLI turns a :class:`UserError` into a single line on stderr and exit code 2;
-anything else is a bug and keeps its traceback. An ``OSError`` (a full disk,
-a permission) is the environment's, not a bug: it too becomes one line.
+anything else is a bug and keeps its traceback. Messages are phrased for the
+Python API (``budget evals must be a positive integer``); the command line
+rewrites parameter names into its flags (``--budget-evals ...``, see
+``tabnas.cli``). Subclasses say what kind of problem it is, so a script can
+catch one kind and let the others through; every one exits with code 2. An
+``OSError`` (a full disk, a permission) is the environment's, not a bug: it
+too becomes one line.
 """
 
 import errno
@@ -16,6 +21,26 @@ class UserError(Exception):
 
 #: errno values that mean "no room": a full disk or no inodes, a quota, a file-size limit.
 _NO_ROOM = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+class DataMissing(UserError):
+    """Data that is needed is not there: a benchmark's files, a package, an experiment's runs."""
+
+
+class DamagedData(UserError):
+    """A file is there but unreadable: truncated, corrupt, inconsistent, or of another format."""
+
+
+class BadConfiguration(UserError):
+    """A setting is invalid: an unknown name, a value out of range, a malformed option."""
+
+
+class IncompatibleExperiment(UserError):
+    """An existing experiment ran with other settings, another format, or other code."""
+
+
+class UnpairedSeeds(UserError):
+    """Paired statistics need every strategy run on the same seeds, and they were not."""
 
 
 def os_reason(exc: OSError) -> str:

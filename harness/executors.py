@@ -59,7 +59,7 @@ from dataclasses import dataclass, field
 from time import perf_counter, thread_time
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing, UserError
 from tabnas.runfile import encode_run, identity, settings_digest
 from tabnas.runner import Budget, RunTimeout, run_search
 
@@ -345,8 +345,8 @@ class DaskExecutor(Executor):
             import dask
             from distributed import Client, LocalCluster
         except ImportError:
-            raise UserError("--dask needs Dask: pip install 'tabnas[dask]' "
-                            "(or pip install 'dask[distributed]')") from None
+            raise DataMissing("dask needs Dask: pip install 'tabnas[dask]' "
+                              "(or pip install 'dask[distributed]')") from None
         self._cluster = None
         self._own_client = True
         if isinstance(target, Client):
@@ -357,7 +357,8 @@ class DaskExecutor(Executor):
         elif target.startswith("local:"):
             count = target.partition(":")[2]
             if not count.isdigit() or int(count) < 1:
-                raise UserError(f"--dask {target!r}: write local:N with N >= 1 workers")
+                raise BadConfiguration(f"dask address {target!r}: write local:N with N >= 1 "
+                                       "workers")
             _check_local_workers(int(count), "--dask local:")
             # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
             # log a warning about it below tabnas' one-line message.
@@ -386,10 +387,10 @@ class DaskExecutor(Executor):
                 self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
             except Exception as exc:  # refused, timed out, or something that is not Dask
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-                raise UserError(
+                raise BadConfiguration(
                     f"no Dask scheduler answered at {target!r} within "
                     f"{DASK_CONNECT_TIMEOUT_S} s ({reason}); check the address, or use "
-                    "--dask local:N for a cluster on this machine"
+                    "dask='local:N' for a cluster on this machine"
                 ) from None
         self._slots = 1
         self._slots_at = -math.inf
@@ -428,7 +429,7 @@ def _temporary_security():
 def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
     """The executor for ``--workers N`` / ``--dask ADDRESS|local:N`` (in-process by default)."""
     if dask is not None and workers > 1:
-        raise UserError("give either --workers or --dask, not both")
+        raise BadConfiguration("give either workers or dask, not both")
     if dask is not None:
         return DaskExecutor(dask)
     if workers > 1:

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import UserError
+from tabnas.errors import DataMissing, UserError
 from tabnas.figure_layout import (
     FigureStyle,
     axis_labels,
@@ -220,7 +220,7 @@ def curves_figure(curves: pd.DataFrame, colours: dict[str, str], *, xlabel: str 
     differ between benchmarks).
     """
     if curves.empty:
-        raise UserError("nothing to plot: no curve has any point")
+        raise DataMissing("nothing to plot: no curve has any point")
     panels = [_Panel(bench, cb, _label(xlabel, bench, "cumulative cost"),
                      _label(ylabel, bench, "test regret"), bench)
               for bench, cb in curves.groupby("benchmark", sort=True)]
@@ -240,7 +240,7 @@ def value_test_figure(value_curves: pd.DataFrame, test_curves: pd.DataFrame,
     split (validation regret falling while test regret does not) shows as a gap.
     """
     if value_curves.empty or test_curves.empty:
-        raise UserError("nothing to plot: no curve has any point")
+        raise DataMissing("nothing to plot: no curve has any point")
     panels = []
     for bench, vb in value_curves.groupby("benchmark", sort=True):
         tb = test_curves[test_curves["benchmark"] == bench]
@@ -285,7 +285,7 @@ def pooled_figure(norm_curves: pd.DataFrame, colours: dict[str, str], *,
     from scipy.stats import rankdata
 
     if norm_curves.empty:
-        raise UserError("nothing to plot: no curve has any point")
+        raise DataMissing("nothing to plot: no curve has any point")
     st = get_style(style)
     n_bench = norm_curves["benchmark"].nunique()
     grouped = norm_curves.groupby(["strategy", "x"], sort=True)["mean"]
@@ -328,7 +328,7 @@ def rank_figure(ranks: pd.DataFrame, colours: dict[str, str], *, xlabel: str,
                 log_x: bool = True, style: str | FigureStyle = "default") -> Figure:
     """Anytime average rank (1 = best) per strategy; ``ranks``: benchmark, strategy, x, rank."""
     if ranks.empty:
-        raise UserError("nothing to plot: no ranks")
+        raise DataMissing("nothing to plot: no ranks")
     st = get_style(style)
     benches = sorted(ranks["benchmark"].unique())
     k = ranks["strategy"].nunique()
@@ -363,7 +363,7 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
     (benchmark -> unit, :func:`regret_units`) are added to the x labels.
     """
     if values.empty:
-        raise UserError("nothing to plot: no final values")
+        raise DataMissing("nothing to plot: no final values")
     st = get_style(style)
     benches = sorted(values["benchmark"].unique())
     k = values["strategy"].nunique()

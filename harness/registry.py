@@ -12,21 +12,37 @@ one is asked for.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 
 T = TypeVar("T")
+
+
+class PluginWarning(UserWarning):
+    """A plugin (entry point) could not be loaded; everything else still works."""
+
+
+def _in_worker_process() -> bool:
+    """Whether this is a worker process started by multiprocessing (a pool, a Dask worker)."""
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
 
 
 class Registry(Generic[T]):
     """A name -> object mapping that refuses duplicates."""
 
-    def __init__(self, kind: str, entry_point_group: str, builtin_package: str) -> None:
+    def __init__(self, kind: str, entry_point_group: str, builtin_package: str, *,
+                 loader: Callable[[str], T | None] | None = None, how_to_add: str = "") -> None:
         self.kind = kind
         self.entry_point_group = entry_point_group
         self.builtin_package = builtin_package
+        #: Answers names that say where an object is (a file, ``module:Class``), else None.
+        self.loader = loader
+        self.how_to_add = how_to_add
         self._items: dict[str, T] = {}
         self._resolvers: dict[str, Callable[[str], T]] = {}
         self._resolved: dict[str, T] = {}
@@ -79,7 +95,18 @@ class Registry(Generic[T]):
         from importlib.metadata import entry_points
 
         for ep in entry_points(group=self.entry_point_group):
-            loaded = ep.load()
+            try:
+                loaded = ep.load()
+            except Exception as exc:  # one broken plugin must not break the others
+                if _in_worker_process():  # the process the user started has said so once
+                    continue
+                reason = (f"{type(exc).__name__}: {exc}".splitlines() or [""])[0]
+                dist = getattr(ep.dist, "name", None)
+                warnings.warn(
+                    f"{self.kind} plugin {ep.name!r} ({ep.value}"
+                    f"{f', from {dist}' if dist else ''}) failed to load and is skipped: "
+                    f"{reason}", PluginWarning, stacklevel=2)
+                continue
             # An entry point may name the object itself or a module that registers.
             if not isinstance(loaded, type(importlib)) and ep.name not in self._items:
                 self.add(ep.name, loaded)
@@ -98,9 +125,15 @@ class Registry(Generic[T]):
         if sep and prefix in self._resolvers:
             obj = self._resolved[name] = self._resolvers[prefix](rest)
             return obj
-        raise UserError(
+        if self.loader is not None:
+            loaded = self.loader(name)
+            if loaded is not None:
+                self._resolved[name] = loaded
+                return loaded
+        raise BadConfiguration(
             f"unknown {self.kind} {name!r}; valid names: {', '.join(self.names())}"
             + "".join(f", {p}:..." for p in sorted(self._resolvers))
+            + (f"; {self.how_to_add}" if self.how_to_add else "")
         )
 
     def __contains__(self, name: object) -> bool:

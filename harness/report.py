@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tabnas.cache import atomic_write_bytes
-from tabnas.errors import UserError, os_reason
+from tabnas.errors import BadConfiguration, UserError, os_reason
 
 #: Fractions of the evaluation budget at which the anytime table is reported.
 ANYTIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -99,9 +99,9 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     from tabnas.significance import bayesian_control, friedman_nemenyi
 
     if evals is not None and cost is not None:
-        raise UserError("give one budget: --at-evals or --at-cost, not both")
+        raise BadConfiguration("give one budget: evals or cost, not both")
     if not 0 < alpha < 1:
-        raise UserError(f"--alpha must be between 0 and 1, got {alpha}")
+        raise BadConfiguration(f"alpha must be between 0 and 1, got {alpha}")
     df, manifest = statistics.load_for_statistics(exp_dir, seeds=seeds)
     rows = statistics.budget_rows(df, evals=evals, cost=cost)  # checks the budget
     long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])

@@ -47,7 +47,14 @@ from typing import Any
 
 from tabnas import RESULTS_FORMAT, __version__
 from tabnas.cache import atomic_write_bytes
-from tabnas.errors import UserError, os_reason
+from tabnas.errors import (
+    BadConfiguration,
+    DamagedData,
+    DataMissing,
+    IncompatibleExperiment,
+    UserError,
+    os_reason,
+)
 from tabnas.locks import claim_is_stale, experiment_lock, open_regular, read_claim, read_regular
 from tabnas.records import RUN_COLUMNS, arrow_schema, early_stop_notes
 from tabnas.runfile import (
@@ -85,13 +92,13 @@ def check_names(benchmarks: list[str], strategies: list[str]) -> None:
 
 def experiment_dir(results_dir: str | Path, experiment: str) -> Path:
     if not _NAME_RE.match(experiment) or experiment in (".", ".."):
-        raise UserError(
+        raise BadConfiguration(
             f"experiment name {experiment!r} is not allowed: use ASCII letters, digits, '.', "
             "'_' and '-' (no path separators), starting with a letter or digit"
         )
     if len(experiment) > _NAME_MAX:  # a folder name the file system refuses
-        raise UserError(f"experiment name {experiment[:20]}... is {len(experiment)} characters "
-                        f"long; use at most {_NAME_MAX}")
+        raise BadConfiguration(f"experiment name {experiment[:20]}... is {len(experiment)} "
+                               f"characters long; use at most {_NAME_MAX}")
     return Path(results_dir) / experiment
 
 
@@ -120,7 +127,7 @@ def ensure_writable(exp_dir: Path) -> None:
     except OSError as exc:
         raise UserError(
             f"cannot write results to {exp_dir}: {os_reason(exc)}; "
-            "choose another --results-dir"
+            "choose another results_dir"
         ) from None
 
 
@@ -158,23 +165,23 @@ def read_manifest(exp_dir: Path) -> dict | None:
     try:
         manifest = json.loads(read_regular(path))
     except (OSError, ValueError) as exc:  # ValueError: bad JSON or not UTF-8
-        raise UserError(f"{path} is unreadable ({exc}); move the folder aside") from None
+        raise DamagedData(f"{path} is unreadable ({exc}); move the folder aside") from None
     if not isinstance(manifest, dict):
-        raise UserError(f"{path} is damaged (not a JSON object); move the folder aside")
+        raise DamagedData(f"{path} is damaged (not a JSON object); move the folder aside")
     if manifest.get("format") != RESULTS_FORMAT:
-        raise UserError(
+        raise IncompatibleExperiment(
             f"{exp_dir} was written by an incompatible tabnas results format "
             f"({manifest.get('format')!r}, this is {RESULTS_FORMAT}); use another "
-            "--experiment name or --results-dir; nothing was changed"
+            "experiment name or results_dir; nothing was changed"
         )
     if not isinstance(manifest.get("config"), dict):
-        raise UserError(f"{path} is damaged (no study configuration); move the folder aside")
+        raise DamagedData(f"{path} is damaged (no study configuration); move the folder aside")
     for key in ("checksums", "cost_labels", "maximize", "failed"):
         if not isinstance(manifest.get(key, {}), dict):
-            raise UserError(f"{path} is damaged ({key!r} is not a JSON object); "
+            raise DamagedData(f"{path} is damaged ({key!r} is not a JSON object); "
                             "move the folder aside")
     if not isinstance(manifest.get("notes", []), list):
-        raise UserError(f"{path} is damaged ('notes' is not a list); move the folder aside")
+        raise DamagedData(f"{path} is damaged ('notes' is not a list); move the folder aside")
     return manifest
 
 
@@ -188,8 +195,8 @@ def _study_config(exp_dir: Path, manifest: dict) -> dict:
     config = manifest["config"]
     missing = [k for k in _STUDY_KEYS if k not in config]
     if missing:
-        raise UserError(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
-                        f"{', '.join(missing)}); move the folder aside")
+        raise DamagedData(f"{exp_dir / 'manifest.json'} is damaged (its configuration lacks "
+                          f"{', '.join(missing)}); move the folder aside")
     return _typed_config(exp_dir, config)
 
 
@@ -208,8 +215,8 @@ def _typed_config(exp_dir: Path, config: dict) -> dict:
         ("mf_cost", isinstance(config.get("mf_cost", "restart"), str)),
     ) if not ok]
     if bad:
-        raise UserError(f"{exp_dir / 'manifest.json'} is damaged ({', '.join(bad)} "
-                        "of the wrong type); move the folder aside")
+        raise DamagedData(f"{exp_dir / 'manifest.json'} is damaged ({', '.join(bad)} "
+                          "of the wrong type); move the folder aside")
     return config
 
 
@@ -218,6 +225,7 @@ def open_experiment(
     cost_labels: dict[str, str] | None = None, maximize: dict[str, bool] | None = None,
     metric_labels: dict[str, dict[str, str]] | None = None,
     names: dict[str, str] | None = None,
+    packages: dict[str, str] | None = None,
 ) -> dict:
     """Create the manifest, or check that an existing one has the same study settings.
 
@@ -229,11 +237,11 @@ def open_experiment(
         for tmp in exp_dir.glob(".manifest.json.*.tmp"):
             tmp.unlink(missing_ok=True)
         return _open_experiment(exp_dir, config, checksums, cost_labels, maximize,
-                                metric_labels, names)
+                                metric_labels, names, packages)
 
 
 def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_labels,
-                     names=None) -> dict:
+                     names=None, packages=None) -> dict:
     manifest = read_manifest(exp_dir)
     if manifest is None:
         _vouch_for_orphans(exp_dir, config)
@@ -242,24 +250,34 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_l
         # Settings a manifest written before they existed holds at their default.
         for key, default in (("sim_workers", 1), ("mf_cost", "restart")):
             if old.get(key, default) != config.get(key, default):
-                raise UserError(
+                raise IncompatibleExperiment(
                     f"experiment {exp_dir.name!r} already exists with "
                     f"{key}={old.get(key, default)}, not {config.get(key, default)}; "
-                    "use a new --experiment name"
+                    "use a new experiment name"
                 )
         for key in ("budget", "benchmark_options"):
             if old.get(key) != config.get(key):
-                raise UserError(
+                raise IncompatibleExperiment(
                     f"experiment {exp_dir.name!r} already exists with {key}={old.get(key)!r}, "
-                    f"not {config.get(key)!r}; use a new --experiment name"
+                    f"not {config.get(key)!r}; use a new experiment name"
                 )
         for strat, hps in config["hyperparameters"].items():
             if strat in old["hyperparameters"] and old["hyperparameters"][strat] != hps:
-                raise UserError(
+                raise IncompatibleExperiment(
                     f"experiment {exp_dir.name!r} ran {strat} with hyperparameters "
-                    f"{old['hyperparameters'][strat]}, not {hps}; use a new --experiment name"
+                    f"{old['hyperparameters'][strat]}, not {hps}; use a new experiment name"
+                )
+        old_sources = old.get("strategy_sources", {})
+        for strat, src in config.get("strategy_sources", {}).items():
+            was = old_sources.get(strat)
+            if was is not None and was.get("sha256") != src.get("sha256"):
+                raise IncompatibleExperiment(
+                    f"experiment {exp_dir.name!r} ran strategy {strat!r} from {was.get('path')} "
+                    f"with sha256 {str(was.get('sha256'))[:12]}..., but that code is now "
+                    f"{src.get('sha256', '')[:12]}...; use a new experiment name"
                 )
         merged = dict(old)
+        merged["strategy_sources"] = {**old_sources, **config.get("strategy_sources", {})}
         merged["benchmarks"] = sorted(set(old["benchmarks"]) | set(config["benchmarks"]))
         merged["strategies"] = list(dict.fromkeys(old["strategies"] + config["strategies"]))
         merged["seeds"] = sorted(set(old["seeds"]) | set(config["seeds"]))
@@ -281,7 +299,7 @@ def _open_experiment(exp_dir, config, checksums, cost_labels, maximize, metric_l
     manifest["metric_labels"] = {**manifest.get("metric_labels", {}), **(metric_labels or {})}
     #: Stored benchmark name -> the name its records carry (a user table's spec name).
     manifest["benchmark_names"] = {**manifest.get("benchmark_names", {}), **(names or {})}
-    manifest["packages"] = package_versions()
+    manifest["packages"] = packages if packages is not None else package_versions()
     manifest["git_revision"] = git_revision()
     write_json_atomic(exp_dir / "manifest.json", manifest)
     return manifest
@@ -491,8 +509,8 @@ def experiment_status(exp_dir: Path) -> dict[str, Any]:
     """
     manifest = read_manifest(exp_dir)
     if manifest is None:
-        raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
-                        f"{exp_dir.name}' first or check --results-dir")
+        raise DataMissing(f"no experiment at {exp_dir}; run experiment {exp_dir.name!r} "
+                          "first or check results_dir")
     cfg = _study_config(exp_dir, manifest)
     failures = {(r["benchmark"], r["strategy"], r["seed"]): r for r in failure_records(exp_dir)}
     out: dict[str, Any] = {"done": 0, "failed": 0, "running": 0, "missing": 0, "damaged": 0,
@@ -645,7 +663,7 @@ def _checked_tables(exp_dir: Path, files: list[Path], config: dict | None, schem
                 verify_run(exp_dir, f, config)
             raise
     except UserError as exc:
-        raise UserError(damaged_message(exc)) from None
+        raise DamagedData(damaged_message(exc)) from None
 
 
 def load_results(exp_dir: Path, columns: list[str] | None = None):
@@ -655,13 +673,13 @@ def load_results(exp_dir: Path, columns: list[str] | None = None):
     strings of every evaluation are most of the memory).
     """
     if not exp_dir.exists():
-        raise UserError(f"no experiment at {exp_dir}; run 'tabnas run --experiment "
-                        f"{exp_dir.name}' first or check --results-dir")
+        raise DataMissing(f"no experiment at {exp_dir}; run experiment {exp_dir.name!r} "
+                          "first or check results_dir")
     manifest = read_manifest(exp_dir)
     files = run_files(exp_dir)
     if not files:
-        raise UserError(f"experiment {exp_dir.name!r} has no finished runs yet; "
-                        "run 'tabnas run' for it first")
+        raise DataMissing(f"experiment {exp_dir.name!r} has no finished runs yet; "
+                          "run 'tabnas run' for it first")
     config = _typed_config(exp_dir, manifest["config"]) if manifest else None
     return _read_runs(exp_dir, files, config, columns).to_pandas()
 
@@ -681,9 +699,9 @@ def load_experiment(exp_dir: Path, columns: list[str] | None = None):
 
     df = load_results(exp_dir, columns)
     if df.empty:
-        raise UserError(f"every run of experiment {exp_dir.name!r} ended before its first "
-                        "evaluation (is --budget-cost below the cost of one evaluation?); "
-                        "run it under a new --experiment name with a larger budget")
+        raise DataMissing(f"every run of experiment {exp_dir.name!r} ended before its first "
+                          "evaluation (is budget cost below the cost of one evaluation?); "
+                          "run it under a new experiment name with a larger budget")
     manifest = read_manifest(exp_dir) or {}
     notes = manifest.setdefault("notes", [])
     budget = (manifest.get("config") or {}).get("budget") or {}

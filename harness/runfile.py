@@ -23,7 +23,7 @@ import hashlib
 import json
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import DamagedData
 
 DIGEST_KEY = b"tabnas.sha256"
 IDENTITY_KEY = b"tabnas.run"
@@ -35,11 +35,11 @@ SETTINGS_DEFAULTS: dict[str, Any] = {"budget": None, "benchmark_options": {}, "s
                                      "mf_cost": "restart"}
 
 
-class DamagedFile(UserError):
+class DamagedFile(DamagedData):
     """A run or cache file that fails its checksum or cannot be decoded."""
 
 
-class ForeignFile(UserError):
+class ForeignFile(DamagedData):
     """An intact run file whose identity does not match where it lies."""
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from tabnas.benchmarks.base import Benchmark
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.objectives import check_objectives, is_multi_objective
 from tabnas.records import STOP_COST, STOP_DONE, STOP_EVALS, STOP_EXHAUSTED, RunRecords
 from tabnas.strategy import Strategy
@@ -50,11 +50,11 @@ class Budget:
 
     def __post_init__(self) -> None:
         if self.evals is None and self.cost is None:
-            raise UserError("give a budget: --budget-evals N and/or --budget-cost X")
+            raise BadConfiguration("give a budget: evals and/or cost")
         if self.evals is not None and (not isinstance(self.evals, int) or self.evals <= 0):
-            raise UserError(f"--budget-evals must be a positive integer, got {self.evals!r}")
+            raise BadConfiguration(f"budget evals must be a positive integer, got {self.evals!r}")
         if self.cost is not None and not (math.isfinite(self.cost) and self.cost > 0):
-            raise UserError(f"--budget-cost must be a positive number, got {self.cost!r}")
+            raise BadConfiguration(f"budget cost must be a positive number, got {self.cost!r}")
 
     def as_dict(self) -> dict[str, Any]:
         return {"evals": self.evals, "cost": self.cost}
@@ -69,7 +69,7 @@ MF_COSTS: tuple[str, ...] = ("restart", "continue")
 def check_mf_cost(mf_cost: str) -> str:
     """``mf_cost`` if it is one of :data:`MF_COSTS`; otherwise a one-line error."""
     if mf_cost not in MF_COSTS:
-        raise UserError(f"--mf-cost {mf_cost!r}: use one of {', '.join(MF_COSTS)}")
+        raise BadConfiguration(f"mf_cost {mf_cost!r}: use one of {', '.join(MF_COSTS)}")
     return mf_cost
 
 
@@ -142,7 +142,7 @@ def run_search(
     :class:`RunTimeout` once passed; it is checked between evaluations.
     """
     if not isinstance(sim_workers, int) or sim_workers < 1:
-        raise UserError(f"--sim-workers must be a positive integer, got {sim_workers!r}")
+        raise BadConfiguration(f"sim_workers must be a positive integer, got {sim_workers!r}")
     resume = check_mf_cost(mf_cost) == "continue"
     strategy_cls.check_supported(benchmark.space, benchmark.fidelities)
     check_objectives(strategy_cls, benchmark)

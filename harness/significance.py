@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 
 
 def holm(pvalues) -> np.ndarray:
@@ -95,8 +95,8 @@ def signed_rank(x, y, method: str = "auto") -> tuple[float, float, str]:
     from scipy.stats import rankdata, wilcoxon
 
     if method not in WILCOXON_METHODS:
-        raise UserError(f"unknown Wilcoxon method {method!r}: use one of "
-                        f"{', '.join(WILCOXON_METHODS)}")
+        raise BadConfiguration(f"unknown Wilcoxon method {method!r}: use one of "
+                               f"{', '.join(WILCOXON_METHODS)}")
     x, y = np.asarray(x, float), np.asarray(y, float)
     d = x - y
     d = d[np.isfinite(d)]
@@ -301,11 +301,11 @@ def friedman_nemenyi(wide: pd.DataFrame, alpha: float = 0.05,
     wide = wide.dropna()
     k, n = wide.shape[1], wide.shape[0]
     if k < 3:
-        raise UserError(f"the Friedman test needs at least 3 strategies, got {k}; "
-                        "compare two with the pairwise Wilcoxon test")
+        raise BadConfiguration(f"the Friedman test needs at least 3 strategies, got {k}; "
+                               "compare two with the pairwise Wilcoxon test")
     if n < 2:
-        raise UserError(f"the Friedman test needs at least 2 complete blocks, got {n}; "
-                        "run more seeds")
+        raise DataMissing(f"the Friedman test needs at least 2 complete blocks, got {n}; "
+                          "run more seeds")
     values = wide.to_numpy(float)
     if np.all(values == values[:, :1]):
         chi2, p = 0.0, 1.0
@@ -356,7 +356,7 @@ def bayesian_signed_rank(best, other, rope: float, *, nsamples: int = 20000,
     try:
         from baycomp import SignedRankTest
     except ImportError:
-        raise UserError("--rope needs the baycomp package: pip install 'tabnas[bayes]'") from None
+        raise DataMissing("rope needs the baycomp package: pip install 'tabnas[bayes]'") from None
     x, y = np.asarray(best, float), np.asarray(other, float)
     both = np.isfinite(x) & np.isfinite(y)
     if both.sum() < 2:

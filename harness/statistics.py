@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, UnpairedSeeds
 
 
 def final_rows(df: pd.DataFrame) -> pd.DataFrame:
@@ -75,8 +75,8 @@ def load_for_statistics(exp_dir, seeds: list[int] | None = None) -> tuple[pd.Dat
         missing = sorted(set(seeds) - have)
         if missing:
             shown = ", ".join(map(str, missing[:5])) + (" ..." if len(missing) > 5 else "")
-            raise UserError(f"--seeds: no run of experiment {exp_dir.name!r} has seed(s) "
-                            f"{shown}; its seeds are {_seed_text(have)}")
+            raise BadConfiguration(f"seeds: no run of experiment {exp_dir.name!r} has seed(s) "
+                                   f"{shown}; its seeds are {_seed_text(have)}")
         df = df[df["seed"].isin(seeds)].reset_index(drop=True)
         manifest["notes"] = [*manifest.get("notes", []),
                              f"restricted to seeds {_seed_text(set(seeds))} (--seeds)."]
@@ -184,17 +184,17 @@ def check_budget(df: pd.DataFrame, *, evals: int | None = None,
     """Refuse a budget no run of some benchmark reached: its statistics would be made up."""
     for bench, (max_evals, max_cost) in budget_limits(df).items():
         if evals is not None and (evals < 1 or evals > max_evals):
-            raise UserError(
+            raise BadConfiguration(
                 f"budget of {evals} evaluations is outside {bench}'s runs (1..{max_evals}); "
-                f"choose --at-evals between 1 and {max_evals}"
+                f"choose evals between 1 and {max_evals}"
             )
         if cost is not None:
             low = first_cost(df).get(bench, 0.0)
             if not (low <= cost <= max_cost):
-                raise UserError(
+                raise BadConfiguration(
                     f"budget of cost {cost:g} is outside {bench}'s runs (every run has one "
                     f"evaluation by {low:g}; they reach at most {max_cost:g}); choose "
-                    f"--at-cost between {low:g} and {max_cost:g}"
+                    f"cost between {low:g} and {max_cost:g}"
                 )
 
 
@@ -409,10 +409,9 @@ def paired_wide(long: pd.DataFrame, benchmark: str | None = None) -> pd.DataFram
         common = set.intersection(*by_strategy.values())
         if not common:
             each = ", ".join(f"{s}: {_seed_text(v)}" for s, v in by_strategy.items())
-            raise UserError(
+            raise UnpairedSeeds(
                 f"{bench}: no seed was run by every strategy ({each}), so no paired "
-                "comparison is possible; run common seeds with 'tabnas run --seeds N' for "
-                "the same experiment"
+                "comparison is possible; run common seeds for the same experiment"
             )
         keep.append(sub[(sub["benchmark"] == bench) & sub["seed"].isin(common)])
     names = sorted({s for v in sets.values() for s in v})
@@ -444,8 +443,8 @@ def friedman_blocks(long: pd.DataFrame, blocks: str = "auto") -> tuple[pd.DataFr
     seeds are the only replication there is).
     """
     if blocks not in BLOCK_CHOICES:
-        raise UserError(f"unknown block choice {blocks!r}: use one of "
-                        f"{', '.join(BLOCK_CHOICES)}")
+        raise BadConfiguration(f"unknown block choice {blocks!r}: use one of "
+                               f"{', '.join(BLOCK_CHOICES)}")
     wide = paired_wide(long)
     n_bench = long["benchmark"].nunique()
     if blocks == "auto":

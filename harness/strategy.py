@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.registry import Registry
 from tabnas.spaces.base import SearchSpace
 from tabnas.trials import Done, History, Suggestion, Trial, Wait
@@ -55,13 +55,13 @@ class Hyperparameter:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            raise UserError(f"hyperparameter {name}={value!r}: expected {self.describe()}")
+            raise BadConfiguration(f"hyperparameter {name}={value!r}: expected {self.describe()}")
         if self.choices is not None and value not in self.choices:
-            raise UserError(f"hyperparameter {name}={value!r}: expected {self.describe()}")
+            raise BadConfiguration(f"hyperparameter {name}={value!r}: expected {self.describe()}")
         if (self.low is not None and value < self.low) or (
             self.high is not None and value > self.high
         ):
-            raise UserError(f"hyperparameter {name}={value!r}: expected {self.describe()}")
+            raise BadConfiguration(f"hyperparameter {name}={value!r}: expected {self.describe()}")
         return value
 
 
@@ -75,7 +75,8 @@ def _parse(text: str, kind: type, name: str, hp: Hyperparameter) -> Any:
             raise ValueError
         return kind(text)
     except ValueError:
-        raise UserError(f"hyperparameter {name}={text!r}: expected {hp.describe()}") from None
+        raise BadConfiguration(f"hyperparameter {name}={text!r}: expected "
+                               f"{hp.describe()}") from None
 
 
 class Strategy:
@@ -129,7 +130,7 @@ class Strategy:
         unknown = set(hyperparameters) - set(self.hyperparameters)
         if unknown:
             valid = ", ".join(f"{k} ({v.describe()})" for k, v in self.hyperparameters.items())
-            raise UserError(
+            raise BadConfiguration(
                 f"unknown hyperparameter(s) {', '.join(sorted(unknown))} for strategy "
                 f"{self.name!r}; valid: {valid or 'none'}"
             )
@@ -159,17 +160,27 @@ class Strategy:
         for op in sorted(cls.requires):
             if op == "fidelities":
                 if not fidelities or len(fidelities) < 2:
-                    raise UserError(
+                    raise BadConfiguration(
                         f"strategy {cls.name!r} needs a multi-fidelity benchmark; "
                         f"this one has a single fidelity"
                     )
             elif not space.supports(op):
-                raise UserError(f"strategy {cls.name!r} needs the space operation {op!r}, "
-                                f"{space.unsupported_reason(op)}")
+                raise BadConfiguration(f"strategy {cls.name!r} needs the space operation "
+                                       f"{op!r}, {space.unsupported_reason(op)}")
+
+
+def _from_reference(name: str) -> type[Strategy] | None:
+    """A strategy named by its file or module (:mod:`tabnas.plugins`)."""
+    from tabnas.plugins import load_reference
+
+    return load_reference(name)
 
 
 STRATEGIES: Registry[type[Strategy]] = Registry(
-    "strategy", "tabnas.strategies", "tabnas.strategies"
+    "strategy", "tabnas.strategies", "tabnas.strategies", loader=_from_reference,
+    how_to_add=("to add one, name its file (path/to/my_strategy.py or "
+                "path/to/my_strategy.py:Class), its module (package.module:Class), or "
+                "install a package with a 'tabnas.strategies' entry point"),
 )
 
 
@@ -193,9 +204,9 @@ def parse_hyperparameters(items: list[str], what: str = "hyperparameter") -> dic
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise UserError(f"{what} {item!r}: write it as NAME=VALUE")
+            raise BadConfiguration(f"{what} {item!r}: write it as NAME=VALUE")
         if key.strip() in out:  # the last one would silently win
-            raise UserError(f"{what} {key.strip()} is given twice ({out[key.strip()]!r} and "
-                            f"{value.strip()!r}); give it once")
+            raise BadConfiguration(f"{what} {key.strip()} is given twice ({out[key.strip()]!r} "
+                                   f"and {value.strip()!r}); give it once")
         out[key.strip()] = value.strip()
     return out

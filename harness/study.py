@@ -20,10 +20,12 @@ from tabnas.benchmarks import (
     canonical_benchmark_name,
     resolve_benchmark,
 )
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DamagedData, UserError
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
+from tabnas.experiment import Experiment
 from tabnas.locks import Claims
 from tabnas.objectives import check_objectives
+from tabnas.plugins import is_reference
 from tabnas.progress import progress_bar
 from tabnas.results import (
     check_names,
@@ -76,27 +78,30 @@ class Study:
 
     def __post_init__(self) -> None:
         if not self.strategies:
-            raise UserError("give at least one strategy with --strategy")
+            raise BadConfiguration("strategies is empty: give at least one strategy")
         if not self.benchmarks:
-            raise UserError("give at least one benchmark with --benchmark")
+            raise BadConfiguration("benchmarks is empty: give at least one benchmark")
         self.benchmarks = [canonical_benchmark_name(n) for n in self.benchmarks]
-        for flag, names in (("--strategy", self.strategies), ("--benchmark", self.benchmarks)):
+        for what, names in (("strategies", self.strategies), ("benchmarks", self.benchmarks)):
             twice = sorted({n for n in names if names.count(n) > 1})
             if twice:
-                raise UserError(f"{flag} names {', '.join(twice)} twice; give each once")
+                raise BadConfiguration(f"{what} name {', '.join(twice)} twice; give each once")
         if not self.seeds:
-            raise UserError("--seeds must be a positive integer")
+            raise BadConfiguration("seeds must be a positive integer or a non-empty list")
         if len(self.seeds) > MAX_SEEDS:
-            raise UserError(f"--seeds {len(self.seeds)}: at most {MAX_SEEDS:,} seeds per study")
+            raise BadConfiguration(f"seeds: {len(self.seeds):,} seeds, at most {MAX_SEEDS:,} "
+                                   "per study")
         runs = len(self.seeds) * len(self.strategies) * len(self.benchmarks)
         if runs > MAX_RUNS:
-            raise UserError(f"this study has {runs:,} runs (benchmarks x strategies x seeds); "
-                            f"at most {MAX_RUNS:,} per study: split it into several experiments")
+            raise BadConfiguration(f"this study has {runs:,} runs (benchmarks x strategies x "
+                                   f"seeds); at most {MAX_RUNS:,} per study: split it into "
+                                   "several experiments")
         if not isinstance(self.sim_workers, int) or self.sim_workers < 1:
-            raise UserError(f"--sim-workers must be a positive integer, got {self.sim_workers!r}")
+            raise BadConfiguration(f"sim_workers must be a positive integer, got "
+                                   f"{self.sim_workers!r}")
         check_mf_cost(self.mf_cost)
         if self.run_timeout is not None and not self.run_timeout > 0:
-            raise UserError(f"--run-timeout must be > 0 seconds, got {self.run_timeout!r}")
+            raise BadConfiguration(f"run_timeout must be > 0 seconds, got {self.run_timeout!r}")
         for name in self.benchmarks:
             resolve_benchmark(name)
         for name in self.strategies:
@@ -105,6 +110,16 @@ class Study:
         self.exp_dir = experiment_dir(self.results_dir, self.experiment)
 
     def config(self) -> dict[str, Any]:
+        """The study as the manifest records it, and as ``tabnas run --config`` reads it back.
+
+        ``hyperparameters`` are complete once :func:`run_study` has resolved them
+        (every declared hyperparameter, defaults included); ``strategy_sources``
+        holds the file and SHA-256 of each strategy named by its file or module.
+        """
+        from tabnas.plugins import strategy_source
+
+        sources = {name: src for name in self.strategies
+                   if (src := strategy_source(name, STRATEGIES.get(name))) is not None}
         return {
             "experiment": self.experiment,
             "benchmarks": list(self.benchmarks),
@@ -114,8 +129,11 @@ class Study:
             "hyperparameters": {s: dict(self.hyperparameters.get(s, {}))
                                 for s in self.strategies},
             "benchmark_options": dict(self.benchmark_options),
+            "data": self.data,
             "sim_workers": self.sim_workers,
             "mf_cost": self.mf_cost,
+            "run_timeout": self.run_timeout,
+            "strategy_sources": sources,
         }
 
 
@@ -133,8 +151,11 @@ def run_study(
     executor: Executor | None = None,
     chunk_size: int | None = None,
     redo_damaged: bool = False,
-) -> dict[str, int]:
-    """Run every missing run of ``study``; returns counts of runs done now, skipped, failed.
+) -> Experiment:
+    """Run every missing run of ``study``; returns the :class:`~tabnas.experiment.Experiment`.
+
+    Its ``counts`` say how many runs were done now, skipped (already complete)
+    and failed.
 
     Runs execute on ``executor`` (default: made from ``workers``/``dask``, see
     :mod:`tabnas.executors`). Before a run is handed out it is claimed
@@ -163,20 +184,29 @@ def run_study(
         executor = make_executor(workers, dask)
     try:
         ensure_writable(study.exp_dir)
+        from tabnas.provenance import used_package_versions
+
         checksums = {k: v for b in benchmarks.values() for k, v in b.checksums.items()}
+        config = study.config()
+        config["executor"] = {"name": executor.name, "workers": workers, "dask": dask,
+                              "chunk_size": chunk_size}
+        packages = used_package_versions([*map(resolve_benchmark, study.benchmarks),
+                                          *benchmarks.values(), *strategy_classes.values()])
         # Keyed by the name the records carry, which is what stats and plots look up.
-        manifest = open_experiment(study.exp_dir, study.config(), checksums,
+        manifest = open_experiment(study.exp_dir, config, checksums,
                                    {b.name: b.cost_label for b in benchmarks.values()},
                                    {b.name: b.maximize for b in benchmarks.values()},
                                    {b.name: {"value": b.value_label, "test": b.test_label}
                                     for b in benchmarks.values()},
-                                   names={n: b.name for n, b in benchmarks.items()})
+                                   names={n: b.name for n, b in benchmarks.items()},
+                                   packages=packages)
         job = Job(
             experiment=study.experiment, budget=study.budget,
             hyperparameters={s: dict(study.hyperparameters.get(s, {}))
                              for s in study.strategies},
             benchmark_options=dict(study.benchmark_options), data=study.data,
-            strategy_modules={n: c.__module__ for n, c in strategy_classes.items()},
+            strategy_modules={n: c.__module__ for n, c in strategy_classes.items()
+                              if not is_reference(n)},  # a reference is found by its name
             sim_workers=study.sim_workers, mf_cost=study.mf_cost,
             run_timeout=study.run_timeout,
         )
@@ -186,14 +216,14 @@ def run_study(
         if bad and not redo_damaged:
             first = next(iter(bad.values()))
             more = f" ({len(bad)} such files; 'tabnas status' lists them)" if len(bad) > 1 else ""
-            raise UserError(damaged_message(UserError(first)) + more)
+            raise DamagedData(damaged_message(UserError(first)) + more)
         for key, reason in bad.items():
             moved = set_aside(study.exp_dir, run_path(study.exp_dir, *key))
             print(f"tabnas: {reason}; moved to {moved}, computing that run again",
                   file=sys.stderr)
         counts = _drive(study, job, keys, done, executor, chunk_size, progress)
         record_history(study.exp_dir, manifest["history"][-1]["id"], counts)
-        return counts
+        return Experiment(study.exp_dir, counts)
     finally:
         if own_executor:
             executor.close()
@@ -343,7 +373,11 @@ def _check_identities(study: Study, benchmarks: dict[str, Benchmark],
 
 
 def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
-    """Check (and type) every hyperparameter before anything is written."""
+    """Check (and type) every hyperparameter before anything is written, and resolve them all.
+
+    The study then holds every declared hyperparameter, defaults included, so the
+    manifest says exactly what ran, and a later default change cannot alter a rerun.
+    """
     import numpy as np
 
     from tabnas.trials import History
@@ -353,4 +387,4 @@ def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:
         given = study.hyperparameters.get(name, {})
         strategy = cls(bench.space, rng=np.random.default_rng(0), history=History(),
                        fidelities=bench.fidelities, **given)
-        study.hyperparameters[name] = {k: getattr(strategy, k) for k in given}
+        study.hyperparameters[name] = {k: getattr(strategy, k) for k in cls.hyperparameters}

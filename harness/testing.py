@@ -60,6 +60,7 @@ import pytest
 
 from tabnas.benchmarks import BENCHMARKS, Benchmark
 from tabnas.conformance import BenchmarkConformance, SpaceConformance  # noqa: F401
+from tabnas.differences import first_difference, records_difference, show
 from tabnas.errors import UserError
 from tabnas.records import HOST_TIME_COLUMNS
 from tabnas.runner import Budget, run_search, run_seeds
@@ -125,27 +126,34 @@ def shipped_tables() -> tuple[str, ...]:
 
 
 def strategy_spec(cls: type[Strategy]) -> str:
-    """How a fresh process finds ``cls``: its registry name, else ``@module:qualname``."""
+    """How a fresh process finds ``cls``: its name, ``module:Class``, or ``path/to/file.py:Class``.
+
+    The registered name only where a fresh process knows it (shipped, a
+    resolved family, an installed plugin): a strategy that is not installed is
+    registered only once its module is imported, which a fresh process has not done.
+    """
+    from importlib.metadata import entry_points
+
+    from tabnas.plugins import reference
+
     if cls.name:
         try:
-            if STRATEGIES.get(cls.name) is cls:
-                return cls.name
+            registered = STRATEGIES.get(cls.name) is cls
         except UserError:
-            pass
-    return f"@{cls.__module__}:{cls.__qualname__}"
+            registered = False
+        prefix = cls.name.partition(":")[0]
+        findable = (cls.__module__.startswith("tabnas.strategies.")  # shipped
+                    or prefix in dict(STRATEGIES.prefixes())  # a family, e.g. optuna:...
+                    or any(ep.name == cls.name  # installed plugin
+                           for ep in entry_points(group=STRATEGIES.entry_point_group)))
+        if registered and findable:
+            return cls.name
+    return reference(cls)
 
 
 def strategy_from_spec(spec: str) -> type[Strategy]:
     """Inverse of :func:`strategy_spec`."""
-    if not spec.startswith("@"):
-        return STRATEGIES.get(spec)
-    import importlib
-
-    module, _, qualname = spec[1:].partition(":")
-    obj: Any = importlib.import_module(module)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
+    return STRATEGIES.get(spec)
 
 
 def proposals(cls: type[Strategy], benchmark: str, seed: int, evals: int) -> list[list]:
@@ -170,7 +178,8 @@ def drive(strategy: Strategy, benchmark: Benchmark, steps: int,
         suggestion = strategy.ask()
         if suggestion is DONE:
             break
-        assert suggestion is not WAIT, f"{strategy.name!r} answered WAIT with nothing pending"
+        assert suggestion is not WAIT, (f"{strategy.name!r} answered WAIT at step {step} with "
+                                        "nothing pending: it would wait forever")
         check_suggestion(strategy, benchmark, suggestion)
         trial = recorder.start(suggestion)
         ev = benchmark.query(trial.arch, trial.fidelity, run_key=key)
@@ -182,13 +191,21 @@ def drive(strategy: Strategy, benchmark: Benchmark, steps: int,
 
 
 def check_suggestion(strategy: Strategy, benchmark: Benchmark, suggestion) -> None:
-    assert type(suggestion) is Suggestion, (strategy.name, suggestion)
+    assert type(suggestion) is Suggestion, (
+        f"{strategy.name!r}.ask() returned {show(suggestion)} ({type(suggestion).__name__}); "
+        "it must return a Suggestion, WAIT or DONE")
     arch, fidelity = suggestion.arch, suggestion.fidelity
-    assert isinstance(arch, tuple) and arch in benchmark.space, (strategy.name, arch)
+    assert isinstance(arch, tuple) and arch in benchmark.space, (
+        f"{strategy.name!r} suggested {show(arch)}, which is not an architecture of "
+        f"{benchmark.name}'s space {benchmark.space.name!r}")
     if fidelity is None:
-        assert "fidelities" not in strategy.requires, "multi-fidelity strategies name a fidelity"
+        assert "fidelities" not in strategy.requires, (
+            f"{strategy.name!r} requires fidelities but suggested {show(arch)} without one: "
+            "multi-fidelity strategies name a fidelity")
     else:
-        assert benchmark.fidelities and fidelity in benchmark.fidelities, (arch, fidelity)
+        assert benchmark.fidelities and fidelity in benchmark.fidelities, (
+            f"{strategy.name!r} suggested fidelity {show(fidelity)} for {show(arch)}; "
+            f"{benchmark.name} has fidelities {benchmark.fidelities}")
     if suggestion.continues is not None:
         check_continues(strategy.name, strategy.history, suggestion)
 
@@ -212,7 +229,9 @@ def check_promotion_times(records) -> int:
         assert start >= cols["cum_cost"][j] - 1e-9 * max(1.0, abs(cols["cum_cost"][j])), (
             f"trial {cols['trial'][i]} started at {start} before trial {int(parent)} "
             f"finished at {cols['cum_cost'][j]}")
-        assert cols["arch"][i] == cols["arch"][j]
+        assert cols["arch"][i] == cols["arch"][j], (
+            f"trial {cols['trial'][i]} ({cols['arch'][i]}) continues trial {int(parent)} of "
+            f"another architecture ({cols['arch'][j]})")
     return n
 
 
@@ -224,6 +243,16 @@ def global_random_state() -> tuple:
     if torch is not None:
         state.append(torch.random.get_rng_state().numpy().tobytes())
     return tuple(state)
+
+
+#: What :func:`global_random_state` holds, in order (names for a failed check's message).
+_GLOBAL_STATE_NAMES = ("numpy legacy generator", "numpy legacy generator",
+                       "numpy legacy generator", "numpy legacy generator",
+                       "numpy legacy generator", "random module", "torch")
+
+
+def _same_state(a, b) -> bool:
+    return bool(a == b)
 
 
 def _one_line_user_error(exc: UserError, *words: str) -> str:
@@ -342,17 +371,25 @@ class StrategyConformance:
         bench = self.usable(strategy_cls, benchmark_name)
         drive(self.new(strategy_cls, bench), bench, self.evals, lambda step, value: value)
         cols = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals)).columns
-        assert len(cols["step"]) == min(self.evals, bench.space.size)
+        want = min(self.evals, bench.space.size)
+        assert len(cols["step"]) == want, (
+            f"a budget of {self.evals} evaluations on {bench.name} (space of "
+            f"{bench.space.size}) recorded {len(cols['step'])} evaluations, not {want}")
         # The same seed proposes the same first five, so this budget affords at least five.
         limit = cols["cum_cost"][4]
         cols = run_search(bench, strategy_cls, self.seed, Budget(cost=limit)).columns
-        assert len(cols["step"]) >= 5 and cols["cum_cost"][-1] <= limit
+        assert len(cols["step"]) >= 5, (
+            f"a cost budget of {limit:g} (what the first 5 evaluations cost) allowed only "
+            f"{len(cols['step'])} evaluations")
+        assert cols["cum_cost"][-1] <= limit, (
+            f"a cost budget of {limit:g} was overspent: cumulative cost {cols['cum_cost'][-1]:g}")
 
     def test_same_seed_same_run(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
         a = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals))
         b = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals))
-        assert _strip_overhead(a) == _strip_overhead(b)
+        diff = records_difference(_strip_overhead(a), _strip_overhead(b))
+        assert not diff, f"two runs with seed {self.seed} differ: {diff}"
 
     def test_same_seed_same_run_in_a_fresh_process(self, strategy_cls):
         name = self.first_usable(strategy_cls)
@@ -368,23 +405,37 @@ class StrategyConformance:
         proc = subprocess.run([sys.executable, "-c", code, spec, name, str(self.seed),
                                str(self.evals)], capture_output=True, text=True, env=env,
                               timeout=300)
-        assert proc.returncode == 0, proc.stderr
-        assert json.loads(proc.stdout.strip().splitlines()[-1]) == here
+        assert proc.returncode == 0, (f"the fresh process found no strategy {spec!r} or "
+                                      f"failed: {proc.stderr.strip()[-2000:]}")
+        there = json.loads(proc.stdout.strip().splitlines()[-1])
+        diff = first_difference(here, there, "proposal")
+        assert not diff, f"seed {self.seed} in a fresh process proposed otherwise: {diff}"
 
     def test_different_seeds_differ_unless_deterministic(self, strategy_cls, benchmark_name):
         self.usable(strategy_cls, benchmark_name)
         runs = [proposals(strategy_cls, benchmark_name, s, self.evals) for s in (1, 2, 3)]
         if strategy_cls.deterministic:
-            assert runs[0] == runs[1] == runs[2]
+            for s, run in ((2, runs[1]), (3, runs[2])):
+                diff = first_difference(runs[0], run, "proposal")
+                assert not diff, f"declared deterministic, but seeds 1 and {s} differ: {diff}"
         else:
-            assert runs[0] != runs[1] and runs[1] != runs[2]
+            for s, t in ((1, 2), (2, 3)):
+                assert runs[s - 1] != runs[t - 1], (
+                    f"seeds {s} and {t} gave the same {len(runs[s - 1])} proposals: the "
+                    "strategy ignores its rng (declare deterministic = True if it is so)")
 
     def test_no_global_random_state_touched(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
         before = global_random_state()
         run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals))
         drive(self.new(strategy_cls, bench), bench, self.evals, _DEGENERATE["mixed"])
-        assert global_random_state() == before
+        after = global_random_state()
+        touched = list(dict.fromkeys(
+            name for name, x, y in zip(_GLOBAL_STATE_NAMES, before, after, strict=False)
+            if not _same_state(x, y)))
+        assert not touched and len(after) == len(before), (
+            f"a run touched global random state ({', '.join(touched) or 'torch'}); draw "
+            "randomness from self.rng only")
 
     def test_pickled_copy_mid_run_continues_identically(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
@@ -397,7 +448,8 @@ class StrategyConformance:
         _, key = run_seeds(1)
         for _ in range(half):
             p, q = strategy.ask(), copy.ask()
-            assert p == q
+            assert p == q, (f"after {half} evaluations, the original asked {show(p)} but its "
+                            f"pickled copy {show(q)}")
             if p is DONE:
                 break
             ev = bench.query(p.arch, p.fidelity, run_key=key)
@@ -411,7 +463,10 @@ class StrategyConformance:
     def test_degenerate_scores_survived(self, strategy_cls, benchmark_name, pattern):
         bench = self.usable(strategy_cls, benchmark_name)
         done = drive(self.new(strategy_cls, bench), bench, self.evals, _DEGENERATE[pattern])
-        assert len(done) == min(self.evals, bench.space.size)
+        want = min(self.evals, bench.space.size)
+        assert len(done) == want, (
+            f"told {pattern!r} scores, it stopped (DONE) after {len(done)} of {want} "
+            "evaluations")
 
     def test_tell_receives_observations_only(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
@@ -426,28 +481,35 @@ class StrategyConformance:
 
         Spy.name = strategy_cls.name
         cols = run_search(bench, Spy, self.seed, Budget(evals=self.evals)).columns
-        assert Observation._fields == ("arch", "fidelity", "score", "cost", "scores")
-        assert all(type(o) is Observation for o in received)
+        assert Observation._fields == ("arch", "fidelity", "score", "cost", "scores"), (
+            Observation._fields)
+        odd = [o for o in received if type(o) is not Observation]
+        assert not odd, f"tell received {show(odd[0])}, not an Observation"
         # The history holds exactly what was told: observations, nothing more.
-        assert list(histories[-1].observations) == received
-        assert len(received) == len(cols["step"])
+        diff = first_difference(list(histories[-1].observations), received, "observation")
+        assert not diff, f"the history and what tell received differ: {diff}"
+        assert len(received) == len(cols["step"]), (
+            f"tell was called {len(received)} times for {len(cols['step'])} evaluations")
         sign = 1.0 if bench.maximize else -1.0
         told = [o.score for o in received]
-        assert told == [sign * v for v in cols["value"]]
+        diff = first_difference(told, [sign * v for v in cols["value"]], "evaluation")
+        assert not diff, f"scores told differ from the searched values recorded: {diff}"
         leaks = [t for t, v, tv in zip(told, cols["value"], cols["test_value"], strict=True)
                  if tv != v and t == sign * tv]
-        assert not leaks, "a strategy was told a test value"
+        assert not leaks, f"a strategy was told a test value: scores {leaks[:3]}"
         if cols["objective_values"]:  # multi-objective: every objective's searched value
             signs = -bench.sign
-            assert [o.scores for o in received] == [
-                tuple(float(x) for x in signs * np.array(v)) for v in cols["objective_values"]]
+            want = [tuple(float(x) for x in signs * np.array(v)) for v in cols["objective_values"]]
+            diff = first_difference([o.scores for o in received], want, "evaluation")
+            assert not diff, f"objective scores told differ from those recorded: {diff}"
             leaks = [o for o, v, tv in zip(received, cols["objective_values"],
                                            cols["objective_tests"], strict=True)
                      if any(a != b and s == g * b for s, g, a, b in
                             zip(o.scores, signs, v, tv, strict=True))]
-            assert not leaks, "a strategy was told a reported value"
+            assert not leaks, f"a strategy was told a reported value: {show(leaks[0])}"
         else:
-            assert all(o.scores is None for o in received)
+            odd = [o for o in received if o.scores is not None]
+            assert not odd, f"a single-objective run told objective scores: {show(odd[0])}"
 
     # -- simulated parallel workers ----------------------------------------------------
     def watched_run(self, cls: type[Strategy], bench: Benchmark, workers: int):
@@ -463,10 +525,14 @@ class StrategyConformance:
         records, watch = self.watched_run(strategy_cls, bench, workers)
         cols = records.columns
         suggested = sum(type(a) is Suggestion for a, _, _ in watch.asks)
-        assert sorted(cols["trial"]) == list(range(suggested))
-        assert watch.told == cols["trial"]
+        diff = first_difference(sorted(cols["trial"]), list(range(suggested)), "trial")
+        assert not diff, f"{suggested} trials were asked; the records' trial ids differ: {diff}"
+        diff = first_difference(watch.told, cols["trial"], "tell")
+        assert not diff, f"tell calls differ from the completion order recorded: {diff}"
         if records.stop_reason == "evaluation budget":
-            assert len(cols["trial"]) == self.evals
+            assert len(cols["trial"]) == self.evals, (
+                f"stopped by the evaluation budget of {self.evals} after "
+                f"{len(cols['trial'])} evaluations")
 
     @pytest.mark.parametrize("workers", [1, 4])
     def test_promotions_continue_told_results(self, strategy_cls, benchmark_name, workers):
@@ -479,7 +545,9 @@ class StrategyConformance:
         if not promotions:
             pytest.skip(f"does not apply: {strategy_cls.name} made no promotions here")
         for suggestion, told in promotions:
-            assert suggestion.continues in told, suggestion
+            assert suggestion.continues in told, (
+                f"{show(suggestion)} promotes trial {suggestion.continues}, which had not "
+                f"been told yet (told: {sorted(told)[:10]}...)")
         check_promotion_times(records)
 
     def test_nothing_pending_suggested_again(self, strategy_cls, benchmark_name):
@@ -492,13 +560,15 @@ class StrategyConformance:
         assert any(pending for _, _, pending in watch.asks), "nothing was ever pending"
         clashes = [a for a, _, pending in watch.asks
                    if type(a) is Suggestion and a.arch in pending]
-        assert not clashes
+        assert not clashes, (f"declares avoids_pending, but suggested {show(clashes[0])} "
+                             "while it was being evaluated")
 
     def test_same_seed_same_records_with_workers(self, strategy_cls, benchmark_name):
         bench = self.usable(strategy_cls, benchmark_name)
         a = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals), sim_workers=4)
         b = run_search(bench, strategy_cls, self.seed, Budget(evals=self.evals), sim_workers=4)
-        assert _strip_overhead(a) == _strip_overhead(b)
+        diff = records_difference(_strip_overhead(a), _strip_overhead(b))
+        assert not diff, f"two runs with seed {self.seed} on 4 simulated workers differ: {diff}"
 
     def test_bad_hyperparameters_are_one_line_errors(self, strategy_cls):
         bench = conformance_benchmark(self.first_usable(strategy_cls))

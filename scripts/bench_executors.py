@@ -82,7 +82,7 @@ def main() -> None:
         cpu0 = time.process_time()
         executor = Metered(make())
         t1 = time.perf_counter()
-        counts = run_study(study, executor=executor)
+        counts = run_study(study, executor=executor).counts
         t2 = time.perf_counter()
         executor.close()
         out[label] = {"wall_s": t2 - t0, "startup_s": t1 - t0, "runs_s": t2 - t1,

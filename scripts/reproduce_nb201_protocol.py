@@ -246,7 +246,7 @@ def _main(args: argparse.Namespace) -> int:
         if bench.reported_at:
             print(f"searched: {bench.value_label}, fidelities {bench.info()['fidelities']}; "
                   f"reported: {bench.test_label}, {bench.reported_at}")
-        done = run_study(study)
+        done = run_study(study).counts
         counts = {k: counts[k] + done[k] for k in counts}
     print(f"{counts['ran']} runs done, {counts['skipped']} already complete")
 

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                       results_dir=args.results_dir)
         print(f"{args.experiment}: {len(strategies)} strategies x {len(names)} datasets x "
               f"{args.seeds} seeds x {args.evals} evaluations")
-        counts = run_study(study, workers=args.workers)
+        counts = run_study(study, workers=args.workers).counts
         print(f"{counts['ran']} runs done, {counts['skipped']} already complete, "
               f"{counts['failed']} failed")
         print(f"report: {build_report(study.exp_dir, blocks=args.blocks)}")

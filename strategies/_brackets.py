@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Container
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.strategies._sampling import rank_key, unseen_sample
 from tabnas.strategy import Hyperparameter, Strategy
 from tabnas.trials import WAIT, History, Suggestion, Wait
@@ -64,8 +64,8 @@ class BracketStrategy(Strategy):
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
                          **hyperparameters)
         if not fidelities or len(fidelities) < 2:
-            raise UserError(f"strategy {self.name!r} needs a multi-fidelity benchmark; "
-                            "this one has a single fidelity")
+            raise BadConfiguration(f"strategy {self.name!r} needs a multi-fidelity benchmark; "
+                                   "this one has a single fidelity")
         self.rungs = rung_fidelities(tuple(fidelities), self.eta, self.max_rungs)
         self.s_max = len(self.rungs) - 1
         self._bracket_count = 0

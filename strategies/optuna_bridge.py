@@ -29,7 +29,7 @@ import math
 from contextlib import contextmanager
 from typing import Any
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.strategy import STRATEGIES, Hyperparameter, Strategy
 from tabnas.trials import Suggestion, Trial
 from tabnas.types import Observation
@@ -49,16 +49,16 @@ def _parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
             return node.func.id, {k.arg: ast.literal_eval(k.value) for k in node.keywords}
     except (SyntaxError, ValueError):
         pass
-    raise UserError(f"strategy '{PREFIX}:{spec}': write {PREFIX}:SamplerClass or "
-                    f"{PREFIX}:SamplerClass(name=value, ...) with literal values")
+    raise BadConfiguration(f"strategy '{PREFIX}:{spec}': write {PREFIX}:SamplerClass or "
+                           f"{PREFIX}:SamplerClass(name=value, ...) with literal values")
 
 
 def _import_optuna(spec: str):
     try:
         import optuna
     except ImportError:
-        raise UserError(f"strategy '{PREFIX}:{spec}' needs Optuna, which is not installed: "
-                        "pip install optuna (or pip install 'tabnas[optuna]')") from None
+        raise DataMissing(f"strategy '{PREFIX}:{spec}' needs Optuna, which is not installed: "
+                          "pip install optuna (or pip install 'tabnas[optuna]')") from None
     return optuna
 
 
@@ -88,8 +88,8 @@ class OptunaStrategy(Strategy):
 
     def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
         if "seed" in hyperparameters:
-            raise UserError(f"strategy {self.name!r}: the sampler's seed is drawn from the "
-                            "run's seed (--seeds); do not pass one")
+            raise BadConfiguration(f"strategy {self.name!r}: the sampler's seed is drawn from the "
+                                   "run's seed (seeds); do not pass one")
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
                          **hyperparameters)
         optuna = _import_optuna(self.name.partition(":")[2])
@@ -104,7 +104,7 @@ class OptunaStrategy(Strategy):
         try:
             sampler = cls(**kwargs)
         except (TypeError, ValueError) as exc:
-            raise UserError(f"strategy {self.name!r}: {exc}") from None
+            raise BadConfiguration(f"strategy {self.name!r}: {exc}") from None
         self._dists = {f"x{i}": optuna.distributions.CategoricalDistribution(list(range(k)))
                        for i, k in enumerate(space.cardinalities())}
         self._sampler = sampler
@@ -123,7 +123,7 @@ class OptunaStrategy(Strategy):
                     self._study = optuna.create_study(
                         directions=["maximize"] * self.n_objectives, sampler=self._sampler)
                 except ValueError as exc:  # a sampler without multi-objective support
-                    raise UserError(f"strategy {self.name!r}: {exc}") from None
+                    raise BadConfiguration(f"strategy {self.name!r}: {exc}") from None
             for _ in range(100):
                 trial = self._study.ask(self._dists)
                 arch = self.space.from_choices(tuple(int(trial.params[k]) for k in self._dists))
@@ -167,8 +167,8 @@ def resolve(spec: str) -> type[Strategy]:
                 and issubclass(getattr(optuna.samplers, n), optuna.samplers.BaseSampler)
                 and n != "BaseSampler"}
     if class_name not in samplers:
-        raise UserError(f"strategy '{PREFIX}:{spec}': {class_name!r} is not a sampler in "
-                        f"optuna.samplers; choose one of: {', '.join(sorted(samplers))}")
+        raise BadConfiguration(f"strategy '{PREFIX}:{spec}': {class_name!r} is not a sampler in "
+                               f"optuna.samplers; choose one of: {', '.join(sorted(samplers))}")
     params = inspect.signature(getattr(optuna.samplers, class_name)).parameters
     hyperparameters: dict[str, Hyperparameter] = {}
     defaults: dict[str, Any] = {}
@@ -184,20 +184,21 @@ def resolve(spec: str) -> type[Strategy]:
     extra = {}
     for key, value in given.items():
         if key == "seed":
-            raise UserError(f"strategy '{PREFIX}:{spec}': the seed comes from the run's "
-                            "--seeds; do not pass one")
+            raise BadConfiguration(f"strategy '{PREFIX}:{spec}': the seed comes from the run's "
+                                   "seeds; do not pass one")
         if key in hyperparameters:
             hp = hyperparameters[key]
             hyperparameters[key] = Hyperparameter(hp.validate(key, value), hp.doc)
         elif key in params:
             extra[key] = value
         else:
-            raise UserError(f"strategy '{PREFIX}:{spec}': {class_name} has no parameter "
-                            f"{key!r}; valid: {', '.join(sorted(set(params) - {'seed'}))}")
+            raise BadConfiguration(f"strategy '{PREFIX}:{spec}': {class_name} has no parameter "
+                                   f"{key!r}; valid: {', '.join(sorted(set(params) - {'seed'}))}")
     missing = [r for r in required if r not in given]
     if missing:
-        raise UserError(f"strategy '{PREFIX}:{spec}': {class_name} needs "
-                        f"{', '.join(missing)}; give them as {PREFIX}:{class_name}(name=...)")
+        raise BadConfiguration(f"strategy '{PREFIX}:{spec}': {class_name} needs "
+                               f"{', '.join(missing)}; give them as "
+                               f"{PREFIX}:{class_name}(name=...)")
     return type(f"Optuna{class_name}", (OptunaStrategy,), {
         "name": f"{PREFIX}:{spec}",
         "__doc__": f"Optuna's {class_name} through ask/tell (see strategies/optuna_bridge.py).",

@@ -43,10 +43,10 @@ class RegularizedEvolution(Strategy):
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
                          **hyperparameters)
         if self.sample > self.population:
-            from tabnas.errors import UserError
+            from tabnas.errors import BadConfiguration
 
-            raise UserError(f"hyperparameter sample={self.sample}: must be <= population "
-                            f"({self.population})")
+            raise BadConfiguration(f"hyperparameter sample={self.sample}: must be <= "
+                                   f"population ({self.population})")
 
     def ask(self) -> Suggestion:
         arch = self._propose()

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 
 
 _CACHE = tempfile.mkdtemp(prefix="tabnas-test-cache-")

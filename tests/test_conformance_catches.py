@@ -83,19 +83,25 @@ class ShapeProposals(_Sampler):
         return self.space.sample(self.rng)
 
 
-@pytest.mark.parametrize("cls, check, error", [
-    (GlobalRandom, "test_no_global_random_state_touched", AssertionError),
-    (IgnoresSeed, "test_different_seeds_differ_unless_deterministic", AssertionError),
-    (BreaksOnNaN, "test_degenerate_scores_survived", ValueError),
-    (Unpicklable, "test_pickled_copy_mid_run_continues_identically", Exception),
+@pytest.mark.parametrize("cls, check, error, says", [
+    (GlobalRandom, "test_no_global_random_state_touched", AssertionError,
+     r"touched global random state \(numpy legacy generator\)"),
+    (IgnoresSeed, "test_different_seeds_differ_unless_deterministic", AssertionError,
+     r"seeds 1 and 2 gave the same 30 proposals"),
+    (BreaksOnNaN, "test_degenerate_scores_survived", ValueError, None),
+    (Unpicklable, "test_pickled_copy_mid_run_continues_identically", Exception, None),
     (SwallowsHyperparameters, "test_bad_hyperparameters_are_one_line_errors",
-     pytest.fail.Exception),
-    (ForgetsFidelity, "test_proposals_valid_and_budget_respected", AssertionError),
-    (ClaimsToAvoidPending, "test_nothing_pending_suggested_again", AssertionError),
-    (PromotesBeforeTheResult, "test_promotions_continue_told_results", ContractError),
-    (ShapeProposals, "test_proposals_valid_and_budget_respected", AssertionError),
+     pytest.fail.Exception, None),
+    (ForgetsFidelity, "test_proposals_valid_and_budget_respected", AssertionError,
+     r"requires fidelities but suggested .* without one"),
+    (ClaimsToAvoidPending, "test_nothing_pending_suggested_again", AssertionError,
+     r"declares avoids_pending, but suggested .* while it was being evaluated"),
+    (PromotesBeforeTheResult, "test_promotions_continue_told_results", ContractError, None),
+    (ShapeProposals, "test_proposals_valid_and_budget_respected", AssertionError,
+     r"returned \(.*\) \(tuple\); it must return a Suggestion, WAIT or DONE"),
 ])
-def test_suite_rejects(cls, check, error):
+def test_suite_rejects(cls, check, error, says):
+    """Each failing check says what differed, not only that something did."""
     method = getattr(SUITE, check)
     kwargs = {} if check == "test_bad_hyperparameters_are_one_line_errors" else {
         "benchmark_name": "toy-fidelities"}
@@ -103,13 +109,14 @@ def test_suite_rejects(cls, check, error):
         kwargs["pattern"] = "nan"
     if check == "test_promotions_continue_told_results":
         kwargs["workers"] = 4
-    with pytest.raises(error):
+    with pytest.raises(error, match=says):
         method(cls, **kwargs)
 
 
 def test_suite_rejects_a_run_that_differs_in_a_fresh_process():
     SUITE.test_same_seed_same_run(DependsOnProcess, "toy")
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError,
+                       match=r"in a fresh process proposed otherwise: proposal \d+: \["):
         SUITE.test_same_seed_same_run_in_a_fresh_process(DependsOnProcess)
 
 
@@ -147,5 +154,6 @@ class ClaimsDeterministic(_Sampler):
 
 def test_deterministic_is_a_checked_declaration():
     SUITE.test_different_seeds_differ_unless_deterministic(InOrder, "toy")
-    with pytest.raises(AssertionError):
+    with pytest.raises(AssertionError,
+                       match=r"declared deterministic, but seeds 1 and 2 differ: proposal 0: "):
         SUITE.test_different_seeds_differ_unless_deterministic(ClaimsDeterministic, "toy")

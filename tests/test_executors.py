@@ -28,13 +28,13 @@ def records(study):
 
 def test_same_records_on_every_executor(tmp_path):
     ref = small_study(tmp_path, "inproc")
-    assert run_study(ref, executor=InProcessExecutor()) == {"ran": 12, "skipped": 0, "failed": 0}
+    assert run_study(ref, executor=InProcessExecutor()).counts == {"ran": 12, "skipped": 0, "failed": 0}
     expected = records(ref)
     assert len(expected) == 12 * 40
 
     pool = small_study(tmp_path, "pool")
     with ProcessExecutor(2) as ex:
-        assert run_study(pool, executor=ex, chunk_size=2)["ran"] == 12
+        assert run_study(pool, executor=ex, chunk_size=2).counts["ran"] == 12
     assert records(pool).equals(expected)
 
     dask = small_study(tmp_path, "dask")
@@ -42,7 +42,7 @@ def test_same_records_on_every_executor(tmp_path):
         pids = set(ex.client.run(os.getpid).values())
         assert len(pids) == 2 and os.getpid() not in pids  # two real worker processes
         assert ex.slots == 2
-        assert run_study(dask, executor=ex, chunk_size=3)["ran"] == 12
+        assert run_study(dask, executor=ex, chunk_size=3).counts["ran"] == 12
     assert records(dask).equals(expected)
 
 

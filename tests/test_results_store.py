@@ -32,7 +32,7 @@ def test_cache_is_used_updated_and_never_trusted_blindly(tmp_path):
     assert load_results(s.exp_dir).equals(first)
 
     bigger = study(tmp_path, 5)  # more seeds: the cache gains the new runs
-    assert run_study(bigger, executor=InProcessExecutor())["ran"] == 4
+    assert run_study(bigger, executor=InProcessExecutor()).counts["ran"] == 4
     second = load_results(s.exp_dir)
     assert len(second) == 10 * 20 and second.equals(direct(s.exp_dir))
     assert pq.read_metadata(cache).num_rows == 10 * 20

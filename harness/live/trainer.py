@@ -49,15 +49,15 @@ def resolve_device(device: str | None) -> torch.device:
     """``auto`` (or None) is CUDA when available, else the CPU."""
     if device in (None, "auto"):
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    from tabnas.errors import UserError
+    from tabnas.errors import BadConfiguration
 
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise UserError(f"unknown device {device!r}; use auto, cpu or cuda") from None
+        raise BadConfiguration(f"unknown device {device!r}; use auto, cpu or cuda") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device {device!r} asked for, but CUDA is not available here; "
-                        "use --device cpu")
+        raise BadConfiguration(f"device {device!r} asked for, but CUDA is not available here; "
+                               "use device cpu")
     return dev
 
 

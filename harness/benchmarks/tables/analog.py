@@ -24,7 +24,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import cached_convert
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DamagedData, DataMissing
 from tabnas.spaces.nb201 import EDGES, OPS, NB201Space
 
 ACCURACIES = ("baseline_accuracy", "ptq_accuracy", "qat_accuracy", "noisy_accuracy",
@@ -102,9 +102,9 @@ def _convert(path: Path) -> tuple[dict[str, np.ndarray], dict]:
     except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError,
             KeyError, IndexError) as exc:
         # A file that unpickles into the wrong shape is as unreadable as a damaged one.
-        raise UserError(f"cannot read {path} ({type(exc).__name__}: {exc}); it is not "
-                        "analog-nasbench's data.anb: omit --data, or reinstall with "
-                        "'pip install --force-reinstall analog-nasbench==0.1.3'") from None
+        raise DamagedData(f"cannot read {path} ({type(exc).__name__}: {exc}); it is not "
+                          "analog-nasbench's data.anb: omit data, or reinstall with "
+                          "'pip install --force-reinstall analog-nasbench==0.1.3'") from None
 
 
 def _arrays(table: dict) -> tuple[dict[str, np.ndarray], dict]:
@@ -133,15 +133,15 @@ def load(data: str | None = None, objective: str = "baseline_accuracy",
          seed_mode: str = "sample") -> TableBenchmark:
     path = Path(data) if data else data_file()
     if data and not path.is_file():
-        raise UserError(f"nb201-analog: --data {data} is not a file; omit --data to use the "
-                        "table shipped in analog-nasbench")
+        raise DataMissing(f"nb201-analog: data={data} is not a file; omit data to use the "
+                          "table shipped in analog-nasbench")
     if path is None or not path.exists():
-        raise UserError("nb201-analog needs the analog-nasbench package: "
-                        "pip install analog-nasbench==0.1.3")
+        raise DataMissing("nb201-analog needs the analog-nasbench package: "
+                          "pip install analog-nasbench==0.1.3")
     metrics = ACCURACIES + DRIFTS
     if objective not in metrics:
-        raise UserError(f"unknown objective {objective!r} for nb201-analog; "
-                        f"choose one of: {', '.join(metrics)}")
+        raise BadConfiguration(f"unknown objective {objective!r} for nb201-analog; "
+                               f"choose one of: {', '.join(metrics)}")
     arrays, meta = cached_convert("nb201-analog", [path], lambda: _convert(path))
     col = arrays[objective].reshape(-1, 1, 1)
     cost = arrays["mflops"].reshape(-1, 1, 1)

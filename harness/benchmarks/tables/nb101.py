@@ -43,7 +43,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import cached_convert
-from tabnas.errors import UserError
+from tabnas.errors import DamagedData, DataMissing, UserError
 from tabnas.formats.model_metrics import DecodeError, decode_model_metrics
 from tabnas.formats.tfrecord import read_records
 from tabnas.spaces.nb101 import N_VERTICES, NO_OP, NB101Space, cell_hash, check_cell
@@ -57,7 +57,7 @@ _FID = {e: i for i, e in enumerate(FIDELITIES)}
 _LABEL = {"input": -1, "output": -2, "conv3x3-bn-relu": 0, "conv1x1-bn-relu": 1,
           "maxpool3x3": 2}
 HOW_TO_GET = (f"download nasbench_only108.tfrecord or nasbench_full.tfrecord "
-              f"(https://storage.googleapis.com/nasbench/) and pass --data PATH or set {ENV}")
+              f"(https://storage.googleapis.com/nasbench/) and pass data=PATH or set {ENV}")
 
 
 class _Columns:
@@ -117,7 +117,7 @@ def convert(path: Path, *, progress: bool | None = None) -> tuple[dict[str, np.n
         if bar is not None:
             bar.close()
     if not slots:
-        raise UserError(f"{path} holds no NAS-Bench-101 records; {HOW_TO_GET}")
+        raise DamagedData(f"{path} holds no NAS-Bench-101 records; {HOW_TO_GET}")
     arrays = cols.trimmed()
     order = np.argsort(np.array(hashes, dtype="S32"), kind="stable")
     arrays = {k: v[order] for k, v in arrays.items()}
@@ -203,7 +203,7 @@ def load(data: str | None = None, seed_mode: str = "sample",
     if path is None or not path.is_file():
         where = "" if path is None else (f"{path} is a folder, not a .tfrecord file; "
                                          if path.is_dir() else f"{path} does not exist; ")
-        raise UserError(f"nb101 needs the official data: {where}{HOW_TO_GET}")
+        raise DataMissing(f"nb101 needs the official data: {where}{HOW_TO_GET}")
     name = "nb101-" + re.sub(r"[^A-Za-z0-9_.-]", "_", path.stem)
     arrays, meta = cached_convert(name, [path], lambda: convert(path))
     space = NB101Space(arrays["hashes"], arrays["matrices"], arrays["ops"],

@@ -30,7 +30,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import cached_convert
-from tabnas.errors import UserError
+from tabnas.errors import DamagedData, DataMissing
 from tabnas.spaces.nbgraph import DATASETS, LINKS, N_NODES, NBGraphSpace, raw_index
 
 #: ``nas_bench_graph.architecture.gnn_list`` / ``gnn_list_proteins``; checked against the
@@ -78,10 +78,10 @@ def read_bench(path: Path) -> dict:
             table = _BenchUnpickler(f).load()
     except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError,
             IndexError, KeyError) as exc:
-        raise UserError(f"cannot read {path} ({type(exc).__name__}: {exc}); {_REINSTALL}"
-                        ) from None
+        raise DamagedData(f"cannot read {path} ({type(exc).__name__}: {exc}); {_REINSTALL}"
+                          ) from None
     if not isinstance(table, dict) or not table:
-        raise UserError(f"{path} is not a NAS-Bench-Graph table; {_REINSTALL}")
+        raise DamagedData(f"{path} is not a NAS-Bench-Graph table; {_REINSTALL}")
     return table
 
 
@@ -91,7 +91,7 @@ def canonical_hashes(ops: tuple[str, ...]) -> np.ndarray:
     from nas_bench_graph.architecture import Arch, gnn_list, gnn_list_proteins
 
     if tuple(gnn_list) != GNN_OPS or tuple(gnn_list_proteins) != PROTEINS_OPS:
-        raise UserError(f"nas_bench_graph's op lists changed; {_REINSTALL}")
+        raise DamagedData(f"nas_bench_graph's op lists changed; {_REINSTALL}")
     out = np.empty(len(LINKS) * len(ops) ** N_NODES, dtype=np.int64)
     for link_i, link in enumerate(LINKS):
         for combo in itertools.product(range(len(ops)), repeat=N_NODES):
@@ -118,15 +118,15 @@ def _convert(dataset: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
     canon = np.array([cell_of.get(int(h), -1) for h in hashes], dtype=np.int32)
     missing = len(keys) - len(np.unique(canon[canon >= 0]))
     if missing:
-        raise UserError(f"{path} holds {missing} entries that no architecture reaches; "
-                        f"{_REINSTALL}")
+        raise DamagedData(f"{path} holds {missing} entries that no architecture reaches; "
+                          f"{_REINSTALL}")
     try:
         archs = np.array([decode_hash(int(k), ops) for k in keys], dtype=np.int8)
         arrays = {m: np.array([float(table[int(k)][m]) for k in keys]) for m in METRICS}
     except (KeyError, ValueError, TypeError) as exc:
-        raise UserError(f"{path} has a malformed entry ({exc}); {_REINSTALL}") from None
+        raise DamagedData(f"{path} has a malformed entry ({exc}); {_REINSTALL}") from None
     if np.isnan(arrays["valid_perf"]).any():
-        raise UserError(f"{path} has NaN in valid_perf; {_REINSTALL}")
+        raise DamagedData(f"{path} has NaN in valid_perf; {_REINSTALL}")
     arrays.update(keys=keys, archs=archs, canon=canon)
     return arrays, {"source": f"nas-bench-graph light/{dataset}.bench"}
 
@@ -136,8 +136,8 @@ def load_dataset(dataset: str, data: str | None = None, seed_mode: str = "sample
     name = f"nbgraph-{dataset}"
     path = Path(data) if data else bench_file(dataset)
     if path is None or not path.exists():
-        raise UserError(f"{name} needs the nas-bench-graph package's data: "
-                        "pip install nas-bench-graph==1.4.0")
+        raise DataMissing(f"{name} needs the nas-bench-graph package's data: "
+                          "pip install nas-bench-graph==1.4.0")
     sources = [path]
     root = package_dir()
     if root is not None and (root / "architecture.py").exists():

@@ -61,7 +61,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import DamagedCacheError, cached_convert, cached_meta
-from tabnas.errors import UserError
+from tabnas.errors import DataMissing, UserError
 from tabnas.spaces.nb201 import NB201Space
 from tabnas.spaces.product import ProductSpace
 
@@ -129,7 +129,7 @@ def space_for(family: str):
 
 
 def _how_to_get(fam: Family, benchmark: str) -> str:
-    return (f"get {fam.files} from {fam.url}, then pass --data PATH or set {fam.env}=PATH "
+    return (f"get {fam.files} from {fam.url}, then pass data=PATH or set {fam.env}=PATH "
             f"(or run 'tabnas prepare {benchmark} --data PATH' once)")
 
 
@@ -188,6 +188,14 @@ def _safe_nats():
         if getattr(module, "pickle_load", None) is not _nats_pickle_load:
             module.pickle_load = _nats_pickle_load
     return nats_bench
+#: Packages the official readers import -> how to install them.
+_READER_PACKAGES = {
+    # The NAS-Bench-201 file is a torch pickle; PyTorch's CPU-only wheel is enough.
+    "torch": "PyTorch: pip install torch --index-url https://download.pytorch.org/whl/cpu "
+             "(the CPU-only wheel; any torch >= 2.1 works)",
+    "nas_201_api": "the official API: pip install 'tabnas[official]'",
+    "nats_bench": "the official API: pip install 'tabnas[official]'",
+}
 
 
 def open_api(family: str, path: Path):
@@ -213,6 +221,10 @@ def open_api(family: str, path: Path):
                                  verbose=False)
     except UserError:
         raise
+    except ModuleNotFoundError as exc:
+        if exc.name not in _READER_PACKAGES:
+            raise
+        raise DataMissing(f"reading {fam.title} data needs {_READER_PACKAGES[exc.name]}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
         raise UserError(f"cannot read {fam.title} data {path} ({type(exc).__name__}: {first}); "

@@ -1,0 +1,270 @@
+"""``import tabnas`` as a user meets it: the README's example, the Experiment, study files, replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+import tabnas
+from tabnas.config import run_study_file
+from tabnas.errors import UserError
+from tabnas.records import HOST_TIME_COLUMNS
+from tests.conftest import REPO, run_cli
+
+
+def _readme() -> str:
+    return (REPO / "README.md").read_text()
+
+
+def documented_columns() -> list[str]:
+    """The per-evaluation columns, in order, from the README's Results table."""
+    text = _readme()
+    table = text[text.index("| column | meaning |"):]
+    table = table[:table.index("\n\n")]
+    out: list[str] = []
+    for row in table.splitlines()[2:]:
+        out += re.findall(r"`([a-z_]+)`", row.split("|")[1])
+    return out
+
+
+def test_readme_python_example_runs_in_a_fresh_process(tmp_path):
+    """From a folder with its own ``strategies/`` and ``harness/``, as a user's project has."""
+    text = _readme()
+    example = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    assert text.index(example) < text.index("## Commands"), "the example is on the first screen"
+    assert len(example.strip().splitlines()) <= 5
+    for name in ("harness", "strategies"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("raise ImportError('user folder')\n")
+    check = ("\nimport json\n"
+             "print('COLUMNS', json.dumps(list(exp.df.columns)))\n"
+             "print('ROWS', len(exp.df), exp.df.groupby(['strategy', 'seed']).ngroups)\n")
+    (tmp_path / "example.py").write_text(example + check)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "example.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    columns = json.loads(proc.stdout.split("COLUMNS ")[1].splitlines()[0])
+    assert columns == documented_columns()
+    rows, runs = map(int, proc.stdout.split("ROWS ")[1].split())
+    assert (rows, runs) == (2 * 5 * 100, 2 * 5)
+    assert "rea" in proc.stdout and "random" in proc.stdout  # the stats table was printed
+
+
+def test_import_is_light_and_exports_are_curated():
+    code = ("import sys, tabnas\n"
+            "heavy = [m for m in ('pandas', 'numpy', 'pyarrow', 'matplotlib') if m in sys.modules]\n"
+            "assert not heavy, heavy\n"
+            "print(sorted(tabnas.__all__))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for name in ("run", "load", "benchmark", "Experiment", "strategies", "testing"):
+        assert name in tabnas.__all__ and getattr(tabnas, name) is not None
+    assert tabnas.strategies.__name__ == "tabnas.strategies"
+    with pytest.raises(AttributeError):
+        tabnas.no_such_name  # noqa: B018
+
+
+def test_run_returns_an_experiment_that_summarises_itself(tmp_path):
+    exp = tabnas.run("toy", ["random", "rea"], seeds=[0, 1, 2], budget={"evals": 15},
+                     experiment="api", results_dir=tmp_path / "res",
+                     hyperparameters={"rea": {"population": 6}})
+    assert exp.path == tmp_path / "res" / "api"
+    assert exp.counts == {"ran": 6, "skipped": 0, "failed": 0}
+    df = exp.df
+    assert list(df.columns) == documented_columns() and len(df) == 6 * 15
+    stats = exp.stats()
+    assert sorted(stats["strategy"]) == ["random", "rea"] and set(stats["runs"]) == {3}
+    winners = exp.winners()
+    assert list(winners.columns) == ["benchmark", "strategy", "arch", "seeds", "runs",
+                                     "searched", "reported", "val_regret", "best"]
+    final = df[df["step"] == 15]
+    for strategy, rows in winners.groupby("strategy"):
+        ended = final[final["strategy"] == strategy]["incumbent_arch"]
+        assert set(rows["runs"]) == {3} and rows["best"].sum() == 1
+        assert rows["seeds"].iloc[0] == ended.value_counts().max()  # most frequent first
+        for row in rows.itertuples():
+            assert (ended == row.arch).sum() == row.seeds
+    assert set(exp.plot()) >= {"regret_evals"}
+    # The manifest holds every hyperparameter, defaults included.
+    assert exp.config["hyperparameters"]["rea"] == {"population": 6, "sample": 5}
+    again = tabnas.run("toy", ["random", "rea"], seeds=[0, 1, 2], budget=15, experiment="api",
+                       results_dir=tmp_path / "res", hyperparameters={"rea": {"population": 6}})
+    assert again.counts == {"ran": 0, "skipped": 6, "failed": 0}
+    loaded = tabnas.load("api", results_dir=tmp_path / "res")
+    pd.testing.assert_frame_equal(loaded.df, df)
+    assert tabnas.load(tmp_path / "res" / "api" / "manifest.json").path == exp.path
+    with pytest.raises(UserError, match="no experiment"):
+        tabnas.load("nothing-here", results_dir=tmp_path / "res")
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"seeds": 0}, "seeds must be a positive integer"),
+    ({"seeds": [1, 1]}, "twice"),
+    ({"budget": {"evals": 5, "time": 3}}, "unknown key(s) time"),
+    ({"hyperparameters": {"bo": {"xi": 0.1}}}, "not among the strategies"),
+    ({"strategies": 3}, "expected a name or a list of names"),
+])
+def test_bad_api_input_is_a_user_error(tmp_path, kwargs, needle):
+    args = {"benchmarks": "toy", "strategies": ["random"], "seeds": 2, "budget": 5,
+            "results_dir": tmp_path, **kwargs}
+    with pytest.raises(UserError) as err:
+        tabnas.run(**args)
+    assert needle in str(err.value)
+    assert not list(tmp_path.iterdir())
+
+
+STUDY = textwrap.dedent('''
+    experiment = "toml-study"
+    benchmarks = ["toy-fidelities"]
+    strategies = ["random", "rea", "hyperband", "walk.py:Walk"]
+    seeds = 3
+    budget = { evals = 25 }
+
+    [hyperparameters.rea]
+    population = 8
+
+    [executor]
+    workers = 2
+    ''')
+
+WALK = textwrap.dedent('''
+    from tabnas.strategy import Strategy
+    from tabnas.trials import Suggestion
+
+
+    class Walk(Strategy):
+        requires = frozenset({"mutate"})
+
+        def ask(self):
+            last = getattr(self, "last", None)
+            self.last = self.space.sample(self.rng) if last is None else \\
+                self.space.mutate(last, self.rng)
+            return Suggestion(self.last)
+    ''')
+
+
+def test_a_study_file_replays_from_its_own_manifest(tmp_path):
+    (tmp_path / "study.toml").write_text(STUDY)
+    (tmp_path / "walk.py").write_text(WALK)
+    proc = run_cli("run", "--config", "study.toml", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "experiment 'toml-study': 12 runs done" in proc.stdout
+    first = tmp_path / "results" / "toml-study"
+    manifest = json.loads((first / "manifest.json").read_text())
+    cfg = manifest["config"]
+    assert cfg["hyperparameters"]["rea"] == {"population": 8, "sample": 5}
+    assert cfg["hyperparameters"]["hyperband"] == {"eta": 3, "max_rungs": 5}
+    assert cfg["executor"]["workers"] == 2 and cfg["seeds"] == [0, 1, 2]
+    assert manifest["config"]["strategy_sources"]["walk.py:Walk"]["sha256"]
+    proc = run_cli("run", "--config", str(first / "manifest.json"), "--experiment", "again",
+                   "--results-dir", "elsewhere", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "experiment 'again': 12 runs done" in proc.stdout
+    drop = ["experiment", *HOST_TIME_COLUMNS]
+    a = tabnas.load(first).df.drop(columns=drop)
+    b = tabnas.load(tmp_path / "elsewhere" / "again").df.drop(columns=drop)
+    pd.testing.assert_frame_equal(a, b)
+    assert json.loads((tmp_path / "elsewhere/again/manifest.json").read_text())["config"][
+        "hyperparameters"] == cfg["hyperparameters"]
+    # The same replay from Python, in this process.
+    here = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        third = run_study_file(first / "manifest.json", experiment="third", workers=1)
+    finally:
+        os.chdir(here)
+    pd.testing.assert_frame_equal(third.df.drop(columns=drop), a)
+    # A strategy file changed since the manifest: the replay is refused, nothing written.
+    (tmp_path / "walk.py").write_text(WALK + "\n# edited\n")
+    proc = run_cli("run", "--config", str(first / "manifest.json"), "--experiment", "fourth",
+                   "--no-report", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "changed since" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "results" / "fourth").exists()
+
+
+@pytest.mark.parametrize(("text", "args", "needle"), [
+    ('benchmarks = ["toy"]\nstrategies = ["random"]\n', ("--seeds", "3"),
+     "--seeds cannot be combined with --config"),
+    ('benchmarks = ["toy"]\nstrategies = ["random"]\nbudgets = 3\n', (),
+     "unknown key(s) budgets"),
+    ('benchmarks = ["toy"]\n', (), "names no strategies"),
+    ("benchmarks = [", (), "not valid TOML"),
+])
+def test_bad_study_files_are_one_line_errors(tmp_path, text, args, needle):
+    (tmp_path / "study.toml").write_text(text)
+    proc = run_cli("run", "--config", "study.toml", *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert needle in proc.stderr and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_manifest_names_the_packages_the_code_imports(tmp_path):
+    """scikit-learn (imported lazily by smac), Optuna, nas-bench-graph: read from the code."""
+    exp = tabnas.run("nbgraph-cora", ["smac", "optuna:RandomSampler"], seeds=1, budget=2,
+                     results_dir=tmp_path)
+    packages = exp.manifest["packages"]
+    for dist in ("scikit-learn", "optuna", "nas-bench-graph", "numpy", "python", "tabnas"):
+        assert dist in packages, (dist, packages)
+    from importlib.metadata import version
+
+    assert packages["scikit-learn"] == version("scikit-learn")
+    assert "torch" not in packages  # nothing in this study imports it
+    # A multi-objective view of the same table: moocore, and the table's own package.
+    packages = tabnas.run("nbgraph-cora:acc-latency", "mo-rea", seeds=1, budget=2,
+                          experiment="mo", results_dir=tmp_path).manifest["packages"]
+    assert "moocore" in packages and "nas-bench-graph" in packages, packages
+
+
+SESSION = textwrap.dedent('''
+    import tabnas
+    from tabnas.strategy import Hyperparameter, Strategy
+    from tabnas.trials import Suggestion
+
+    class Walk(Strategy):
+        hyperparameters = {"restart": Hyperparameter(10, "steps between restarts", low=1)}
+        requires = frozenset({"mutate"})
+
+        def ask(self):
+            last = getattr(self, "last", None)
+            self.last = self.space.sample(self.rng) if last is None else \\
+                self.space.mutate(last, self.rng)
+            return Suggestion(self.last)
+
+    exp = tabnas.run("toy", [Walk, "random"], seeds=2, budget=5)
+    print("RAN", exp.counts["ran"], sorted(exp.df["strategy"].unique()))
+    try:
+        tabnas.run("toy", [Walk], seeds=2, budget=5, experiment="pool", workers=2)
+    except tabnas.UserError as exc:
+        print("REFUSED", exc)
+    ''')
+
+
+def test_a_class_defined_in_the_session_runs_in_process(tmp_path):
+    """As in a notebook: no file, so it runs here only, fingerprinted by its code."""
+    def run(code):
+        return subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                              text=True, timeout=300)
+
+    proc = run(SESSION)
+    assert proc.returncode == 0, proc.stderr
+    assert "RAN 4 ['__main__:Walk', 'random']" in proc.stdout
+    refused = proc.stdout.split("REFUSED ")[1]
+    assert "defined in this session" in refused and "workers=1" in refused
+    assert not (tmp_path / "results" / "pool").exists()
+    source = json.loads((tmp_path / "results/default/manifest.json").read_text())[
+        "config"]["strategy_sources"]["__main__:Walk"]
+    assert source["path"] == "<session>" and len(source["sha256"]) == 64
+    assert "RAN 0" in run(SESSION).stdout  # the same code again: resumed, nothing rerun
+    proc = run(SESSION.replace("low=1", "low=2"))  # changed code: refused, never mixed
+    assert proc.returncode == 1 and "__main__:Walk" in proc.stderr
+    assert "but that code is now" in proc.stderr
