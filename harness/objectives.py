@@ -106,6 +106,15 @@ _OFFICIAL = Family(
              "acc-latency": ("accuracy", "latency")},
 )
 
+_TOY = Family(
+    objectives=(
+        Objective("score", True, "toy score (validation searched, test reported)"),
+        Objective("size", False, "toy size (1 + sum of the choices / 4; the cost's factor)",
+                  "size"),
+    ),
+    presets={"score-size": ("score", "size")},
+)
+
 
 def family_of(base: str) -> Family:
     """The objective family of a registered benchmark name, or a one-line refusal."""
@@ -113,11 +122,13 @@ def family_of(base: str) -> Family:
         return _NBGRAPH
     if base == "nb201-analog":
         return _ANALOG
+    if base in ("toy", "toy-fidelities"):
+        return _TOY
     if base.split("/", 1)[0] in ("nb201", "nats-tss", "nats-sss"):
         return _OFFICIAL
     raise UserError(f"benchmark {base} has no multi-objective definitions; multi-objective "
                     "benchmarks: nbgraph-<dataset>, nb201-analog, nb201/<dataset>, "
-                    "nats-tss/<dataset>, nats-sss/<dataset>")
+                    "nats-tss/<dataset>, nats-sss/<dataset>, toy, toy-fidelities")
 
 
 def split_name(name: str) -> tuple[str, str] | None:
@@ -369,13 +380,14 @@ def check_objectives(strategy_cls, benchmark) -> None:
         raise UserError(
             f"strategy {strategy_cls.name!r} optimises one objective and {benchmark.name} has "
             f"{len(benchmark.objectives)}; use a multi-objective strategy (random, mo-rea, "
-            "parego, optuna:NSGAIISampler, optuna:TPESampler)")
+            "parego, mo-asha, optuna:NSGAIISampler, optuna:TPESampler)")
 
 
 def presets() -> list[tuple[str, str, tuple[str, ...]]]:
     """(family pattern, preset, objectives) of every preset, for ``tabnas list`` and docs."""
     out = []
     for pattern, fam in (("nbgraph-<dataset>", _NBGRAPH), ("nb201-analog", _ANALOG),
-                         ("nb201|nats-tss|nats-sss/<dataset>", _OFFICIAL)):
+                         ("nb201|nats-tss|nats-sss/<dataset>", _OFFICIAL),
+                         ("toy|toy-fidelities", _TOY)):
         out += [(pattern, p, names) for p, names in fam.presets.items()]
     return out

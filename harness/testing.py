@@ -15,7 +15,8 @@ by subclassing :class:`StrategyConformance` and supplying one fixture::
 
 What is checked, on small toy tables (``toy`` and ``toy-fidelities``) unless a
 subclass sets ``benchmarks`` (multi-objective strategies on
-:data:`MULTI_OBJECTIVE_BENCHMARKS`, where they are also told every objective's
+:data:`MULTI_OBJECTIVE_BENCHMARKS` and, with fidelities,
+:data:`MULTI_FIDELITY_MULTI_OBJECTIVE_BENCHMARKS`, where they are also told every objective's
 searched score and no reported one): ``ask`` returns a ``Suggestion`` of a valid
 architecture (and fidelity), ``WAIT`` only while a trial is pending, or
 ``DONE``; budgets are respected; the same seed gives the same run, also in
@@ -79,6 +80,8 @@ from tabnas.types import Observation
 CONFORMANCE_BENCHMARKS = ("toy", "toy-fidelities")
 #: Shipped multi-objective presets, where multi-objective strategies are checked.
 MULTI_OBJECTIVE_BENCHMARKS = ("nbgraph-cora:acc-latency", "nb201-analog:baseline-analog")
+#: A multi-fidelity multi-objective table (generated), where ``mo-asha`` is checked.
+MULTI_FIDELITY_MULTI_OBJECTIVE_BENCHMARKS = ("toy-fidelities:score-size",)
 
 
 @cache

@@ -66,8 +66,8 @@ class _Rung:
         self.ranked: list[tuple[float, int, int]] = []
         self.promoted: set[int] = set()
 
-    def add(self, score: float, arrival: int, trial_id: int) -> None:
-        bisect.insort(self.ranked, (-rank_key(score), arrival, trial_id))
+    def add(self, observation: Observation, arrival: int, trial_id: int) -> None:
+        bisect.insort(self.ranked, (-rank_key(observation.score), arrival, trial_id))
 
     def promotable(self, eta: int) -> int | None:
         """The best trial in the top ``1/eta`` of the arrived results not yet promoted."""
@@ -88,6 +88,8 @@ class AsyncBracketStrategy(Strategy):
     #: How many brackets to draw from (0: one per rung); subclasses without the
     #: hyperparameter run plain ASHA.
     brackets: int = 1
+    #: How a rung ranks the results arrived there (MO-ASHA ranks score vectors).
+    rung_type: type[_Rung] = _Rung
 
     def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
@@ -106,7 +108,7 @@ class AsyncBracketStrategy(Strategy):
                             for b in range(n_brackets)])
         self.bracket_weights = weights / weights.sum()
         #: Per bracket, per rung index: the results arrived there.
-        self._rungs = [[_Rung() for _ in range(n_rungs)] for _ in range(n_brackets)]
+        self._rungs = [[self.rung_type() for _ in range(n_rungs)] for _ in range(n_brackets)]
         #: Trial id -> (bracket, rung index), for every trial suggested.
         self._placed: dict[int, tuple[int, int]] = {}
         self._arrived = 0
@@ -154,5 +156,5 @@ class AsyncBracketStrategy(Strategy):
 
     def tell(self, trial: Trial, observation: Observation) -> None:
         b, k = self._placed[trial.id]
-        self._rungs[b][k].add(observation.score, self._arrived, trial.id)
+        self._rungs[b][k].add(observation, self._arrived, trial.id)
         self._arrived += 1

@@ -121,7 +121,9 @@ def _brute_force_check(points: np.ndarray, cells: np.ndarray) -> None:
 
 SHIPPED = [f"nbgraph-{d}:{p}" for d in DATASETS
            for fam, p, _ in presets() if fam.startswith("nbgraph")] + \
-          [f"nb201-analog:{p}" for fam, p, _ in presets() if fam == "nb201-analog"]
+          [f"nb201-analog:{p}" for fam, p, _ in presets() if fam == "nb201-analog"] + \
+          [f"{t}:{p}" for t in ("toy", "toy-fidelities")
+           for fam, p, _ in presets() if fam == "toy|toy-fidelities"]
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -141,7 +143,7 @@ def test_unknown_objective_and_single_objective_are_one_line():
     with pytest.raises(UserError, match="names one objective"):
         load_benchmark("nbgraph-cora:accuracy")
     with pytest.raises(UserError, match="no multi-objective definitions"):
-        load_benchmark("toy:acc-latency")
+        load_benchmark("nb101:acc-latency")
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,11 @@ test value is deliberately *different* from the validation value (an offset
 and its own noise), so a leak of test values into a strategy is detectable.
 ``toy-fidelities`` records the same cells at fidelities 1, 3, 9, 27 (think
 epochs) with learning curves that rise towards the final value and costs
-proportional to the fidelity. Generated from a fixed ``SeedSequence`` in
-memory (no data file), so the table is identical everywhere.
+proportional to the fidelity and to a cell's ``size`` (an extra; with the
+score it makes the two-objective preset ``toy-fidelities:score-size``, the
+multi-fidelity multi-objective table of the conformance suite). Generated from
+a fixed ``SeedSequence`` in memory (no data file), so the table is identical
+everywhere.
 """
 
 from __future__ import annotations
@@ -60,7 +63,10 @@ def load(data: str | None = None, fidelities: bool = False,
         fidelities=fids if fidelities else None, maximize=True,
         value_label="toy validation score", test_label="toy test score",
         cost_label="toy cost (fidelity x size)",
-        notes=("A generated toy table for tests and tutorials, not a real benchmark.",),
+        notes=("A generated toy table for tests and tutorials, not a real benchmark.",
+               "Extras: size (1 + sum of the choices / 4, the factor of the cost), the second "
+               "objective of the score-size preset."),
+        extra_arrays={"size": size},
         # No file: the digest of the generated arrays says which table a manifest used.
         checksums={f"{name} (generated in memory)": digest},
         seed_mode=seed_mode,
