@@ -14,6 +14,7 @@ from tabnas.strategy import Strategy, register
 from tabnas.trials import DONE, Done, Suggestion
 
 _BATCH = 64
+_new_tuple = tuple.__new__
 
 
 @register("random")
@@ -26,10 +27,12 @@ class RandomSearch(Strategy):
                          **hyperparameters)
         self._batch: list[int] = []
         self._order: list[int] | None = None
+        # A live view, so it is read once here rather than on every ask.
+        self._proposed = self.history.archs
 
     def ask(self) -> Suggestion | Done:
         space = self.space
-        proposed = self.history.archs  # a live view: every architecture suggested so far
+        proposed = self._proposed  # every architecture suggested so far
         size = space.size
         if len(proposed) >= size:
             return DONE
@@ -46,4 +49,4 @@ class RandomSearch(Strategy):
                 self._batch = self.rng.integers(size, size=_BATCH).tolist()[::-1]
             arch = arch_at(self._batch.pop())
             if arch not in proposed:
-                return Suggestion(arch)
+                return _new_tuple(Suggestion, (arch, None, None))  # Suggestion(arch), cheaper
