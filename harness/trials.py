@@ -304,7 +304,7 @@ class HistoryRecorder:
         trials = self._trials
         trial_id = len(trials)
         # Trial(trial_id, *suggestion) without the Python-level __new__: runs on every evaluation.
-        trial = _new_tuple(Trial, (trial_id, *suggestion))
+        trial = _new_tuple(Trial, (trial_id,) + suggestion)
         trials.append(trial)
         self._pending[trial_id] = trial
         self._archs[suggestion[0]] = None
@@ -317,7 +317,7 @@ class HistoryRecorder:
         nothing could see it pending: the trial is recorded finished directly.
         """
         trials = self._trials
-        trial = _new_tuple(Trial, (len(trials), *suggestion))
+        trial = _new_tuple(Trial, (len(trials),) + suggestion)
         trials.append(trial)
         self._archs[suggestion[0]] = None
         self._done.append(trial)
