@@ -27,12 +27,10 @@ class RandomSearch(Strategy):
                          **hyperparameters)
         self._batch: list[int] = []
         self._order: list[int] | None = None
-        # A live view, so it is read once here rather than on every ask.
-        self._proposed = self.history.archs
 
     def ask(self) -> Suggestion | Done:
         space = self.space
-        proposed = self._proposed  # every architecture suggested so far
+        proposed = self.history.archs  # a live view: every architecture suggested so far
         size = space.size
         n = len(proposed)
         if n >= size:

@@ -48,13 +48,12 @@ class RegularizedEvolution(Strategy):
 
             raise BadConfiguration(f"hyperparameter sample={self.sample}: must be <= "
                                    f"population ({self.population})")
-        # Live views of the history, read once here rather than on every ask.
-        self._pending = history.pending
+        # A live view of the history's observations, read once here, not on every ask.
         self._observations = history.observations
 
     def ask(self) -> Suggestion:
         arch = self._propose()
-        pending = self._pending
+        pending = self.history.pending
         if pending:
             busy = {t.arch for t in pending}
             for _ in range(_REDRAWS):
