@@ -16,9 +16,9 @@ host time spent inside ``ask`` and ``tell`` is recorded in its own column,
 
 from __future__ import annotations
 
-import heapq
 import math
 from dataclasses import dataclass
+from heapq import heappop, heappush
 from time import perf_counter
 from typing import Any
 
@@ -86,6 +86,20 @@ def run_seeds(seed: int) -> tuple[np.random.Generator, int]:
     strategy_ss, benchmark_ss = np.random.SeedSequence(seed).spawn(2)
     return (np.random.default_rng(strategy_ss),
             int(benchmark_ss.generate_state(1, np.uint64)[0]))
+
+
+def _refuse(who: str, answer: object, *, pending: bool) -> None:
+    """Return if ``ask``'s ``answer`` is ``DONE``; otherwise raise the contract error it earns.
+
+    ``WAIT`` is refused only with nothing ``pending`` (no result would ever arrive).
+    """
+    if answer is DONE:
+        return
+    if answer is WAIT and not pending:
+        raise ContractError(f"strategy {who!r} answered WAIT with no trial pending: no "
+                            "result will ever arrive; return a Suggestion or DONE")
+    raise ContractError(f"strategy {who!r} returned {answer!r} from ask(); return a "
+                        "tabnas.trials.Suggestion, WAIT or DONE")
 
 
 class RunTimeout(TimeoutError):
@@ -158,7 +172,7 @@ def run_search(
     ask = strategy.ask
     # The base class's tell does nothing: skip the call for strategies that keep it.
     tell = None if type(strategy).tell is Strategy.tell else strategy.tell
-    start, finish = recorder.start, recorder.finish
+    start, finish, complete = recorder.start, recorder.finish, recorder.complete
     new_observation = tuple.__new__  # Observation(...) without its Python-level __new__
     sign = 1.0 if benchmark.maximize else -1.0
     opt = benchmark.optimum()
@@ -170,12 +184,11 @@ def run_search(
     records = RunRecords(experiment=experiment, benchmark=benchmark.name,
                          strategy=strategy_name or strategy_cls.name, seed=seed)
     cols = records.columns
-    # Per row, what varies independently is appended; the evaluation and the
-    # incumbent (which changes rarely) are kept as one object each and split
-    # into their columns once, at the end: fewer appends on every evaluation.
-    archs, fids, trials, continued = cols["arch"], cols["fidelity"], cols["trial"], \
-        cols["continues"]
+    # Per row, what varies independently is appended; the trial, the evaluation
+    # and the incumbent (which changes rarely) are kept as one object each and
+    # split into their columns once, at the end: fewer appends on every evaluation.
     cums, overheads = cols["cum_cost"], cols["overhead_s"]
+    rows: list[Trial] = []
     evaluations: list = []
     incumbents: list = []
     mo = None
@@ -198,63 +211,92 @@ def run_search(
     table_cost: dict[int, float] = {}
     # In flight: (finish time, trial id, trial, evaluation, ask overhead).
     running: list[tuple[float, int, Trial, Any, float]] = []
+    sequential = sim_workers == 1
     while True:
-        while not done and len(running) < sim_workers and asked < max_evals:
+        if sequential:
+            # One worker: ask, evaluate, tell. Nothing of the strategy runs while the
+            # trial is in flight, so it is recorded started and finished at once.
+            if done or asked >= max_evals:
+                break
             if deadline is not None and perf_counter() > deadline:
                 raise RunTimeout(f"run exceeded its time limit after {step} evaluations")
             t0 = perf_counter()
             suggestion = ask()
             t1 = perf_counter()
             if type(suggestion) is not Suggestion:
-                if suggestion is WAIT:
-                    if not running:
-                        raise ContractError(
-                            f"strategy {who!r} answered WAIT with no trial pending: no "
-                            "result will ever arrive; return a Suggestion or DONE")
-                    waited_s += t1 - t0
-                    break
-                if suggestion is DONE:
+                _refuse(who, suggestion, pending=False)
+                done = True
+                stop_reason = STOP_EXHAUSTED if len(history.archs) >= space.size else STOP_DONE
+                break
+            arch, fidelity, parent = suggestion
+            if arch not in space:
+                raise ContractError(f"strategy {who!r} proposed {arch!r}, which is not in "
+                                    f"space {space.name!r}")
+            if parent is not None:
+                check_continues(who, history, suggestion)
+            ev = query(arch, fidelity, run_key=run_key)
+            if resume:
+                table_cost[asked] = ev.cost
+                if parent is not None:
+                    ev = ev._replace(cost=max(0.0, ev.cost - table_cost[parent]))
+            asked += 1
+            end = clock + ev.cost
+            if end > max_cost:
+                stop_reason = STOP_COST
+                break
+            ask_s = t1 - t0
+        else:
+            while not done and len(running) < sim_workers and asked < max_evals:
+                if deadline is not None and perf_counter() > deadline:
+                    raise RunTimeout(f"run exceeded its time limit after {step} evaluations")
+                t0 = perf_counter()
+                suggestion = ask()
+                t1 = perf_counter()
+                if type(suggestion) is not Suggestion:
+                    if suggestion is WAIT and running:
+                        waited_s += t1 - t0
+                        break
+                    _refuse(who, suggestion, pending=bool(running))
                     done = True
                     stop_reason = (STOP_EXHAUSTED if len(history.archs) >= space.size
                                    else STOP_DONE)
                     break
-                raise ContractError(
-                    f"strategy {who!r} returned {suggestion!r} from ask(); return a "
-                    "tabnas.trials.Suggestion, WAIT or DONE")
-            arch = suggestion.arch
-            if arch not in space:
-                raise ContractError(f"strategy {who!r} proposed {arch!r}, which is not in "
-                                    f"space {space.name!r}")
-            if suggestion.continues is not None:
-                check_continues(who, history, suggestion)
-            trial = start(suggestion)
-            ev = query(arch, suggestion.fidelity, run_key=run_key)
-            if resume:
-                table_cost[trial.id] = ev.cost
-                if trial.continues is not None:
-                    ev = ev._replace(cost=max(0.0, ev.cost - table_cost[trial.continues]))
-            heapq.heappush(running, (clock + ev.cost, trial.id, trial, ev, t1 - t0))
-            asked += 1
-        if not running:
-            break
-        end, _, trial, ev, ask_s = heapq.heappop(running)
-        if end > max_cost:
-            stop_reason = STOP_COST
-            break  # the earliest finish is past the budget: so is every later one
+                arch, fidelity, parent = suggestion
+                if arch not in space:
+                    raise ContractError(f"strategy {who!r} proposed {arch!r}, which is not "
+                                        f"in space {space.name!r}")
+                if parent is not None:
+                    check_continues(who, history, suggestion)
+                trial = start(suggestion)
+                ev = query(arch, fidelity, run_key=run_key)
+                if resume:
+                    table_cost[asked] = ev.cost
+                    if parent is not None:
+                        ev = ev._replace(cost=max(0.0, ev.cost - table_cost[parent]))
+                # The trial id (== asked) breaks ties between equal finish times: ask order.
+                heappush(running, (clock + ev.cost, asked, trial, ev, t1 - t0))
+                asked += 1
+            if not running:
+                break
+            end, _, trial, ev, ask_s = heappop(running)
+            if end > max_cost:
+                stop_reason = STOP_COST
+                break  # the earliest finish is past the budget: so is every later one
+            _, arch, fidelity, _ = trial
         clock = end
         step += 1
-        arch = trial.arch
         if mo is None:
             score = sign * ev.value
-            observation = new_observation(Observation,
-                                          (arch, trial.fidelity, score, ev.cost, None))
+            observation = new_observation(Observation, (arch, fidelity, score, ev.cost, None))
         else:
             scores = mo.scores(arch, ev)
             score = scores[0]
-            observation = new_observation(Observation,
-                                          (arch, trial.fidelity, score, ev.cost, scores))
+            observation = new_observation(Observation, (arch, fidelity, score, ev.cost, scores))
         t2 = perf_counter()
-        finish(trial, observation)
+        if sequential:
+            trial = complete(suggestion, observation)
+        else:
+            finish(trial, observation)
         if tell is not None:
             tell(trial, observation)
         t3 = perf_counter()
@@ -266,10 +308,7 @@ def run_search(
             true_v, inc_test = truth(arch)
             incumbent = (arch, ev.value, inc_test, sign * (opt_v - true_v),
                          sign * (opt_t - inc_test))
-        archs.append(arch)
-        fids.append(trial.fidelity)
-        trials.append(trial.id)
-        continued.append(trial.continues)
+        rows.append(trial)
         evaluations.append(ev)
         cums.append(clock)
         incumbents.append(incumbent)
@@ -288,8 +327,11 @@ def run_search(
         return s
 
     cols["step"].extend(range(1, step + 1))
-    cols["arch"] = [name_of(a) for a in archs]
     if step:
+        trial_ids, archs, fids, parents = zip(*rows, strict=True)
+        cols["arch"] = [name_of(a) for a in archs]
+        cols["fidelity"], cols["trial"], cols["continues"] = \
+            list(fids), list(trial_ids), list(parents)
         values, tests, costs, _ = zip(*evaluations, strict=True)
         inc_archs, *incumbent_columns = zip(*incumbents, strict=True)
         cols["value"], cols["test_value"], cols["cost"] = list(values), list(tests), list(costs)

@@ -28,38 +28,27 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, KeysView, Sequence, ValuesView
-from dataclasses import dataclass
-from typing import Any, overload
+from typing import Any, NamedTuple, overload
 
 from tabnas.types import Arch, Observation
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Suggestion:
+class Suggestion(NamedTuple):
     """What ``ask`` proposes: evaluate ``arch`` at ``fidelity``.
 
     ``fidelity`` is ``None`` on a single-fidelity benchmark (and means the
     highest one on a multi-fidelity benchmark). ``continues`` is the id of an
     earlier, finished trial of the same architecture that this one promotes
     (a higher rung of successive halving); ``None`` for a fresh start.
+
+    An immutable named tuple: building one is a single C-level tuple
+    construction, which matters because one is made on every evaluation. The
+    runner accepts exactly this type from ``ask`` (a plain tuple is refused).
     """
 
     arch: Arch
     fidelity: int | None = None
     continues: int | None = None
-
-    def __init__(self, arch: Arch, fidelity: int | None = None,
-                 continues: int | None = None) -> None:
-        # Writing the slots directly: the generated frozen __init__ goes through
-        # object.__setattr__ per field, measured half as dear again, on every evaluation.
-        _set_s_arch(self, arch)
-        _set_s_fidelity(self, fidelity)
-        _set_s_continues(self, continues)
-
-
-_set_s_arch = Suggestion.arch.__set__  # type: ignore[attr-defined]
-_set_s_fidelity = Suggestion.fidelity.__set__  # type: ignore[attr-defined]
-_set_s_continues = Suggestion.continues.__set__  # type: ignore[attr-defined]
 
 
 class Wait:
@@ -104,28 +93,21 @@ WAIT = Wait()
 DONE = Done()
 
 
-@dataclass(frozen=True, slots=True, init=False)
-class Trial:
-    """A suggestion the runner accepted: ``id`` counts asks from 0 within a run."""
+class Trial(NamedTuple):
+    """A suggestion the runner accepted: ``id`` counts asks from 0 within a run.
+
+    An immutable named tuple ``(id, arch, fidelity, continues)``, like
+    :class:`Suggestion`, so the runner makes one per evaluation in one C-level
+    call and reads it back by unpacking.
+    """
 
     id: int
     arch: Arch
     fidelity: int | None
     continues: int | None
 
-    def __init__(self, id: int, arch: Arch, fidelity: int | None,  # noqa: A002 (the field)
-                 continues: int | None) -> None:
-        _set_t_id(self, id)
-        _set_t_arch(self, arch)
-        _set_t_fidelity(self, fidelity)
-        _set_t_continues(self, continues)
 
-
-_new = object.__new__
-_set_t_id = Trial.id.__set__  # type: ignore[attr-defined]
-_set_t_arch = Trial.arch.__set__  # type: ignore[attr-defined]
-_set_t_fidelity = Trial.fidelity.__set__  # type: ignore[attr-defined]
-_set_t_continues = Trial.continues.__set__  # type: ignore[attr-defined]
+_new_tuple = tuple.__new__
 
 
 class ContractError(RuntimeError):
@@ -319,15 +301,27 @@ class HistoryRecorder:
 
     def start(self, suggestion: Suggestion) -> Trial:
         """Give ``suggestion`` the next trial id and mark it pending."""
-        # Trial(id, *suggestion), written slot by slot: this runs on every evaluation.
-        trial = _new(Trial)
-        _set_t_id(trial, len(self._trials))
-        _set_t_arch(trial, suggestion.arch)
-        _set_t_fidelity(trial, suggestion.fidelity)
-        _set_t_continues(trial, suggestion.continues)
-        self._trials.append(trial)
-        self._pending[trial.id] = trial
-        self._archs[trial.arch] = None
+        trials = self._trials
+        trial_id = len(trials)
+        # Trial(trial_id, *suggestion) without the Python-level __new__: runs on every evaluation.
+        trial = _new_tuple(Trial, (trial_id,) + suggestion)
+        trials.append(trial)
+        self._pending[trial_id] = trial
+        self._archs[suggestion[0]] = None
+        return trial
+
+    def complete(self, suggestion: Suggestion, observation: Observation) -> Trial:
+        """:meth:`start` and :meth:`finish` at once, for a sequential run.
+
+        With one worker no strategy code runs while a trial is in flight, so
+        nothing could see it pending: the trial is recorded finished directly.
+        """
+        trials = self._trials
+        trial = _new_tuple(Trial, (len(trials),) + suggestion)
+        trials.append(trial)
+        self._archs[suggestion[0]] = None
+        self._done.append(trial)
+        self._observations.append(observation)
         return trial
 
     def finish(self, trial: Trial, observation: Observation) -> None:

@@ -33,6 +33,7 @@ def runs():
     """(file stem, arrow table) of every applicable run; prints what does not apply."""
     from tabnas.benchmarks import load_benchmark
     from tabnas.errors import UserError
+    from tabnas.objectives import check_objectives
     from tabnas.results import safe_part
     from tabnas.runner import Budget, run_search
     from tabnas.strategy import STRATEGIES
@@ -43,6 +44,7 @@ def runs():
             cls = STRATEGIES.get(sname)
             try:
                 cls.check_supported(bench.space, bench.fidelities)
+                check_objectives(cls, bench)
             except UserError:
                 print(f"not applicable: {sname} on {bname}")
                 continue

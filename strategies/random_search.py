@@ -14,6 +14,7 @@ from tabnas.strategy import Strategy, register
 from tabnas.trials import DONE, Done, Suggestion
 
 _BATCH = 64
+_new_tuple = tuple.__new__
 
 
 @register("random")
@@ -31,19 +32,22 @@ class RandomSearch(Strategy):
         space = self.space
         proposed = self.history.archs  # a live view: every architecture suggested so far
         size = space.size
-        if len(proposed) >= size:
+        n = len(proposed)
+        if n >= size:
             return DONE
-        if self._order is None and len(proposed) * 2 >= size:
+        order = self._order
+        if order is None and n * 2 >= size:
             # Dense regime: rejection would spin; shuffle what is left instead.
             taken = {space.index(a) for a in proposed}
             rest = [i for i in range(size) if i not in taken]
-            self._order = [rest[i] for i in self.rng.permutation(len(rest))][::-1]
-        if self._order is not None:
-            return Suggestion(space.arch_at(self._order.pop()))
+            order = self._order = [rest[i] for i in self.rng.permutation(len(rest))][::-1]
+        if order is not None:
+            return Suggestion(space.arch_at(order.pop()))
         arch_at = space.arch_at
+        batch = self._batch
         while True:
-            if not self._batch:
-                self._batch = self.rng.integers(size, size=_BATCH).tolist()[::-1]
-            arch = arch_at(self._batch.pop())
+            if not batch:
+                batch = self._batch = self.rng.integers(size, size=_BATCH).tolist()[::-1]
+            arch = arch_at(batch.pop())
             if arch not in proposed:
-                return Suggestion(arch)
+                return _new_tuple(Suggestion, (arch, None, None))  # Suggestion(arch), cheaper

@@ -26,6 +26,7 @@ from tabnas.types import Arch
 
 #: How often a proposal that is still pending is redrawn before it is accepted.
 _REDRAWS = 10
+_new_tuple = tuple.__new__
 
 
 @register("rea")
@@ -47,25 +48,28 @@ class RegularizedEvolution(Strategy):
 
             raise BadConfiguration(f"hyperparameter sample={self.sample}: must be <= "
                                    f"population ({self.population})")
+        # A live view of the history's observations, read once here, not on every ask.
+        self._observations = history.observations
 
     def ask(self) -> Suggestion:
         arch = self._propose()
-        history = self.history
-        if history.pending:
-            busy = {t.arch for t in history.pending}
+        pending = self.history.pending
+        if pending:
+            busy = {t.arch for t in pending}
             for _ in range(_REDRAWS):
                 if arch not in busy:
                     break
                 arch = self._propose()
-        return Suggestion(arch)
+        return _new_tuple(Suggestion, (arch, None, None))  # Suggestion(arch), cheaper
 
     def _propose(self) -> Arch:
-        history = self.history
-        size = min(len(history), self.population)
+        observations = self._observations
+        population = self.population
+        size = min(len(observations), population)
         # The first ``population`` trials asked are uniform samples.
-        if history.asked < self.population or size < self.sample:
+        if self.history.asked < population or size < self.sample:
             return self.space.sample(self.rng)
-        pop = history.observations[-size:]
+        pop = observations[-size:]
         members = self.rng.choice(size, size=self.sample, replace=False)
         best = None
         for m in members.tolist():

@@ -75,6 +75,13 @@ class NB201Space(SearchSpace):
     def arch_at(self, index: int) -> Arch:
         return _arch_at(index)
 
+    def __contains__(self, arch: object) -> bool:
+        # The runner asks this of every suggestion: one dict look-up, as ``index`` does.
+        try:
+            return arch in _index_table()
+        except TypeError:  # unhashable: not a cell
+            return False
+
     def sample(self, rng: np.random.Generator) -> Arch:
         return _arch_at(int(rng.integers(self.size)))
 
