@@ -116,7 +116,7 @@ def test_report_renders_in_headless_chromium(default_report, tmp_path):
         assert complete and nat_w > 300 and nat_h > 200 and w > 300 and h > 150, alt
 
     shot = tmp_path / "report.png"
-    proc = chromium("--window-size=1200,5200", "--hide-scrollbars", f"--screenshot={shot}",
+    proc = chromium("--window-size=1200,6400", "--hide-scrollbars", f"--screenshot={shot}",
                     (exp / "report.html").as_uri(), tmp_path=tmp_path)
     assert shot.exists(), proc.stderr[-2000:]
     import matplotlib.image
