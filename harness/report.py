@@ -113,27 +113,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                  budget_text=budget_text,
                  notes=[*manifest.get("notes", []), *statistics.pairing_notes(long)])
     colours = plots.strategy_colours(df["strategy"].unique())
-    by_evals = statistics.curves(df, "evals")
-    regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
-                                  by_evals=by_evals)
-    rep.figures["regret_evals"] = regret["regret_evals"]
-    rep.captions["regret_evals"] = ("Test regret of the incumbent (chosen on the searched "
-                                    "value) vs evaluations: mean ± standard error over seeds.")
-    rep.figures["regret_evals_median"] = plots.curves_figure(by_evals, colours,
-                                                             xlabel="evaluations", band="iqr")
-    rep.captions["regret_evals_median"] = "The same runs: median and interquartile range."
-    if "regret_cost" in regret:
-        rep.figures["regret_cost"] = regret["regret_cost"]
-        rep.captions["regret_cost"] = ("Test regret vs cumulative simulated cost (step "
-                                       "interpolation onto a common grid), mean ± s.e.")
-    ranks = statistics.anytime_ranks(df, "evals")
-    rep.figures["rank_evals"] = plots.rank_figure(ranks, colours, xlabel="evaluations")
-    rep.captions["rank_evals"] = ("Anytime average rank: strategies ranked within each seed "
-                                  "at every evaluation count, averaged over the seeds every "
-                                  "strategy ran.")
-    rep.figures["ecdf"] = plots.ecdf_figure(long, colours,
-                                            xlabel=f"test regret {budget_text}")
-    rep.captions["ecdf"] = f"Empirical CDF over seeds of the test regret {budget_text}."
+    _add_curve_figures(rep, df, long, colours)
 
     used = sorted({m for c in comps.values() for m in c.pairs["method"]})
     rep.test_text = (f"paired Wilcoxon signed-rank tests, alpha = {alpha:g}, p-values "
@@ -248,6 +228,73 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
 
     add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha)
     return rep
+
+
+def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
+                       colours: dict[str, str]) -> None:
+    """The regret, rank, ECDF, validation-beside-test and pooled figures, with captions.
+
+    Every regret axis carries the regret's unit (from the manifest's metric labels);
+    the curves by evaluations are aggregated once and shared by the figures that use them.
+    """
+    from tabnas import plots, statistics
+    from tabnas.figure_layout import FLOOR_NOTE
+
+    manifest, budget_text = rep.manifest, rep.budget_text
+    benchmarks = sorted(df["benchmark"].unique())
+    # Every benchmark named, those whose labels name no unit with the stated fallback.
+    units, value_units = ({b: known.get(b, plots.regret_unit(None)) for b in benchmarks}
+                          for known in (plots.regret_units(manifest),
+                                        plots.regret_units(manifest, "regret_value")))
+    by_evals = statistics.curves(df, "evals")
+    regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
+                                  by_evals=by_evals, units=units)
+    rep.figures["regret_evals"] = regret["regret_evals"]
+    rep.captions["regret_evals"] = ("Test regret of the incumbent (chosen on the searched "
+                                    "value) vs evaluations: mean ± standard error over "
+                                    f"seeds. {FLOOR_NOTE}")
+    ylabel = {b: f"test regret ({units[b]})" for b in benchmarks}
+    rep.figures["regret_evals_median"] = plots.curves_figure(
+        by_evals, colours, xlabel="evaluations", ylabel=ylabel, band="iqr")
+    rep.captions["regret_evals_median"] = ("The same runs: median and interquartile range. "
+                                           + FLOOR_NOTE)
+    if "regret_cost" in regret:
+        rep.figures["regret_cost"] = regret["regret_cost"]
+        rep.captions["regret_cost"] = ("Test regret vs cumulative simulated cost (step "
+                                       "interpolation onto a common grid), mean ± s.e. "
+                                       + FLOOR_NOTE)
+    if df["regret_value"].notna().any():
+        rep.figures["value_test_evals"] = plots.value_test_figure(
+            statistics.curves(df, "evals", metric="regret_value"), by_evals, colours,
+            xlabel="evaluations", value_units=value_units, test_units=units)
+        rep.captions["value_test_evals"] = (
+            "Validation regret (of the value the strategies searched on) beside test regret "
+            "of the same incumbents vs evaluations, mean ± s.e. over seeds, one row per "
+            "benchmark on one y scale: validation regret falling while test regret does not "
+            f"shows overfitting of the validation split. {FLOOR_NOTE}")
+    else:
+        rep.notes.append("No validation-regret figure: no run records a validation regret.")
+    n_bench = len(benchmarks)
+    if n_bench >= 2:
+        rep.figures["pooled_evals"] = plots.pooled_figure(
+            plots.normalised_curves(df), colours, metric_name="test regret")
+        rep.captions["pooled_evals"] = (
+            f"Test regret pooled over the {n_bench} benchmarks vs evaluations. Left: each "
+            "benchmark's regret is divided by the largest incumbent regret of any run on it "
+            "(the worst first evaluation), so 0 is the optimum and 1 the worst start seen; "
+            "the seed mean of each benchmark is averaged over the benchmarks (each counts "
+            "once; band: standard error over benchmarks). Right: the average rank over time, the "
+            "strategies ranked on that seed mean within each benchmark (1 = best, ties "
+            f"averaged), averaged over the benchmarks. {FLOOR_NOTE}")
+    ranks = statistics.anytime_ranks(df, "evals")
+    rep.figures["rank_evals"] = plots.rank_figure(ranks, colours, xlabel="evaluations")
+    rep.captions["rank_evals"] = ("Anytime average rank: strategies ranked within each seed "
+                                  "at every evaluation count, averaged over the seeds every "
+                                  "strategy ran.")
+    rep.figures["ecdf"] = plots.ecdf_figure(long, colours, units=units,
+                                            xlabel=f"test regret {budget_text}")
+    rep.captions["ecdf"] = (f"Empirical CDF over seeds of the test regret {budget_text} "
+                            f"(log x axis). {FLOOR_NOTE}")
 
 
 def resolved_hyperparameters(manifest: dict) -> dict[str, dict[str, object]]:

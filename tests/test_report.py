@@ -14,7 +14,8 @@ from tests.conftest import run_cli
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                   "--no-first-run", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync"]
-FIGURES = ("regret_evals", "regret_evals_median", "regret_cost", "rank_evals", "ecdf")
+FIGURES = ("regret_evals", "regret_evals_median", "regret_cost", "value_test_evals", "rank_evals",
+           "ecdf")
 
 #: Marks every image's decoded size on <body> once the page has loaded.
 PROBE = """<script>
@@ -37,6 +38,12 @@ def default_report(tmp_path_factory):
     return cwd, cwd / "results" / "default", env
 
 
+def svg_text(path) -> str:
+    """The text of an SVG figure (matplotlib writes each text line in a comment), wrapped
+    lines joined by spaces."""
+    return " ".join(html.unescape(t) for t in re.findall(r"<!-- (.*?) -->", path.read_text()))
+
+
 def chromium(*args, tmp_path):
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     assert exe, "Debian's chromium is needed for this test: apt-get install -y chromium"
@@ -55,6 +62,15 @@ def test_report_files(default_report):
     # Self-contained: every image is inline (the p-value heat map too), nothing is fetched.
     assert page.count('src="data:image/png;base64,') == len(FIGURES) + 1
     assert 'id="fig-pvalues"' in page
+    # Regret carries its unit; log-scale regret figures say where zero regret is drawn.
+    from tabnas.figure_layout import FLOOR_NOTE
+
+    for stem in ("regret_evals", "regret_evals_median", "value_test_evals", "ecdf"):
+        assert "accuracy points" in svg_text(exp / "figures" / f"{stem}.svg"), stem
+    caption = re.search(r'id="fig-regret_evals".*?<figcaption>(.*?)</figcaption>', page).group(1)
+    assert html.escape(FLOOR_NOTE) in caption
+    assert "Validation regret (of the value the strategies searched on) beside test" in page
+    assert 'id="fig-pooled_evals"' not in page  # one benchmark: nothing to pool
     assert not re.search(r'(src|href)="(?!data:|#)', page)
     # A table of contents whose every entry has its section.
     toc = re.search(r'<nav class="toc">(.*?)</nav>', page).group(1)
@@ -100,7 +116,7 @@ def test_report_renders_in_headless_chromium(default_report, tmp_path):
         assert complete and nat_w > 300 and nat_h > 200 and w > 300 and h > 150, alt
 
     shot = tmp_path / "report.png"
-    proc = chromium("--window-size=1200,5200", "--hide-scrollbars", f"--screenshot={shot}",
+    proc = chromium("--window-size=1200,6400", "--hide-scrollbars", f"--screenshot={shot}",
                     (exp / "report.html").as_uri(), tmp_path=tmp_path)
     assert shot.exists(), proc.stderr[-2000:]
     import matplotlib.image
@@ -222,7 +238,10 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
                   identity("multi", bench, strat, seed, config_settings_digest(config, strat)))
     write_json_atomic(exp / "manifest.json", {"format": __import__("tabnas").RESULTS_FORMAT,
                                               "config": config,
-                                              "cost_labels": {"b1": "GPU-hours"}})
+                                              "cost_labels": {"b1": "GPU-hours"},
+                                              "metric_labels": {"b1": {
+                                                  "value": "valid accuracy (%)",
+                                                  "test": "test accuracy (%)"}}})
     page = build_report(exp).read_text()
     assert 'id="fig-cd"' in page and "Friedman test over 4 blocks: benchmarks" in page
     assert "blocks = benchmarks (4 blocks" in (exp / "tables" / "friedman.tex").read_text()
@@ -237,3 +256,12 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     assert "cumulative cost: GPU-hours" in (exp / "figures" / "regret_cost.svg").read_text()
     md = (exp / "tables" / "final.md").read_text()
     assert md.splitlines()[0] == "| strategy | b1 | b2 | b3 | b4 |"
+    # The pooled figure and validation beside test regret, embedded with their captions.
+    for stem in ("pooled_evals", "value_test_evals"):
+        assert f'id="fig-{stem}"' in page and (exp / "figures" / f"{stem}.pdf").exists()
+    assert "pooled over the 4 benchmarks" in page and "0 is the optimum and 1 the worst" in page
+    assert "average rank over 4 benchmarks" in svg_text(exp / "figures" / "pooled_evals.svg")
+    # Units: b1 names accuracy in %, the others name none.
+    for stem in ("regret_evals", "regret_evals_median", "ecdf", "value_test_evals"):
+        text = svg_text(exp / "figures" / f"{stem}.svg")
+        assert "accuracy points" in text and "the table's units" in text, stem
