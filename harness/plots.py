@@ -601,12 +601,17 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     plt = pyplot()
     out: dict[str, Path] = {}
     try:
-        for fmt in formats:
+        for i, fmt in enumerate(formats):
             path = out_dir / f"{stem}.{fmt}"
             with plt.rc_context(SAVE_RC):
                 atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
                     tmp, format=fmt, dpi="figure", metadata=_metadata(fmt)))
             out[fmt] = path
+            if i == 0:
+                # The layout depends on the figure's size in inches, not on the format:
+                # solved once for the first file, it is kept for the others (solving it
+                # again per format was most of the cost of writing a report).
+                fig.set_layout_engine("none")
     finally:
         plt.close(fig)
     return out

@@ -29,7 +29,7 @@ def _starter(root: str, barrier, out) -> None:
         study = Study(experiment=f"c{r}", benchmarks=["toy"], strategies=["random"],
                       seeds=list(range(SEEDS)), budget=Budget(evals=3), results_dir=Path(root))
         try:
-            counts = run_study(study, executor=InProcessExecutor(), progress=False)
+            counts = run_study(study, executor=InProcessExecutor(), progress=False).counts
         except Exception as exc:  # noqa: BLE001 - reported to the test, which fails on it
             counts = {"error": f"{type(exc).__name__}: {exc}"}
         out.put((r, counts))
