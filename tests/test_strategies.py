@@ -30,8 +30,13 @@ def _one_error_line(proc) -> str:
 @pytest.mark.parametrize("name", STRATEGIES.names())
 def test_cli_unknown_hyperparameter_is_exit_2(name, tmp_path):
     # A benchmark the strategy serves, so the hyperparameter is what is refused.
-    multi = STRATEGIES.get(name).objectives == "multi"
-    bench = "nb201-analog:baseline-analog" if multi else "toy-fidelities"
+    cls = STRATEGIES.get(name)
+    multi = cls.objectives == "multi"
+    if multi:
+        bench = ("toy-fidelities:score-size" if "fidelities" in cls.requires
+                 else "nb201-analog:baseline-analog")
+    else:
+        bench = "toy-fidelities"
     proc = run_cli("run", "--benchmark", bench, "--strategy", name,
                    "--hp", f"{name}.no_such_knob=1", *SMALL, cwd=tmp_path)
     line = _one_error_line(proc)
@@ -51,11 +56,12 @@ def test_cli_out_of_range_and_wrong_type_name_the_range(tmp_path):
 @pytest.mark.parametrize("name", [n for n in STRATEGIES.names()
                                   if "fidelities" in STRATEGIES.get(n).requires])
 def test_cli_multi_fidelity_strategy_refuses_single_fidelity_table(name, tmp_path):
-    line = _one_error_line(run_cli("run", "--benchmark", "toy", "--strategy", name, *SMALL,
-                                   cwd=tmp_path))
+    preset = ":score-size" if STRATEGIES.get(name).objectives == "multi" else ""
+    line = _one_error_line(run_cli("run", "--benchmark", f"toy{preset}", "--strategy", name,
+                                   *SMALL, cwd=tmp_path))
     assert "multi-fidelity" in line and repr(name) in line
     assert not (tmp_path / "results").exists()
-    proc = run_cli("run", "--benchmark", "toy-fidelities", "--strategy", name, *SMALL,
+    proc = run_cli("run", "--benchmark", f"toy-fidelities{preset}", "--strategy", name, *SMALL,
                    cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
 
