@@ -257,20 +257,19 @@ class MultiObjectiveBenchmark(Benchmark):
 
     def searched(self, arch: Arch, ev: Evaluation) -> tuple[float, ...]:
         """The objective values a search sees for this evaluation (raw units)."""
-        row = self._searched_rows[self.space.index(arch)]
-        if self._primary is None:
-            return tuple(row)
-        out = list(row)
-        out[self._primary] = ev.value
-        return tuple(out)
+        return self._values(self._searched_rows, arch, ev.value)
 
     def reported(self, arch: Arch, ev: Evaluation) -> tuple[float, ...]:
         """The objective values this evaluation reports (never shown to a strategy)."""
-        row = self.reported_rows[self.space.index(arch)]
+        return self._values(self.reported_rows, arch, ev.test_value)
+
+    def _values(self, rows, arch: Arch, primary: float) -> tuple[float, ...]:
+        """``arch``'s row of ``rows``, with the evaluation's own ``primary`` value in place."""
+        row = rows[self.space.index(arch)]
         if self._primary is None:
             return tuple(row)
         out = list(row)
-        out[self._primary] = ev.test_value
+        out[self._primary] = primary
         return tuple(out)
 
     def scores(self, values) -> tuple[float, ...]:
