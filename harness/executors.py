@@ -318,6 +318,10 @@ class ProcessExecutor(Executor):
                                          initializer=_exit_with_parent,
                                          initargs=(os.getpid(), _start_ticks(os.getpid()),
                                                    method == "forkserver"))
+        # Start the workers now, while the study prepares (loads its tables, checks
+        # the runs on disk), rather than when the first chunk is submitted.
+        for _ in range(workers):
+            self._pool.submit(os.getpid)
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)
@@ -438,7 +442,14 @@ def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
 
 
 def chunk_size_for(todo: int, slots: int) -> int:
-    """About eight chunks per slot (load balance), at most 64 runs each (little lost on a kill)."""
+    """The next chunk's size: an eighth of each slot's share of the runs left, at most 64.
+
+    Asked again for every chunk, so chunks shrink as the study nears its end
+    (guided self-scheduling): early chunks are large (little scheduling per
+    run, at most 64 runs lost on a kill) and the last ones hold a single run,
+    so no worker idles long while another finishes a large last chunk. The
+    number of chunks grows with the logarithm of the runs beyond 64 per chunk.
+    """
     if slots <= 1:
         return 1
     return max(1, min(64, math.ceil(todo / (slots * 8))))
