@@ -312,16 +312,28 @@ class ProcessExecutor(Executor):
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["tabnas.executors", "numpy", "pyarrow.parquet"])
+            from tabnas.strategy import STRATEGIES
+
+            # Imported once in the forkserver, so each worker starts with them loaded
+            # instead of importing them all again (scipy among them) on its first chunk.
+            ctx.set_forkserver_preload(["tabnas.executors", "numpy", "pyarrow.parquet",
+                                        "tabnas.benchmarks", *STRATEGIES.builtin_modules()])
         self.slots = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                          initializer=_exit_with_parent,
                                          initargs=(os.getpid(), _start_ticks(os.getpid()),
                                                    method == "forkserver"))
         # Start the workers now, while the study prepares (loads its tables, checks
-        # the runs on disk), rather than when the first chunk is submitted.
-        for _ in range(workers):
-            self._pool.submit(os.getpid)
+        # the runs on disk), rather than when the first chunk is submitted; from a
+        # thread, as starting one waits for the forkserver to have imported its modules.
+        self._starter = threading.Thread(target=self._start_workers, name="tabnas-pool-start",
+                                         daemon=True)
+        self._starter.start()
+
+    def _start_workers(self) -> None:
+        with contextlib.suppress(Exception):  # a pool that cannot start fails its chunks
+            for _ in range(self.slots):
+                self._pool.submit(os.getpid)
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)
@@ -329,6 +341,7 @@ class ProcessExecutor(Executor):
         return fut
 
     def close(self) -> None:
+        self._starter.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
