@@ -15,7 +15,12 @@ writes rather than the workers:
   bytes and renames, well under a millisecond per run.
 
 Each worker process loads a benchmark once and keeps it (``_BENCHMARKS``), so
-a chunk costs one dictionary look-up, not a table load. Records are the same
+a chunk costs one dictionary look-up, not a table load. A process pool starts
+its workers as soon as it is made, while the study still loads its tables and
+checks the runs on disk, and its forkserver imports the built-in strategies
+once, so every worker is forked with them loaded. Chunks shrink as a study
+nears its end (:func:`chunk_size_for`), so no worker idles long while another
+finishes a large last chunk. Records are the same
 whichever executor ran them: a run depends only on its seed and settings, and
 only ``overhead_s`` (host time) differs.
 

@@ -266,6 +266,7 @@ def cmd_study(args: argparse.Namespace) -> dict:
     cmd = _tabnas(args, root)
     print(" ".join(cmd[1:]), flush=True)
     total = len(keys)
+    load_before = os.getloadavg()[0]
     sessions, samples = [], []
     plan = [(total // 3, signal.SIGKILL), (2 * total // 3, signal.SIGINT), (None, None)]
     for number, (stop_at, sig) in enumerate(plan, 1):
@@ -278,7 +279,9 @@ def cmd_study(args: argparse.Namespace) -> dict:
     check = _check_study(args, exp, keys)
     out = {"runs": total, "benchmarks": benchmarks, "strategies": strategies,
            "seeds": args.seeds, "evals": args.evals, "workers": args.workers,
-           "cpus": os.cpu_count(), "sessions": sessions, "samples": samples, "check": check}
+           "cpus": os.cpu_count(), "load_before": load_before,
+           "load_after": os.getloadavg()[0], "sessions": sessions, "samples": samples,
+           "check": check}
     points = sorted({int(p) for p in args.cache_points.split(",")} | {total})
     out["cache"] = _measure_cache(exp, points, args.cache_steps)
     shutil.rmtree(root)
@@ -289,7 +292,8 @@ def cmd_study(args: argparse.Namespace) -> dict:
 def _print_study(out: dict) -> None:
     print(f"\n{out['runs']} runs ({len(out['benchmarks'])} tables x {len(out['strategies'])} "
           f"strategies x {out['seeds']} seeds x {out['evals']} evaluations), "
-          f"--workers {out['workers']}, {out['cpus']} CPUs")
+          f"--workers {out['workers']}, {out['cpus']} CPUs, load average "
+          f"{out['load_before']:.2f} before, {out['load_after']:.2f} after the sessions")
     print("\n| session | stopped by | exit code | runs on disk after | wall (s) "
           "| study peak RSS (MiB) | worker processes left |")
     print("|---|---|---:|---:|---:|---:|---:|")
@@ -443,6 +447,9 @@ def main() -> None:
                        help="additions in which the grown cache reaches all runs")
     sub.choices["speedup"].add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    # Started in the background, this process may ignore Ctrl-C, and an ignored signal
+    # stays ignored in the studies it starts; a handled one is reset on exec.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     out = cmd_study(args) if args.command == "study" else cmd_speedup(args)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
