@@ -2,6 +2,7 @@
 
     python scripts/bench_study_scale.py study   [--seeds 185] [--workers 2]
     python scripts/bench_study_scale.py speedup [--seeds 19] [--workers 2] [--rounds 3]
+    python scripts/bench_study_scale.py cache EXPERIMENT_DIR
 
 Both use the nine NAS-Bench-Graph tables the package ships and, by default, six
 strategies cheap enough for a study of 10,000 runs (``random``, ``rea``,
@@ -17,6 +18,9 @@ of runs equals the same runs computed here without interruption. Last, it
 measures the ``.combined.parquet`` load cache on the first N runs for growing
 N (bytes per run, build time and peak memory, each in a fresh process), and
 the same cache grown in steps as a resumed study adds runs.
+
+``cache`` measures the load cache alone, on the run files of an experiment
+folder a study wrote (``results/NAME``).
 
 ``speedup`` runs a smaller study in this machine's processes, in-process and
 on ``--workers N``, alternated for ``--rounds`` rounds (each in a fresh process
@@ -191,15 +195,22 @@ def _check_study(args: argparse.Namespace, exp: Path, keys: list[tuple]) -> dict
             "sample": len(sample), "sample_equal": equal}
 
 
+# Peak memory is VmHWM, this process image's own high-water mark (``ru_maxrss`` would
+# carry over the peak of the process that started it).
 _LOAD_CHILD = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from tabnas.results import load_results
+def hwm():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+base = hwm()
 t0 = time.perf_counter()
 df = load_results(Path(sys.argv[1]))
 wall = time.perf_counter() - t0
-print(json.dumps({"load_s": wall, "rows": len(df),
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+print(json.dumps({"load_s": wall, "rows": len(df), "peak_rss_mb": hwm(),
+                  "before_mb": base}))
 """
 
 
@@ -237,7 +248,8 @@ def _measure_cache(exp: Path, points: list[int], steps: int) -> dict:
         run_bytes = sum(f.stat().st_size for f in files[:n])
         fresh.append({"runs": n, "cache_bytes": size, "bytes_per_run": size / n,
                       "run_file_bytes_per_run": run_bytes / n, "build_s": built["load_s"],
-                      "build_peak_mb": built["peak_rss_mb"], "cached_load_s": again["load_s"],
+                      "build_peak_mb": built["peak_rss_mb"], "before_mb": built["before_mb"],
+                      "cached_load_s": again["load_s"],
                       "cached_peak_mb": again["peak_rss_mb"]})
         shutil.rmtree(folder)
     folder = base / "grown"
@@ -251,6 +263,19 @@ def _measure_cache(exp: Path, points: list[int], steps: int) -> dict:
                       "update_s": step["load_s"], "update_peak_mb": step["peak_rss_mb"]})
     shutil.rmtree(base)
     return {"fresh": fresh, "grown": grown}
+
+
+def cmd_cache(args: argparse.Namespace) -> dict:
+    """The load cache measured on the run files of an existing experiment folder."""
+    from tabnas.results import run_files
+
+    exp = args.experiment_dir
+    total = len(run_files(exp))
+    points = sorted({int(p) for p in args.cache_points.split(",") if int(p) < total} | {total})
+    out = {"experiment": str(exp), "runs": total,
+           "cache": _measure_cache(exp, points, args.cache_steps)}
+    _print_cache(out["cache"])
+    return out
 
 
 def cmd_study(args: argparse.Namespace) -> dict:
@@ -319,12 +344,17 @@ def _print_study(out: dict) -> None:
           f"rows, {c['temporaries_left']} temporary files and {c['claims_left']} claims left; "
           f"{c['sample_equal']} of {c['sample']} sampled runs equal to the same runs computed "
           "without interruption")
+    _print_cache(out["cache"])
+
+
+def _print_cache(cache: dict) -> None:
     print("\nload cache (.combined.parquet), built fresh on the first N runs (each in a "
-          "fresh process)")
+          "fresh process; peak RSS includes the ~{:.0f} MiB of the process before the load)"
+          .format(cache["fresh"][0]["before_mb"] if cache["fresh"] else 0))
     print("\n| runs held | cache (MB) | cache bytes per run | run file bytes per run "
           "| build (s) | build peak RSS (MiB) | cached load (s) | cached load peak (MiB) |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for r in out["cache"]["fresh"]:
+    for r in cache["fresh"]:
         print(f"| {r['runs']} | {r['cache_bytes'] / 1e6:.2f} | {r['bytes_per_run']:.0f} | "
               f"{r['run_file_bytes_per_run']:.0f} | {r['build_s']:.2f} | "
               f"{r['build_peak_mb']:.0f} | {r['cached_load_s']:.2f} | "
@@ -333,7 +363,7 @@ def _print_study(out: dict) -> None:
     print("\n| runs held | cache (MB) | cache bytes per run | update (s) "
           "| update peak RSS (MiB) |")
     print("|---:|---:|---:|---:|---:|")
-    for r in out["cache"]["grown"]:
+    for r in cache["grown"]:
         print(f"| {r['runs']} | {r['cache_bytes'] / 1e6:.2f} | {r['bytes_per_run']:.0f} | "
               f"{r['update_s']:.2f} | {r['update_peak_mb']:.0f} |")
 
@@ -441,16 +471,20 @@ def main() -> None:
     study = sub.choices["study"]
     study.add_argument("--sample", type=int, default=40,
                        help="runs recomputed here and compared with the stored ones")
-    study.add_argument("--cache-points", default="1000,2500,5000",
-                       help="numbers of runs the load cache is measured at (and all of them)")
-    study.add_argument("--cache-steps", type=int, default=4,
-                       help="additions in which the grown cache reaches all runs")
     sub.choices["speedup"].add_argument("--rounds", type=int, default=3)
+    cache = sub.add_parser("cache")
+    cache.add_argument("experiment_dir", type=Path, help="an experiment folder with run files")
+    for p in (study, cache):
+        p.add_argument("--cache-points", default="1000,2500,5000",
+                       help="numbers of runs the load cache is measured at (and all of them)")
+        p.add_argument("--cache-steps", type=int, default=4,
+                       help="additions in which the grown cache reaches all runs")
+    cache.add_argument("--json", type=Path, default=None, help="also write the numbers here")
     args = ap.parse_args()
     # Started in the background, this process may ignore Ctrl-C, and an ignored signal
     # stays ignored in the studies it starts; a handled one is reset on exec.
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    out = cmd_study(args) if args.command == "study" else cmd_speedup(args)
+    out = {"study": cmd_study, "speedup": cmd_speedup, "cache": cmd_cache}[args.command](args)
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
 
