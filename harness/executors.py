@@ -15,7 +15,12 @@ writes rather than the workers:
   bytes and renames, well under a millisecond per run.
 
 Each worker process loads a benchmark once and keeps it (``_BENCHMARKS``), so
-a chunk costs one dictionary look-up, not a table load. Records are the same
+a chunk costs one dictionary look-up, not a table load. A process pool starts
+its workers as soon as it is made, while the study still loads its tables and
+checks the runs on disk, and its forkserver imports the built-in strategies
+once, so every worker is forked with them loaded. Chunks shrink as a study
+nears its end (:func:`chunk_size_for`), so no worker idles long while another
+finishes a large last chunk. Records are the same
 whichever executor ran them: a run depends only on its seed and settings, and
 only ``overhead_s`` (host time) differs.
 
@@ -312,12 +317,28 @@ class ProcessExecutor(Executor):
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
         if method == "forkserver":
-            ctx.set_forkserver_preload(["tabnas.executors", "numpy", "pyarrow.parquet"])
+            from tabnas.strategy import STRATEGIES
+
+            # Imported once in the forkserver, so each worker starts with them loaded
+            # instead of importing them all again (scipy among them) on its first chunk.
+            ctx.set_forkserver_preload(["tabnas.executors", "numpy", "pyarrow.parquet",
+                                        "tabnas.benchmarks", *STRATEGIES.builtin_modules()])
         self.slots = workers
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                          initializer=_exit_with_parent,
                                          initargs=(os.getpid(), _start_ticks(os.getpid()),
                                                    method == "forkserver"))
+        # Start the workers now, while the study prepares (loads its tables, checks
+        # the runs on disk), rather than when the first chunk is submitted; from a
+        # thread, as starting one waits for the forkserver to have imported its modules.
+        self._starter = threading.Thread(target=self._start_workers, name="tabnas-pool-start",
+                                         daemon=True)
+        self._starter.start()
+
+    def _start_workers(self) -> None:
+        with contextlib.suppress(Exception):  # a pool that cannot start fails its chunks
+            for _ in range(self.slots):
+                self._pool.submit(os.getpid)
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)
@@ -325,6 +346,7 @@ class ProcessExecutor(Executor):
         return fut
 
     def close(self) -> None:
+        self._starter.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -438,7 +460,15 @@ def make_executor(workers: int = 1, dask: str | None = None) -> Executor:
 
 
 def chunk_size_for(todo: int, slots: int) -> int:
-    """About eight chunks per slot (load balance), at most 64 runs each (little lost on a kill)."""
+    """The next chunk's size: an eighth of each slot's share of the runs left, at most 64.
+
+    Asked again for every chunk, so chunks shrink as the study nears its end
+    (guided self-scheduling): early chunks are large (little scheduling per
+    run, at most 64 runs lost on a kill) and the last ones hold a single run,
+    so no worker idles long while another finishes a large last chunk. Against
+    fixed chunks, the shrinking end adds about ``8 * slots * (1 + ln 64)``
+    chunks (some 40 per slot), whatever the study's size.
+    """
     if slots <= 1:
         return 1
     return max(1, min(64, math.ceil(todo / (slots * 8))))

@@ -86,12 +86,9 @@ class Registry(Generic[T]):
             return
         self._loaded = True
         import importlib
-        import pkgutil
 
-        package = importlib.import_module(self.builtin_package)
-        for module in pkgutil.iter_modules(package.__path__):
-            if not module.name.startswith("_"):
-                importlib.import_module(f"{self.builtin_package}.{module.name}")
+        for module in self.builtin_modules():
+            importlib.import_module(module)
         from importlib.metadata import entry_points
 
         for ep in entry_points(group=self.entry_point_group):
@@ -110,6 +107,15 @@ class Registry(Generic[T]):
             # An entry point may name the object itself or a module that registers.
             if not isinstance(loaded, type(importlib)) and ep.name not in self._items:
                 self.add(ep.name, loaded)
+
+    def builtin_modules(self) -> list[str]:
+        """The modules that define the built-in members, found without importing them."""
+        import importlib
+        import pkgutil
+
+        package = importlib.import_module(self.builtin_package)
+        return [f"{self.builtin_package}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                if not m.name.startswith("_")]
 
     def names(self) -> list[str]:
         self._load()

@@ -103,7 +103,8 @@ def experiment_dir(results_dir: str | Path, experiment: str) -> Path:
 
 
 def run_path(exp_dir: Path, benchmark: str, strategy: str, seed: int) -> Path:
-    return exp_dir / "runs" / safe_part(benchmark) / safe_part(strategy) / f"seed-{seed}.parquet"
+    return exp_dir.joinpath("runs", safe_part(benchmark), safe_part(strategy),
+                            f"seed-{seed}.parquet")
 
 
 def claim_parts(benchmark: str, strategy: str, seed: int) -> tuple[str, str, str]:
@@ -112,7 +113,8 @@ def claim_parts(benchmark: str, strategy: str, seed: int) -> tuple[str, str, str
 
 
 def failure_path(exp_dir: Path, benchmark: str, strategy: str, seed: int) -> Path:
-    return exp_dir / "failures" / safe_part(benchmark) / safe_part(strategy) / f"seed-{seed}.json"
+    return exp_dir.joinpath("failures", safe_part(benchmark), safe_part(strategy),
+                            f"seed-{seed}.json")
 
 
 def ensure_writable(exp_dir: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -169,20 +170,20 @@ def run_study(
     study with one line, unless ``redo_damaged``: then it is moved to
     ``<experiment>/damaged/`` and the run computed again.
     """
-    benchmarks = load_benchmarks(study)
-    _check_costs(study, benchmarks)
-    strategy_classes = {name: STRATEGIES.get(name) for name in study.strategies}
-    for bench in benchmarks.values():
-        for cls in strategy_classes.values():
-            cls.check_supported(bench.space, bench.fidelities)
-            check_objectives(cls, bench)
-    _validate_hyperparameters(study, benchmarks, strategy_classes)
-    # An incompatible folder is refused before anything is written.
-    _check_identities(study, benchmarks, read_manifest(study.exp_dir))
     own_executor = executor is None
-    if executor is None:
+    if executor is None:  # made first: its workers start while the study prepares
         executor = make_executor(workers, dask)
     try:
+        benchmarks = load_benchmarks(study)
+        _check_costs(study, benchmarks)
+        strategy_classes = {name: STRATEGIES.get(name) for name in study.strategies}
+        for bench in benchmarks.values():
+            for cls in strategy_classes.values():
+                cls.check_supported(bench.space, bench.fidelities)
+                check_objectives(cls, bench)
+        _validate_hyperparameters(study, benchmarks, strategy_classes)
+        # An incompatible folder is refused before anything is written.
+        _check_identities(study, benchmarks, read_manifest(study.exp_dir))
         ensure_writable(study.exp_dir)
         from tabnas.provenance import used_package_versions
 
@@ -247,16 +248,16 @@ def _drive(study: Study, job: Job, keys: list[RunKey], done: set, executor: Exec
            chunk_size: int | None, progress: bool | None) -> dict[str, int]:
     exp = study.exp_dir
     started = time.time()
-    todo = [k for k in keys if k not in done]
+    todo = deque(k for k in keys if k not in done)
     counts = {"ran": 0, "skipped": len(keys) - len(todo), "failed": 0}
     leftovers = _leftover_temporaries(exp)
-    size = chunk_size or chunk_size_for(len(todo), executor.slots)
     bar = progress_bar(len(todo), progress, study.experiment)
     with Claims(exp) as claims:
         in_flight: dict[Any, list[RunKey]] = {}
-        waiting: list[RunKey] = []  # held by another live process when last looked at
+        waiting: deque[RunKey] = deque()  # held by another live process when last looked at
         while todo or in_flight or waiting:
             while todo and len(in_flight) < 2 * executor.slots:
+                size = chunk_size or chunk_size_for(len(todo), executor.slots)
                 chunk = _claim_chunk(exp, claims, todo, waiting, size, counts, bar, started,
                                      leftovers)
                 if chunk:
@@ -264,7 +265,7 @@ def _drive(study: Study, job: Job, keys: list[RunKey], done: set, executor: Exec
             if not in_flight:
                 if waiting:
                     time.sleep(_POLL_S)
-                    todo, waiting = waiting, []
+                    todo, waiting = waiting, deque()
                 continue
             handle = executor.next_done(timeout=_POLL_S)
             if handle is None:
@@ -276,8 +277,7 @@ def _drive(study: Study, job: Job, keys: list[RunKey], done: set, executor: Exec
                 reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
                 outcomes = [Outcome(k, error=f"worker lost: {reason}") for k in chunk]
             for outcome in outcomes:
-                _store(exp, outcome, counts)
-                claims.release(claims.path(claim_parts(*outcome.key)))
+                _store(exp, claims, outcome, counts)
                 if bar is not None:
                     bar.update(1)
     if bar is not None:
@@ -301,44 +301,49 @@ def _leftover_temporaries(exp: Path) -> dict[Path, list[Path]]:
     return out
 
 
-def _claim_chunk(exp: Path, claims: Claims, todo: list[RunKey], waiting: list[RunKey],
+def _claim_chunk(exp: Path, claims: Claims, todo: deque[RunKey], waiting: deque[RunKey],
                  size: int, counts: dict[str, int], bar, started: float,
                  leftovers: dict[Path, list[Path]]) -> list[RunKey]:
     """Claim up to ``size`` runs from the front of ``todo`` (which it consumes).
 
     A run another process finished meanwhile is skipped; one it recorded as
     failed since this study started is not retried here (rerunning the study
-    retries it).
+    retries it). This and :func:`_store` are the parent's work per run, so each
+    path is built once and each check is one system call.
     """
     chunk: list[RunKey] = []
     while todo and len(chunk) < size:
-        key = todo.pop(0)
+        key = todo.popleft()
+        done = run_path(exp, *key)
         path = claims.path(claim_parts(*key))
-        if run_path(exp, *key).exists():
-            counts["skipped"] += 1
-            if bar is not None:
-                bar.update(1)
+        if done.exists():
+            skipped = True
         elif not claims.try_claim(path):
             waiting.append(key)
-        elif run_path(exp, *key).exists():  # finished by another process meanwhile
+            continue
+        elif done.exists():  # finished by another process meanwhile
             claims.release(path)
-            counts["skipped"] += 1
-            if bar is not None:
-                bar.update(1)
+            skipped = True
         elif failed_since(exp, key, started):
             claims.release(path)
             counts["failed"] += 1
-            if bar is not None:
-                bar.update(1)
+            skipped = False
         else:
-            for target in (run_path(exp, *key), failure_path(exp, *key)):
-                for tmp in leftovers.pop(target, ()):
-                    tmp.unlink(missing_ok=True)
+            if leftovers:
+                for target in (done, failure_path(exp, *key)):
+                    for tmp in leftovers.pop(target, ()):
+                        tmp.unlink(missing_ok=True)
             chunk.append(key)
+            continue
+        if skipped:
+            counts["skipped"] += 1
+        if bar is not None:
+            bar.update(1)
     return chunk
 
 
-def _store(exp: Path, outcome: Outcome, counts: dict[str, int]) -> None:
+def _store(exp: Path, claims: Claims, outcome: Outcome, counts: dict[str, int]) -> None:
+    """Write one finished run (or its failure record) and release its claim."""
     if outcome.parquet is not None:
         write_run_bytes(run_path(exp, *outcome.key), outcome.parquet)
         clear_failure(exp, *outcome.key)
@@ -347,6 +352,7 @@ def _store(exp: Path, outcome: Outcome, counts: dict[str, int]) -> None:
         write_failure(exp, *outcome.key, error=outcome.error or "unknown error",
                       traceback=outcome.traceback, timed_out=outcome.timed_out)
         counts["failed"] += 1
+    claims.release(claims.path(claim_parts(*outcome.key)))
 
 
 def _check_identities(study: Study, benchmarks: dict[str, Benchmark],
