@@ -416,16 +416,6 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
     return fig
 
 
-def cd_subtitle(result) -> str:
-    """The CD figure's statistics line: Friedman p, what a block is and N, Nemenyi alpha,
-    and a caution line where the test can say little (e.g. two benchmarks as blocks)."""
-    sub = (f"Friedman p = {result.p:.3g}; blocks = {result.kind}, N = {result.n_blocks}; "
-           f"Nemenyi alpha = {result.alpha:g}")
-    cautions = [short for short, _ in result.cautions()]
-    return sub + ("\ncaution: " + ", ".join(cautions) + " (little or no power)"
-                  if cautions else "")
-
-
 def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     """Critical-difference diagram (Demšar 2006) of a :class:`FriedmanResult`.
 
@@ -472,7 +462,7 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
         ax.text(k + 0.15, y, f"({ranks[s]:.2f}) {s}", ha="left", va="center", color=c,
                 fontsize="small")
     ax.set_xlim(-1.2, k + 2.2)
-    sub = cd_subtitle(result)
+    sub = result.heading()
     ax.set_title((title + "\n" if title else "") + sub, fontsize="small")
     fig.tight_layout()
     return fig

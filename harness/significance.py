@@ -326,6 +326,15 @@ class FriedmanResult:
         "KIND (N blocks...)")."""
         return self.blocks.rsplit(" (", 1)[0] if self.blocks.endswith(")") else self.blocks
 
+    def heading(self) -> str:
+        """The CD figure's statistics line: Friedman p, what a block is and N, Nemenyi
+        alpha, and a caution line where the test can say little (e.g. two benchmarks)."""
+        sub = (f"Friedman p = {self.p:.3g}; blocks = {self.kind}, N = {self.n_blocks}; "
+               f"Nemenyi alpha = {self.alpha:g}")
+        cautions = [short for short, _ in self.cautions()]
+        return sub + ("\ncaution: " + ", ".join(cautions) + " (little or no power)"
+                      if cautions else "")
+
     def cautions(self) -> list[tuple[str, str]]:
         """(short, full) warnings about what this test can say: few blocks, a CD too long.
 
