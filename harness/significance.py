@@ -217,7 +217,8 @@ def power_note(comp: Comparisons, family: str = "control") -> str:
         return ""
     holm_text = (f" ({floor:.3g} after Holm over "
                  f"{'k - 1' if family == 'control' else 'k(k - 1)/2'} = {m})") if m > 1 else ""
-    return (f"with n = {n} paired seeds the smallest possible p of the {how} signed-rank "
+    seeds = "seed" if n == 1 else "seeds"
+    return (f"with n = {n} paired {seeds} the smallest possible p of the {how} signed-rank "
             f"test is {raw:.3g}{holm_text}: no difference can be significant at alpha = "
             f"{comp.alpha:g} (run more seeds)")
 

@@ -103,8 +103,12 @@ def test_stats_and_plot_commands(default_run):
     assert "p-values asymptotic" in proc.stdout or "p-values not needed" in proc.stdout
     # One seed: the architecture found, its validation and test value, on one line.
     line = next(x for x in proc.stdout.splitlines() if x.startswith("nb201-analog rea best:"))
-    assert re.fullmatch(r"nb201-analog rea best: \|\S+\|, validation [\d.]+, test [\d.]+",
+    assert re.fullmatch(r"nb201-analog rea best: \|\S+\|, validation [\d.]+ %, test [\d.]+ %",
                         line), line
+    # One seed cannot make any difference significant, and the output says why.
+    assert ("note: with n = 1 paired seed the smallest possible p of the asymptotic "
+            "signed-rank test is 0.317: no difference can be significant at alpha = 0.05"
+            in proc.stdout), proc.stdout
     bad = run_cli("stats", "default", "--wilcoxon", "permutation", cwd=cwd, env=env)
     assert bad.returncode == 2 and "use one of auto, exact, asymptotic" in bad.stderr
     (cwd / "results/default/figures/regret_evals.png").unlink()
