@@ -407,10 +407,12 @@ def _run_from_flags(args: argparse.Namespace):
 def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
            method: str = "auto") -> None:
     from tabnas.cache import atomic_write_bytes
+    from tabnas.plots import value_units
     from tabnas.statistics import budget_rows, pairing_notes
     from tabnas.tables import (
         architectures,
         best_lines,
+        choices_text,
         comparisons,
         final_results,
         summary_markdown,
@@ -423,13 +425,13 @@ def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
     comps = comparisons(long, alpha, method)
     final = final_results(df, rows=rows, comps=comps, alpha=alpha)
     archs = architectures(rows)
-    used = sorted({m for c in comps.values() for m in c.control["method"]})
     for note in [*manifest["notes"], *pairing_notes(long)]:
         print(f"note: {note}")
     print("final test regret of the incumbent (chosen on the searched value) over seeds, "
           "and the incumbent's test value; mark: best = lowest mean, tied = not "
-          f"significantly worse than the best (paired Wilcoxon, best vs each other, Holm "
-          f"over k-1, alpha = {alpha:g}, p-values {', '.join(used) or 'not needed'}):")
+          f"significantly worse than the best ({choices_text(final.attrs)}):")
+    if final.attrs.get("note"):
+        print(f"note: {final.attrs['note']}")
     from tabnas.objectives import split_name
 
     multi = [b for b in sorted(df["benchmark"].unique()) if split_name(b) is not None]
@@ -437,7 +439,7 @@ def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
         print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
               "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
     print(summary_text(final))
-    for line in best_lines(archs):
+    for line in best_lines(archs, value_units(manifest)):
         print(line)
     md = summary_markdown(final)
     csv = to_csv_text(final)

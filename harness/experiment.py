@@ -66,7 +66,11 @@ class Experiment:
         """Final test regret per benchmark and strategy (as ``tabnas stats``).
 
         Mean, standard error, median, quartiles, bootstrap CI, average rank and
-        the paired-test mark, at the end of each run or at a budget.
+        the paired-test mark, at the end of each run or at a budget. ``attrs`` name
+        the choices behind the marks (:data:`tabnas.tables.CHOICES`: ``test``,
+        ``correction``, ``alpha``, ``blocks``, and ``note`` where no test can reach
+        alpha with the seeds there are) and the ``budget``;
+        ``tabnas.tables.caption(frame)`` says them in one line.
         """
         from tabnas.statistics import check_budget
         from tabnas.tables import final_results
@@ -81,7 +85,8 @@ class Experiment:
 
         df, manifest = self._loaded()
         colours = plots.strategy_colours(df["strategy"].unique())
-        return plots.regret_figures(df, colours, manifest.get("cost_labels"))
+        return plots.regret_figures(df, colours, manifest.get("cost_labels"),
+                                    config=manifest.get("config"))
 
     def report(self, *, evals: int | None = None, cost: float | None = None,
                alpha: float = 0.05, output: str | Path | None = None) -> Path:

@@ -148,12 +148,13 @@ def add_multi_objective(rep: Report, df: pd.DataFrame, *, evals: int | None = No
                                           "evaluations, mean ± s.e. over seeds.")
     by_cost = statistics.curves(mo, "cost")
     if by_cost["x"].nunique() > 1:
-        labels = rep.manifest.get("cost_labels", {})
+        config = rep.manifest.get("config")
         rep.figures["mo_hv_regret_cost"] = plots.curves_figure(
             by_cost, colours, ylabel="hypervolume regret",
-            xlabel={b: f"cumulative cost: {labels.get(b, 'simulated cost')}" for b in names})
+            xlabel=plots.cost_axis_labels(mo, rep.manifest.get("cost_labels", {}), config))
         rep.captions["mo_hv_regret_cost"] = ("Hypervolume regret vs cumulative simulated "
-                                             "cost, mean ± s.e. over seeds.")
+                                             "cost, mean ± s.e. over seeds; "
+                                             f"{plots.cost_model(config)[0]}.")
     for stem, (fig, caption) in front_figures(mo, benches, colours).items():
         rep.figures[stem] = fig
         rep.captions[stem] = caption

@@ -95,6 +95,22 @@ def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
     return out
 
 
+def value_units(manifest: dict) -> dict[str, tuple[str, str]]:
+    """Benchmark -> (searched, reported) value unit as a suffix, e.g. (" %", " %").
+
+    The units the regret axes use (:func:`regret_units`) say what the values are in:
+    accuracy or percentage points mean the values are in %, a fraction or any
+    other unit is named in parentheses.
+    """
+    def suffix(unit: str) -> str:
+        if unit in ("accuracy points", "percentage points"):
+            return " %"
+        return f" ({unit.removeprefix('units of ')})"
+
+    value, test = regret_units(manifest, "regret_value"), regret_units(manifest)
+    return {b: (suffix(value[b]), suffix(test.get(b, value[b]))) for b in value}
+
+
 def _style(colours: dict[str, str], name: str) -> dict:
     i = sorted(colours).index(name) if name in colours else 0
     return {"color": colours.get(name, "#000000"), "linestyle": LINESTYLES[i % len(LINESTYLES)]}
@@ -446,8 +462,7 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
         ax.text(k + 0.15, y, f"({ranks[s]:.2f}) {s}", ha="left", va="center", color=c,
                 fontsize="small")
     ax.set_xlim(-1.2, k + 2.2)
-    sub = (f"Friedman p = {result.p:.3g}, N = {result.n_blocks} blocks, "
-           f"Nemenyi alpha = {result.alpha:g}")
+    sub = result.heading()
     ax.set_title((title + "\n" if title else "") + sub, fontsize="small")
     fig.tight_layout()
     return fig
@@ -455,9 +470,38 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
 
 # --- The figures of an experiment ------------------------------------------------------
 
-def _cost_axis_labels(df: pd.DataFrame, cost_labels: dict[str, str] | None) -> dict[str, str]:
-    labels = cost_labels or {}
-    return {b: f"cumulative cost: {labels.get(b, 'simulated cost')}"
+#: What each ``mf_cost`` charges a promotion, in a caption's words.
+_MF_COST_WORDS = {"restart": "the full cost of its fidelity",
+                  "continue": "only what its fidelity adds to the trial it continues"}
+
+
+def cost_model(config: dict | None) -> tuple[str, bool]:
+    """The simulated workers and promotion cost model of a study, in words, and whether
+    they are the defaults (1 worker, ``restart``).
+
+    Both change what the cost axis measures: with K > 1 workers ``cum_cost`` is the
+    simulated time at which an evaluation finished, and ``continue`` charges a
+    promotion only what its fidelity adds. Captions and the report's summary always
+    name them; a cost axis names them only when they are not the defaults.
+    """
+    config = config or {}
+    k, mf = int(config.get("sim_workers", 1)), str(config.get("mf_cost", "restart"))
+    workers = ("1 worker (sequential: the cost axis is the sum of evaluation costs)"
+               if k == 1 else f"{k} simulated asynchronous workers (the cost axis is "
+                              "simulated time)")
+    text = f"{workers}; promotions pay: {mf} ({_MF_COST_WORDS.get(mf, mf)})"
+    return text, k == 1 and mf == "restart"
+
+
+def cost_axis_labels(df: pd.DataFrame, cost_labels: dict[str, str] | None,
+                      config: dict | None = None) -> dict[str, str]:
+    """Benchmark -> cost axis label: its cost unit, and the workers and cost model
+    where they are not the defaults (:func:`cost_model`)."""
+    labels, config = cost_labels or {}, config or {}
+    k, mf = int(config.get("sim_workers", 1)), config.get("mf_cost", "restart")
+    how = "" if cost_model(config)[1] else f" ({k} simulated workers; promotions pay: {mf})"
+    what = "simulated time" if k > 1 else "cumulative cost"
+    return {b: f"{what}: {labels.get(b, 'simulated cost')}{how}"
             for b in df["benchmark"].unique()}
 
 
@@ -466,13 +510,15 @@ def regret_figures(df: pd.DataFrame, colours: dict[str, str],
                    by_evals: pd.DataFrame | None = None, units: dict[str, str] | None = None,
                    metric: str = "regret_test", band: str = "se", log: bool = True,
                    axes: tuple[str, ...] = ("evals", "cost"),
-                   style: str | FigureStyle = "default") -> dict[str, Figure]:
+                   style: str | FigureStyle = "default",
+                   config: dict | None = None) -> dict[str, Figure]:
     """Regret vs evaluations and (where costs differ) vs cumulative cost.
 
     The figures ``tabnas plot`` writes and the report embeds: stems ``regret_evals``
     and ``regret_cost`` (``value_regret_*`` for the validation regret). ``by_evals`` is
     ``statistics.curves(df, "evals", metric=metric)`` when the caller has it already;
-    ``units`` maps benchmark -> regret unit (:func:`regret_units`).
+    ``units`` maps benchmark -> regret unit (:func:`regret_units`); ``config``, the
+    manifest's, gives the cost axis its workers and cost model (:func:`cost_model`).
     """
     from tabnas import statistics
 
@@ -491,8 +537,8 @@ def regret_figures(df: pd.DataFrame, colours: dict[str, str],
         by_cost = statistics.curves(df, "cost", metric=metric)
         if by_cost["x"].nunique() > 1:
             figures[f"{prefix}regret_cost"] = curves_figure(
-                by_cost, colours, xlabel=_cost_axis_labels(df, cost_labels), ylabel=ylabel,
-                band=band, log_x=log, log_y=log, style=style)
+                by_cost, colours, xlabel=cost_axis_labels(df, cost_labels, config),
+                ylabel=ylabel, band=band, log_x=log, log_y=log, style=style)
     return figures
 
 
@@ -560,7 +606,8 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
                          "run has started (costs are 0, or a first evaluation cost as much as "
                          "any run spent)")
             continue
-        xlabel = "evaluations" if axis == "evals" else _cost_axis_labels(sub, cost_labels)
+        xlabel = ("evaluations" if axis == "evals" else
+                  cost_axis_labels(sub, cost_labels, manifest.get("config")))
         if metric == "both":
             figures[f"value_test_{axis}"] = value_test_figure(
                 cv["regret_value"], cv["regret_test"], colours, xlabel=xlabel,

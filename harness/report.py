@@ -118,18 +118,19 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     used = sorted({m for c in comps.values() for m in c.pairs["method"]})
     rep.test_text = (f"paired Wilcoxon signed-rank tests, alpha = {alpha:g}, p-values "
                      f"{', '.join(used) or 'not needed'} (--wilcoxon {method})")
-    final = tables.final_results(df, rows=rows, comps=comps, alpha=alpha)
-    caption = (f"Test regret {budget_text}, mean ± s.e. over seeds; bold: best mean, "
-               f"underlined: not significantly worse than the best ({rep.test_text}; the "
-               "best against each other strategy, Holm over k - 1)")
-    rep.tables["final"] = (tables.to_markdown(final), tables.to_csv_text(final),
-                           tables.to_latex(final, caption=caption))
+    final = tables.final_results(df, evals=evals, cost=cost, rows=rows, comps=comps,
+                                 alpha=alpha)
+    caption = tables.caption(final)
+    rep.tables["final"] = (tables.to_markdown(final, caption=caption),
+                           tables.to_csv_text(final), tables.to_latex(final, caption=caption))
+    if final.attrs.get("note"):
+        rep.notes.append(f"Marks: {final.attrs['note']}.")
     rep.html_tables["final"] = _final_html(final)
     archs = tables.architectures(rows)
     rep.tables["architectures"] = (_frame_md(archs), tables.to_csv_text(archs),
                                    _frame_tex(archs, "Final incumbents over seeds"))
     rep.html_tables["architectures"] = _archs_html(archs)
-    rep.best_lines = tables.best_lines(archs)
+    rep.best_lines = tables.best_lines(archs, plots.value_units(manifest))
 
     top = int(df["step"].max())
     budgets = sorted({max(1, int(round(f * top))) for f in ANYTIME_FRACTIONS})
@@ -137,14 +138,15 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                                               for x in df["benchmark"].unique())]
     anytime = tables.anytime_results(df, axis="evals", budgets=budgets, alpha=alpha,
                                      method=method)
-    md_parts, tex_parts, html_parts = [], [], []
+    any_caption = tables.caption(anytime, "Test regret by evaluations (columns), mean ± s.e. "
+                                          "over seeds")
+    md_parts, tex_parts, html_parts = [tables.md_caption(any_caption)], [], []
     for bench, ab in anytime.groupby("benchmark", sort=True):
         ab = ab.rename(columns={"budget": "evaluations"})
         md_parts.append(f"**{bench}** (columns: evaluations)\n\n"
                         + tables.to_markdown(ab, column="evaluations"))
         tex_parts.append(tables.to_latex(ab, column="evaluations",
-                                         caption=f"{bench}: test regret by evaluations; "
-                                                 f"marks as in the final table ({rep.test_text})"))
+                                         caption=f"{bench}: {any_caption}"))
         html_parts.append(f"<h4>{html.escape(bench)}</h4>"
                           + _wide_html(ab, "evaluations"))
     rep.tables["anytime"] = ("\n\n".join(md_parts), tables.to_csv_text(anytime),
@@ -156,12 +158,13 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                         ignore_index=True)
     all_pairs = pd.concat([t.assign(benchmark=b) for b, t in pairs.items()], ignore_index=True) \
         if pairs else pd.DataFrame()
-    rep.tables["control"] = (_frame_md(control), tables.to_csv_text(control),
-                             _frame_tex(control, f"The best strategy against each other one "
-                                                 f"({rep.test_text}, Holm over k - 1)"))
-    rep.tables["pairs"] = (_frame_md(all_pairs), tables.to_csv_text(all_pairs),
-                           _frame_tex(all_pairs, f"Every pair of strategies ({rep.test_text}, "
-                                                 "Holm over k(k - 1)/2)"))
+    for name, frame, what in (("control", control, "The best strategy against each other one"),
+                              ("pairs", all_pairs, "Every pair of strategies")):
+        frame.attrs = tables.stat_choices(comps, name)
+        text = f"{what} ({tables.choices_text(frame.attrs)})." if frame.attrs else what
+        text += f" Note: {frame.attrs['note']}." if frame.attrs.get("note") else ""
+        rep.tables[name] = (tables.md_caption(text) + "\n\n" + _frame_md(frame),
+                            tables.to_csv_text(frame), _frame_tex(frame, text))
     for bench, c in comps.items():
         n = int(c.control["n"].max()) if len(c.control) else 0
         rep.tests_html.append(
@@ -195,19 +198,25 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
         wide_blocks, label = statistics.friedman_blocks(long, blocks)
         if len(wide_blocks) >= 2:
             fr = friedman_nemenyi(wide_blocks, alpha, blocks=label)
+            caution = "".join(f" Caution: {full}." for _, full in fr.cautions())
+            if fr.cautions():
+                rep.notes.append("Friedman/Nemenyi: " + "; ".join(
+                    full for _, full in fr.cautions()) + ".")
             rep.figures["cd"] = plots.cd_figure(fr, colours, title=f"test regret {budget_text}")
             rep.captions["cd"] = (f"Critical-difference diagram: average ranks over blocks = "
                                   f"{fr.blocks}; strategies joined by a bar are not "
                                   f"significantly different (Nemenyi, alpha = {alpha:g}, "
-                                  f"CD = {fr.cd:.3f}).")
+                                  f"CD = {fr.cd:.3f}).{caution}")
             friedman = pd.DataFrame({"strategy": list(fr.names), "avg_rank": fr.avg_ranks})
             head = (f"Friedman test, blocks = {fr.blocks}: chi² = {fr.chi2:.4g}, p = "
                     f"{fr.p:.3g}; Iman-Davenport F = {fr.f_iman_davenport:.4g}, p = "
-                    f"{fr.p_iman_davenport:.3g}; Nemenyi CD at alpha = {alpha:g}: {fr.cd:.4f}")
-            rep.tables["friedman"] = (head + "\n\n" + _frame_md(friedman),
+                    f"{fr.p_iman_davenport:.3g}; Nemenyi CD at alpha = {alpha:g}: "
+                    f"{fr.cd:.4f}.{caution}")
+            rep.tables["friedman"] = (tables.md_caption(head) + "\n\n" + _frame_md(friedman),
                                       tables.to_csv_text(friedman.assign(
                                           blocks=fr.blocks, n_blocks=fr.n_blocks, chi2=fr.chi2,
-                                          p=fr.p, cd=fr.cd)),
+                                          p=fr.p, cd=fr.cd, note="; ".join(
+                                              full for _, full in fr.cautions()))),
                                       _frame_tex(friedman, head))
             rep.tests_html.append(
                 f"<h4>Friedman test over {fr.n_blocks} blocks: {html.escape(fr.blocks)}</h4>"
@@ -215,7 +224,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                 f"{fr.f_iman_davenport:.4g}, p = {fr.p_iman_davenport:.3g}. Nemenyi critical "
                 f"difference at alpha = {alpha:g}: {fr.cd:.4f}. Blocks: --blocks {blocks} "
                 "(auto: benchmarks when there are several, as in Demšar 2006; seeds when "
-                "there is one benchmark).</p>"
+                f"there is one benchmark).{html.escape(caution)}</p>"
                 "<details><summary>Nemenyi p-values</summary>" + _frame_html(
                     fr.nemenyi_p.reset_index(names="strategy")) + "</details>")
         else:
@@ -248,7 +257,8 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
                                         plots.regret_units(manifest, "regret_value")))
     by_evals = statistics.curves(df, "evals")
     regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
-                                  by_evals=by_evals, units=units)
+                                  by_evals=by_evals, units=units,
+                                  config=manifest.get("config"))
     rep.figures["regret_evals"] = regret["regret_evals"]
     rep.captions["regret_evals"] = ("Test regret of the incumbent (chosen on the searched "
                                     "value) vs evaluations: mean ± standard error over "
@@ -261,7 +271,8 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
     if "regret_cost" in regret:
         rep.figures["regret_cost"] = regret["regret_cost"]
         rep.captions["regret_cost"] = ("Test regret vs cumulative simulated cost (step "
-                                       "interpolation onto a common grid), mean ± s.e. "
+                                       "interpolation onto a common grid), mean ± s.e.; "
+                                       f"{plots.cost_model(manifest.get('config'))[0]}. "
                                        + FLOOR_NOTE)
     if df["regret_value"].notna().any():
         rep.figures["value_test_evals"] = plots.value_test_figure(
@@ -503,6 +514,8 @@ def _hyperparameters_html(hps: dict[str, dict[str, object]]) -> str:
 
 def render_html(rep: Report, pngs: dict[str, bytes]) -> str:
     """The report page; ``pngs`` maps figure stem -> PNG bytes to embed."""
+    from tabnas.plots import cost_model
+
     m = rep.manifest
     figures, test_figures = [], []
     for stem, data in pngs.items():
@@ -535,6 +548,7 @@ value it searched on; lower is better. Tables and tests are {html.escape(rep.bud
 In tables, <b>bold</b> is the best mean per benchmark and <u>underlined</u> the strategies
 that are not significantly worse than it: the best against each other strategy,
 {html.escape(rep.test_text)}, Holm-corrected over those k - 1 tests.</p>
+<p>Cost model: {html.escape(cost_model(m.get('config'))[0])}.</p>
 <ul>{best}</ul>
 {notes}
 <p>Generated {generated}; command: <code>{html.escape(str(m.get('command', '')))}</code>;

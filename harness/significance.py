@@ -177,6 +177,51 @@ class Comparisons:
         """Strategies the control-versus-best test cannot tell apart from the best."""
         return set(self.control.loc[~self.control["significant"], "strategy"])
 
+    def smallest_p(self, family: str = "control") -> tuple[float, int, str, int]:
+        """The smallest p any test of ``family`` could give with these many seeds, and m.
+
+        With n pairs the two-sided signed-rank test cannot go below the p of n
+        differences of one sign: 2 / 2^n for the exact test, whatever the ties, and
+        2 (1 - Phi(sqrt(n))) for the normal approximation (reached when every
+        difference is tied; without ties it is larger). Holm multiplies the smallest
+        p by the family's size m. When m times that p is at least alpha, no strategy
+        can be marked different whatever the data, which a reader must be told
+        (:func:`power_note`). Returns (p, n, method, m); n is the most pairs any test
+        of the family has, and the method the one :func:`signed_rank` uses for n.
+        """
+        from scipy.stats import norm
+
+        if family not in ("control", "pairs"):
+            raise ValueError(f"family must be 'control' or 'pairs', not {family!r}")
+        frame = self.control if family == "control" else self.pairs
+        m = len(frame)
+        n = int(frame["n"].max()) if m else 0
+        if n == 0:
+            return 1.0, 0, "", m
+        how = self.method if self.method != "auto" else (
+            "exact" if n <= EXACT_MAX_PAIRS else "asymptotic")
+        p = 2.0 ** (1 - n) if how == "exact" else float(2 * norm.sf(math.sqrt(n)))
+        return min(1.0, p), n, how, m
+
+
+def power_note(comp: Comparisons, family: str = "control") -> str:
+    """One line when no test of ``family`` can reach alpha with this many seeds, else "".
+
+    E.g. "with n = 5 paired seeds the smallest possible p of the exact signed-rank test
+    is 0.0625: no difference can be significant at alpha = 0.05". Without it a table
+    of 5 seeds would show every strategy "tied with the best" and say nothing.
+    """
+    raw, n, how, m = comp.smallest_p(family)
+    floor = min(1.0, m * raw)
+    if not how or floor < comp.alpha:
+        return ""
+    holm_text = (f" ({floor:.3g} after Holm over "
+                 f"{'k - 1' if family == 'control' else 'k(k - 1)/2'} = {m})") if m > 1 else ""
+    seeds = "seed" if n == 1 else "seeds"
+    return (f"with n = {n} paired {seeds} the smallest possible p of the {how} signed-rank "
+            f"test is {raw:.3g}{holm_text}: no difference can be significant at alpha = "
+            f"{comp.alpha:g} (run more seeds)")
+
 
 def compare(wide: pd.DataFrame, alpha: float = 0.05, method: str = "auto") -> Comparisons:
     """All-pairs and control-versus-best Wilcoxon tests of ``wide`` (lower is better)."""
@@ -250,6 +295,10 @@ def critical_difference(k: int, n: int, alpha: float = 0.05) -> float:
     return nemenyi_q(k, alpha) * math.sqrt(k * (k + 1) / (6.0 * n))
 
 
+#: Fewer Friedman blocks than this and every output of the test carries a caution.
+FRIEDMAN_MIN_BLOCKS = 5
+
+
 @dataclass(frozen=True)
 class FriedmanResult:
     """Friedman test over blocks, the Iman-Davenport F form, and the Nemenyi post-hoc."""
@@ -270,6 +319,46 @@ class FriedmanResult:
 
     def ranks(self) -> pd.Series:
         return pd.Series(self.avg_ranks, index=list(self.names))
+
+    @property
+    def kind(self) -> str:
+        """What a block is, without the count: "benchmarks", "seeds", "(benchmark, seed)
+        pairs" (``blocks`` as :func:`~tabnas.statistics.friedman_blocks` words it,
+        "KIND (N blocks...)")."""
+        return self.blocks.rsplit(" (", 1)[0] if self.blocks.endswith(")") else self.blocks
+
+    def heading(self) -> str:
+        """The CD figure's statistics line: Friedman p, what a block is and N, Nemenyi
+        alpha, and a caution line where the test can say little (e.g. two benchmarks)."""
+        sub = (f"Friedman p = {self.p:.3g}; blocks = {self.kind}, N = {self.n_blocks}; "
+               f"Nemenyi alpha = {self.alpha:g}")
+        cautions = [short for short, _ in self.cautions()]
+        return sub + ("\ncaution: " + ", ".join(cautions) + " (little or no power)"
+                      if cautions else "")
+
+    def cautions(self) -> list[tuple[str, str]]:
+        """(short, full) warnings about what this test can say: few blocks, a CD too long.
+
+        With fewer than :data:`FRIEDMAN_MIN_BLOCKS` blocks the chi-square p-value is
+        a poor approximation and the test has almost no power; a critical difference
+        of at least k - 1 (the largest possible difference of average ranks) means
+        Nemenyi cannot separate any two strategies. The short form goes in a
+        figure's title, the full one in captions and the report's notes.
+        """
+        k = len(self.names)
+        out = []
+        if self.n_blocks < FRIEDMAN_MIN_BLOCKS:
+            out.append((f"only N = {self.n_blocks} blocks",
+                        f"the Friedman test ranks only N = {self.n_blocks} blocks "
+                        f"(blocks = {self.kind}): with fewer than {FRIEDMAN_MIN_BLOCKS} its "
+                        "chi-square p-value is a poor approximation and it has almost no "
+                        "power"))
+        if self.cd >= k - 1:
+            out.append((f"CD {self.cd:.3g} ≥ k - 1 = {k - 1}",
+                        f"the Nemenyi critical difference {self.cd:.4g} is at least the "
+                        f"largest possible difference of average ranks (k - 1 = {k - 1}): "
+                        "no two strategies can be told apart at this N"))
+        return out
 
     def cliques(self) -> list[tuple[str, ...]]:
         """Maximal runs of strategies (sorted by rank) whose ranks differ by less than CD."""

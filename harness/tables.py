@@ -27,6 +27,71 @@ def comparisons(long: pd.DataFrame, alpha: float = 0.05,
             for b in sorted(long["benchmark"].unique())}
 
 
+#: The statistical choices a table of marks or tests carries in ``DataFrame.attrs``, and
+#: the constant columns its CSV ends with (:func:`to_csv_text`), in this order.
+CHOICES = ("test", "correction", "alpha", "blocks", "note")
+
+#: What the Holm correction runs over, per family of tests.
+CORRECTIONS = {"control": "Holm over k - 1 (the best against each other strategy)",
+               "pairs": "Holm over k(k - 1)/2 (every pair)"}
+
+
+def stat_choices(comps: dict[str, Comparisons] | list[dict[str, Comparisons]],
+                 family: str = "control") -> dict[str, object]:
+    """The choices behind one family of tests over ``comps``, for ``DataFrame.attrs``.
+
+    ``test`` (the test and how its p-values were computed), ``correction``,
+    ``alpha``, ``blocks`` (what is paired) and ``note``: where no test of the
+    family can reach alpha with the seeds there are, one line saying so
+    (:func:`~tabnas.significance.power_note`), else empty. ``comps`` may be a list
+    (the tests at several budgets): each method and each note is named once.
+    Alpha and the ``--wilcoxon`` option are the tests' own; no tests, no choices.
+    """
+    from tabnas.significance import power_note
+
+    sets = comps if isinstance(comps, list) else [comps]
+    first = next((c for cs in sets for c in cs.values()), None)
+    if first is None:
+        return {}
+    alpha, method = first.alpha, first.method
+    used = sorted({m for cs in sets for c in cs.values() for m in getattr(c, family)["method"]})
+    lines: dict[str, None] = {}
+    for cs in sets:
+        notes: dict[str, list[str]] = {}
+        for bench, comp in cs.items():
+            note = power_note(comp, family)
+            if note:
+                notes.setdefault(note, []).append(bench)
+        lines.update((text if len(benches) == len(cs) else f"{', '.join(benches)}: {text}",
+                      None) for text, benches in notes.items())
+    return {"test": f"paired Wilcoxon signed-rank tests (two-sided), p-values "
+                    f"{', '.join(used) or 'not needed'} (--wilcoxon {method})",
+            "correction": CORRECTIONS[family], "alpha": float(alpha),
+            "blocks": "the seeds every strategy of a benchmark ran, paired by seed",
+            "note": "; ".join(lines)}
+
+
+def choices_text(attrs: dict) -> str:
+    """The choices of :func:`stat_choices` in words, as every caption and the terminal say them."""
+    return (f"{attrs['test']}, alpha = {attrs['alpha']:g}, {attrs['correction']}; "
+            f"blocks: {attrs['blocks']}")
+
+
+def caption(table: pd.DataFrame, what: str | None = None) -> str:
+    """The caption of a table of marks (final or anytime), from its ``attrs``.
+
+    The same text heads the Markdown file and is the LaTeX caption; a table whose
+    tests cannot reach alpha says so in it. ``what`` defaults to the final table's
+    "Test regret <budget>, mean ± s.e. over seeds".
+    """
+    attrs = table.attrs
+    budget = attrs.get("budget", "at the end of each run")
+    what = what or f"Test regret {budget}, mean ± s.e. over seeds"
+    text = (f"{what}; bold: best mean, underlined: not significantly worse than the best "
+            f"({choices_text(attrs)}).")
+    return text + (f" Note: {attrs['note']}." if attrs.get("note") else "")
+
+
 def _marks(long: pd.DataFrame, comps: dict[str, Comparisons]) -> dict[tuple[str, str], str]:
     """(benchmark, strategy) -> "best", "tied" or "" from the control-versus-best tests."""
     marks: dict[tuple[str, str], str] = {}
@@ -100,7 +165,11 @@ def final_results(df: pd.DataFrame, *, evals: int | None = None, cost: float | N
                 m, sd, med = _mean_sd(mine["incumbent_test"].to_numpy(float))
                 row.update(reported_mean=m, reported_sd=sd, reported_median=med)
             out.append(row)
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)
+    budget = (f"after {evals} evaluations" if evals is not None else
+              f"at cumulative cost {cost:g}" if cost is not None else "at the end of each run")
+    table.attrs = {**stat_choices(comps), "budget": budget}
+    return table
 
 
 def architectures(rows: pd.DataFrame, top: int = 5) -> pd.DataFrame:
@@ -133,17 +202,19 @@ def architectures(rows: pd.DataFrame, top: int = 5) -> pd.DataFrame:
                   "val_regret", "best"]].reset_index(drop=True)
 
 
-def best_lines(archs: pd.DataFrame) -> list[str]:
+def best_lines(archs: pd.DataFrame, units: dict[str, tuple[str, str]] | None = None) -> list[str]:
     """One line per benchmark and strategy naming the architecture it found.
 
-    "best: ARCH, validation 93.1, test 92.6" (searched and reported value), with how
-    many seeds ended there when there are several.
+    "best: ARCH, validation 93.1 %, test 92.6 %" (searched and reported value), with
+    how many seeds ended there when there are several. ``units`` maps benchmark ->
+    (searched, reported) unit suffix (:func:`tabnas.plots.value_units`).
     """
     lines = []
     for r in archs[archs["best"]].itertuples(index=False):
         seeds = f" (final incumbent of {r.seeds} of {r.runs} seeds)" if r.runs > 1 else ""
+        val, test = (units or {}).get(r.benchmark, ("", ""))
         lines.append(f"{r.benchmark} {r.strategy} best: {r.arch}, validation "
-                     f"{_g(r.searched)}, test {_g(r.reported)}{seeds}")
+                     f"{_g(r.searched)}{val}, test {_g(r.reported)}{test}{seeds}")
     return lines
 
 
@@ -154,18 +225,22 @@ def _g(v: float) -> str:
 def anytime_results(df: pd.DataFrame, *, axis: str, budgets, alpha: float = 0.05,
                     metric: str = "regret_test", method: str = "auto") -> pd.DataFrame:
     """Mean ± s.e. and marks at several budgets; columns: budget, benchmark, strategy, ..."""
-    parts = []
+    parts, comp_sets = [], []
     for b in budgets:
         kw = {"evals": int(b)} if axis == "evals" else {"cost": float(b)}
         long = values_at(df, metric=metric, **kw)
-        marks = _marks(long, comparisons(long, alpha, method))
+        comps = comparisons(long, alpha, method)
+        comp_sets.append(comps)
+        marks = _marks(long, comps)
         agg = long.groupby(["benchmark", "strategy"], sort=True)["value"].agg(
             runs="count", mean="mean", se=lambda v: v.std(ddof=1) / np.sqrt(v.count()))
         agg = agg.reset_index()
         agg.insert(0, "budget", b)
         agg["mark"] = [marks.get((r.benchmark, r.strategy), "") for r in agg.itertuples()]
         parts.append(agg)
-    return pd.concat(parts, ignore_index=True)
+    table = pd.concat(parts, ignore_index=True)
+    table.attrs = stat_choices(comp_sets)
+    return table
 
 
 def _cell(mean: float, se: float, digits: int) -> str:
@@ -184,11 +259,21 @@ def _wide_cells(table: pd.DataFrame, column: str, digits: int) -> pd.DataFrame:
     return pd.DataFrame.from_dict(cells, orient="index")[cols].sort_index()
 
 
-def to_markdown(table: pd.DataFrame, column: str = "benchmark", digits: int = 3) -> str:
-    """Strategies x ``column`` (benchmark, or budget); **best**, <u>tied with best</u>."""
+def md_caption(text: str) -> str:
+    """A Markdown table's caption line (pandoc's ``Table:`` form), put first in the file."""
+    return f"Table: {text}"
+
+
+def to_markdown(table: pd.DataFrame, column: str = "benchmark", digits: int = 3,
+                caption: str = "") -> str:
+    """Strategies x ``column`` (benchmark, or budget); **best**, <u>tied with best</u>.
+
+    ``caption`` (:func:`caption`, the LaTeX caption too) comes first, on its own line.
+    """
     wide = _wide_cells(table, column, digits)
     head = "| strategy | " + " | ".join(str(c) for c in wide.columns) + " |"
-    lines = [head, "|---|" + "---:|" * len(wide.columns)]
+    lines = [md_caption(caption), ""] if caption else []
+    lines += [head, "|---|" + "---:|" * len(wide.columns)]
     for strat, row in wide.iterrows():
         out = []
         for cell in row:
@@ -229,7 +314,15 @@ def to_latex(table: pd.DataFrame, column: str = "benchmark", digits: int = 3,
 
 
 def to_csv_text(table: pd.DataFrame) -> str:
-    """The long table as CSV (every number, full precision)."""
+    """The long table as CSV (every number, full precision).
+
+    A table whose ``attrs`` name its statistical choices (:data:`CHOICES`) ends with
+    one column per choice, the same on every row, so a CSV read on its own still
+    says which test, correction, alpha and blocks its marks come from.
+    """
+    named = {k: table.attrs[k] for k in CHOICES if k in table.attrs}
+    if named and not table.empty:
+        table = table.assign(**{k: [v] * len(table) for k, v in named.items()})
     return table.to_csv(index=False)
 
 
@@ -260,13 +353,15 @@ def _pm(mean: float, spread: float) -> str:
 def summary_markdown(final: pd.DataFrame) -> str:
     """One row per benchmark and strategy of :func:`final_results` (``stats.md``).
 
-    **best** mean in bold, <u>not significantly worse than the best</u> underlined.
+    **best** mean in bold, <u>not significantly worse than the best</u> underlined;
+    the first line is the table's :func:`caption`, which names the tests.
     """
     rows = [_summary_cells(r) for r in final.itertuples(index=False)]
     if not rows:
         return ""
-    lines = ["| " + " | ".join(h for h, _ in rows[0]) + " |",
-             "|---|---|" + "---:|" * (len(rows[0]) - 2)]
+    lines = [md_caption(caption(final)), ""] if "test" in final.attrs else []
+    lines += ["| " + " | ".join(h for h, _ in rows[0]) + " |",
+              "|---|---|" + "---:|" * (len(rows[0]) - 2)]
     for r, cells in zip(final.itertuples(index=False), rows, strict=True):
         texts = [c for _, c in cells]
         texts[3] = (f"**{texts[3]}**" if r.mark == "best" else

@@ -83,6 +83,12 @@ def test_run_returns_an_experiment_that_summarises_itself(tmp_path):
     assert list(df.columns) == documented_columns() and len(df) == 6 * 15
     stats = exp.stats()
     assert sorted(stats["strategy"]) == ["random", "rea"] and set(stats["runs"]) == {3}
+    # The frame names the choices behind its marks; 3 seeds cannot reach alpha, and it says so.
+    assert stats.attrs["correction"].startswith("Holm over k - 1")
+    assert stats.attrs["alpha"] == 0.05 and "Wilcoxon" in stats.attrs["test"]
+    assert stats.attrs["note"].startswith("with n = 3 paired seeds the smallest possible p of "
+                                          "the exact signed-rank test is 0.25")
+    assert exp.stats(alpha=0.3).attrs["note"] == ""  # 0.25 < 0.3: reachable
     winners = exp.winners()
     assert list(winners.columns) == ["benchmark", "strategy", "arch", "seeds", "runs",
                                      "searched", "reported", "val_regret", "best"]

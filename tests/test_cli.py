@@ -37,6 +37,12 @@ def test_default_job(default_run):
     assert len(next(iter(manifest["checksums"].values()))) == 64
     stats = pd.read_csv(exp / "stats.csv")
     assert set(stats["strategy"]) == {"random", "rea"} and (stats["runs"] == 20).all()
+    # The marks' test, correction, alpha and blocks, in the CSV and heading stats.md.
+    assert list(stats.columns[-5:]) == ["test", "correction", "alpha", "blocks", "note"]
+    assert stats["test"].str.contains("Wilcoxon signed-rank").all()
+    caption = (exp / "stats.md").read_text().splitlines()[0]
+    assert caption.startswith("Table: Test regret at the end of each run") and \
+        "Holm over k - 1" in caption and "alpha = 0.05" in caption and "Note:" not in caption
     # A plain table in the terminal: no Markdown or HTML marks; rea has the best mean.
     table = [x for x in proc.stdout.splitlines() if x.startswith("nb201-analog  ")]
     assert len(table) == 2 and "<u>" not in proc.stdout and "**" not in proc.stdout
@@ -46,8 +52,8 @@ def test_default_job(default_run):
     # The incumbents' test values beside the regret, and the architecture found.
     assert (stats["reported_mean"] > 90).all() and (stats["reported_sd"] > 0).all()
     assert (stats["val_mean"] >= 0).all()
-    best = re.search(r"^nb201-analog rea best: (\|\S+\|), validation ([\d.]+), test ([\d.]+) "
-                     r"\(final incumbent of (\d+) of 20 seeds\)$", proc.stdout, re.M)
+    best = re.search(r"^nb201-analog rea best: (\|\S+\|), validation ([\d.]+) %, test ([\d.]+) "
+                     r"% \(final incumbent of (\d+) of 20 seeds\)$", proc.stdout, re.M)
     assert best, proc.stdout
     archs = pd.read_csv(exp / "architectures.csv")
     row = archs[(archs["strategy"] == "rea") & archs["best"]].iloc[0]
@@ -97,8 +103,12 @@ def test_stats_and_plot_commands(default_run):
     assert "p-values asymptotic" in proc.stdout or "p-values not needed" in proc.stdout
     # One seed: the architecture found, its validation and test value, on one line.
     line = next(x for x in proc.stdout.splitlines() if x.startswith("nb201-analog rea best:"))
-    assert re.fullmatch(r"nb201-analog rea best: \|\S+\|, validation [\d.]+, test [\d.]+",
+    assert re.fullmatch(r"nb201-analog rea best: \|\S+\|, validation [\d.]+ %, test [\d.]+ %",
                         line), line
+    # One seed cannot make any difference significant, and the output says why.
+    assert ("note: with n = 1 paired seed the smallest possible p of the asymptotic "
+            "signed-rank test is 0.317: no difference can be significant at alpha = 0.05"
+            in proc.stdout), proc.stdout
     bad = run_cli("stats", "default", "--wilcoxon", "permutation", cwd=cwd, env=env)
     assert bad.returncode == 2 and "use one of auto, exact, asymptotic" in bad.stderr
     (cwd / "results/default/figures/regret_evals.png").unlink()

@@ -142,6 +142,17 @@ def test_architectures_found_counts_final_incumbents_and_picks_on_validation():
     lines = tables.best_lines(archs)
     assert lines == ["b s best: y, validation 93, test 92 (final incumbent of 1 of 5 seeds)",
                      "b t best: y, validation 93, test 92"]
+    # With the benchmark's labels the values carry its unit; an unlabelled test value takes
+    # the searched value's (the same metric on another split).
+    units = plots.value_units({"metric_labels": {"b": {"value": "valid accuracy (%)",
+                                                       "test": "test value"}}})
+    assert units == {"b": (" %", " %")}
+    assert tables.best_lines(archs, units)[1] == "b t best: y, validation 93 %, test 92 %"
+    assert plots.value_units({"metric_labels": {"b": {"value": "valid_perf (fraction)",
+                                                      "test": "perf"}}}) == {
+        "b": (" (fraction)", " (fraction)")}
+    assert plots.value_units({"metric_labels": {"b": {"value": "MAE", "test": "test MAE"}}}) \
+        == {"b": (" (MAE)", " (test MAE)")}
     assert len(tables.architectures(rows, top=1)) == 3  # x (most frequent) + y (best) + t's y
 
 

@@ -92,14 +92,49 @@ def test_report_files(default_report):
     assert "p-values exact (--wilcoxon auto)" in page
     assert "need at least 3 strategies; this experiment has 2" in page
     md = (exp / "tables" / "final.md").read_text()
-    assert md.startswith("| strategy | nb201-analog |") and md.count("**") == 2
+    assert md.count("**") == 2 and md.splitlines()[2].startswith("| strategy | nb201-analog |")
     tex = (exp / "tables" / "final.tex").read_text()
     assert r"\toprule" in tex and r"\bottomrule" in tex and r"\textbf{" in tex
-    csv = (exp / "tables" / "final.csv").read_text().splitlines()
-    assert csv[0].startswith("benchmark,strategy,runs,mean,se,median,q25,q75,ci_lo,ci_hi")
-    assert len(csv) == 3
+    # Each Markdown table opens with its caption, the LaTeX caption's text, naming the test,
+    # its p-values, alpha, the Holm family and the blocks; 20 seeds can reach alpha: no note.
+    from tabnas.tables import _tex
+
+    caption = md.splitlines()[0]
+    assert caption.startswith("Table: Test regret at the end of each run, mean ± s.e. over "
+                              "seeds; bold: best mean, underlined: not significantly worse")
+    for needle in ("paired Wilcoxon signed-rank tests (two-sided)", "p-values exact "
+                   "(--wilcoxon auto)", "alpha = 0.05", "Holm over k - 1", "blocks: the seeds"):
+        assert needle in caption, needle
+    assert r"\caption{" + _tex(caption.removeprefix("Table: ")) + "}" in tex
+    assert "Note:" not in md and "smallest possible p" not in page
+    for name, family in (("anytime", "Holm over k - 1"), ("control", "Holm over k - 1"),
+                         ("pairs", "Holm over k(k - 1)/2")):
+        first = (exp / "tables" / f"{name}.md").read_text().splitlines()[0]
+        assert first.startswith("Table: ") and "Wilcoxon" in first and family in first, name
+        assert _tex(first.removeprefix("Table: ")) in (exp / "tables" / f"{name}.tex").read_text()
+    # CSV readers see the same choices as constant last columns.
+    import pandas as pd
+
+    final_csv = pd.read_csv(exp / "tables" / "final.csv")
+    assert list(final_csv.columns[:10]) == ["benchmark", "strategy", "runs", "mean", "se",
+                                            "median", "q25", "q75", "ci_lo", "ci_hi"]
+    assert list(final_csv.columns[-5:]) == ["test", "correction", "alpha", "blocks", "note"]
+    assert len(final_csv) == 2 and (final_csv["alpha"] == 0.05).all()
+    assert final_csv["correction"].str.startswith("Holm over k - 1").all()
+    assert final_csv["note"].isna().all()
+    pairs_csv = pd.read_csv(exp / "tables" / "pairs.csv")
+    assert pairs_csv["correction"].str.startswith("Holm over k(k - 1)/2").all()
     anytime = (exp / "tables" / "anytime.md").read_text()
     assert "| strategy | 20 | 50 | 100 | 200 |" in anytime
+    # The cost model is named in the summary and the cost caption; defaults leave the axis.
+    assert "Cost model: 1 worker (sequential: the cost axis is the sum of evaluation costs); " \
+           "promotions pay: restart" in page
+    cost = re.search(r'id="fig-regret_cost".*?<figcaption>(.*?)</figcaption>', page).group(1)
+    assert "1 worker (sequential" in cost and "promotions pay: restart" in cost
+    assert "simulated workers" not in svg_text(exp / "figures" / "regret_cost.svg")
+    # The one-seed line carries the table's unit.
+    assert re.search(r"nb201-analog rea best: \|\S+\|, validation [\d.]+ %, test [\d.]+ % "
+                     r"\(final incumbent of", page)
 
 
 def test_report_renders_in_headless_chromium(default_report, tmp_path):
@@ -244,10 +279,19 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
                                                   "test": "test accuracy (%)"}}})
     page = build_report(exp).read_text()
     assert 'id="fig-cd"' in page and "Friedman test over 4 blocks: benchmarks" in page
-    assert "blocks = benchmarks (4 blocks" in (exp / "tables" / "friedman.tex").read_text()
+    friedman_tex = (exp / "tables" / "friedman.tex").read_text()
+    assert "blocks = benchmarks (4 blocks" in friedman_tex
+    # Four benchmarks as blocks: too few, and every output of the test says so.
+    assert "Caution: the Friedman test ranks only N = 4 blocks (blocks = benchmarks)" \
+        in friedman_tex
+    cd_text = svg_text(exp / "figures" / "cd.svg")
+    assert "blocks = benchmarks, N = 4" in cd_text and "caution: only N = 4 blocks" in cd_text
+    assert "Friedman/Nemenyi: the Friedman test ranks only N = 4 blocks" in page
     seeds_page = build_report(exp, blocks="seeds", output=tmp_path / "s.html",
                               rope=0.05).read_text()
     assert "Friedman test over 24 blocks: (benchmark, seed) pairs" in seeds_page
+    assert "Caution" not in (exp / "tables" / "friedman.tex").read_text()
+    assert "blocks = (benchmark, seed) pairs, N = 24" in svg_text(exp / "figures" / "cd.svg")
     assert "region of practical equivalence ±0.05" in seeds_page
     bayes = __import__("pandas").read_csv(exp / "tables" / "bayes.csv")
     assert len(bayes) == 4 * 2 and ((bayes["p_best_better"] + bayes["p_equivalent"]
@@ -255,7 +299,7 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     assert (exp / "figures" / "cd.svg").stat().st_size > 5_000
     assert "cumulative cost: GPU-hours" in (exp / "figures" / "regret_cost.svg").read_text()
     md = (exp / "tables" / "final.md").read_text()
-    assert md.splitlines()[0] == "| strategy | b1 | b2 | b3 | b4 |"
+    assert md.splitlines()[2] == "| strategy | b1 | b2 | b3 | b4 |"
     # The pooled figure and validation beside test regret, embedded with their captions.
     for stem in ("pooled_evals", "value_test_evals"):
         assert f'id="fig-{stem}"' in page and (exp / "figures" / f"{stem}.pdf").exists()
@@ -265,3 +309,81 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     for stem in ("regret_evals", "regret_evals_median", "ecdf", "value_test_evals"):
         text = svg_text(exp / "figures" / f"{stem}.svg")
         assert "accuracy points" in text and "the table's units" in text, stem
+
+
+def test_a_study_too_small_to_reach_alpha_says_so(tmp_path):
+    """Five seeds, three strategies, two benchmarks: no mark can be significant, Friedman ranks
+    two blocks; the terminal, every caption, the CSVs, the CD figure and the API say so."""
+    import pandas as pd
+
+    import tabnas
+    from tabnas.tables import _tex
+
+    env = {"TABNAS_CACHE": str(tmp_path / "cache")}
+    proc = run_cli("run", "--benchmark", "nbgraph-cora,nbgraph-citeseer", "--strategy",
+                   "random,rea,local-search", "--seeds", "5", "--budget-evals", "30",
+                   "--experiment", "small", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    note = ("with n = 5 paired seeds the smallest possible p of the exact signed-rank test is "
+            "0.0625 (0.125 after Holm over k - 1 = 2): no difference can be significant at "
+            "alpha = 0.05 (run more seeds)")
+    assert f"\nnote: {note}\n" in proc.stdout
+    assert "Holm over k - 1 (the best against each other strategy); blocks: the seeds" \
+        in proc.stdout
+    exp = tmp_path / "results" / "small"
+    stats_md = (exp / "stats.md").read_text().splitlines()
+    assert stats_md[0].startswith("Table: Test regret at the end of each run") \
+        and stats_md[0].endswith(f"Note: {note}.") and stats_md[2].startswith("| benchmark |")
+    stats_csv = pd.read_csv(exp / "stats.csv")
+    assert (stats_csv["note"] == note).all() and (stats_csv["alpha"] == 0.05).all()
+    # No strategy can be marked worse than the best, and that is what the marks show.
+    assert set(stats_csv["mark"]) == {"best", "tied"}
+
+    proc = run_cli("report", "small", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    final_md = (exp / "tables" / "final.md").read_text().splitlines()[0]
+    assert final_md == stats_md[0]  # one caption, from one function
+    assert r"\caption{" + _tex(final_md.removeprefix("Table: ")) + "}" in (
+        exp / "tables" / "final.tex").read_text()
+    pairs_md = (exp / "tables" / "pairs.md").read_text().splitlines()[0]
+    assert "0.188 after Holm over k(k - 1)/2 = 3" in pairs_md
+    friedman = (exp / "tables" / "friedman.md").read_text().splitlines()[0]
+    assert "Caution: the Friedman test ranks only N = 2 blocks (blocks = benchmarks)" in friedman
+    assert "is at least the largest possible difference of average ranks (k - 1 = 2)" in friedman
+    assert pd.read_csv(exp / "tables" / "friedman.csv")["note"].str.contains("N = 2 blocks").all()
+    cd_text = svg_text(exp / "figures" / "cd.svg")
+    assert "blocks = benchmarks, N = 2" in cd_text and "caution: only N = 2 blocks" in cd_text
+    page = html.unescape((exp / "report.html").read_text())
+    assert f"Marks: {note}." in page and "Friedman/Nemenyi: the Friedman test ranks only" in page
+
+    stats = tabnas.load("small", results_dir=tmp_path / "results").stats()
+    assert stats.attrs["test"] == ("paired Wilcoxon signed-rank tests (two-sided), p-values "
+                                   "exact (--wilcoxon auto)")
+    assert stats.attrs["correction"].startswith("Holm over k - 1")
+    assert stats.attrs["alpha"] == 0.05 and stats.attrs["note"] == note
+    assert stats.attrs["blocks"].startswith("the seeds every strategy of a benchmark ran")
+    assert stats.attrs["budget"] == "at the end of each run"
+
+
+def test_simulated_workers_and_promotion_costs_are_named(tmp_path):
+    """Four simulated workers whose promotions continue: the cost axis and caption say so."""
+    env = {"TABNAS_CACHE": str(tmp_path / "cache")}
+    proc = run_cli("run", "--benchmark", "toy-fidelities", "--strategy", "asha,random",
+                   "--sim-workers", "4", "--mf-cost", "continue", "--budget-cost", "500",
+                   "--seeds", "2", "--experiment", "mf", "--no-report", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli("report", "mf", cwd=tmp_path, env=env)
+    assert proc.returncode == 0, proc.stderr
+    exp = tmp_path / "results" / "mf"
+    page = html.unescape((exp / "report.html").read_text())
+    model = ("4 simulated asynchronous workers (the cost axis is simulated time); promotions "
+             "pay: continue (only what its fidelity adds to the trial it continues)")
+    assert f"Cost model: {model}." in page
+    cost = re.search(r'id="fig-regret_cost".*?<figcaption>(.*?)</figcaption>', page, re.S)
+    assert model in cost.group(1)
+    axis = svg_text(exp / "figures" / "regret_cost.svg")
+    assert "simulated time: toy cost" in axis
+    assert "(4 simulated workers; promotions pay: continue)" in axis
+    # The one-seed line names the table's own unit where it is not a percentage.
+    assert re.search(r"toy-fidelities asha best: \S+, validation [\d.]+ \(toy validation "
+                     r"score\), test [\d.]+ \(toy test score\)", page)

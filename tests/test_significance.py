@@ -295,3 +295,46 @@ def test_bayesian_signed_rank_with_rope_separates_better_from_equivalent():
     table = bayesian_control(comp, rope=0.1).set_index("strategy")
     assert table.loc["far", "p_best_better"] > 0.95 and table.loc["near", "p_equivalent"] > 0.5
     assert (table["n"] == 12).all()
+
+
+@pytest.mark.parametrize("method", ["exact", "asymptotic"])
+def test_smallest_possible_p_is_what_scipy_gives_when_every_difference_agrees(method):
+    """The floor of the marks' tests is reached (scipy agrees), and the note appears exactly
+    when Holm over k - 1 keeps it at or above alpha."""
+    from scipy.stats import wilcoxon
+
+    from tabnas.significance import power_note
+
+    for n in (4, 5, 6, 8, 12):
+        best = np.zeros(n)
+        # Every difference positive and tied: the most extreme data n pairs can give.
+        wide = pd.DataFrame({"a": best, "b": best + 1.0, "c": best + 2.0})
+        comp = compare(wide, method=method)
+        p, pairs, used, m = comp.smallest_p()
+        assert (pairs, used, m) == (n, method, 2)
+        assert p == pytest.approx(wilcoxon(wide["b"] - wide["a"], method=method).pvalue)
+        assert p == pytest.approx(comp.control["p"].min())
+        note = power_note(comp)
+        assert bool(note) == (2 * p >= 0.05), (n, method)
+        assert bool(note) == (not comp.control["significant"].any()), (n, method)
+        if note:
+            assert note.startswith(f"with n = {n} paired seeds the smallest possible p of the "
+                                   f"{method} signed-rank test is {p:.3g}")
+    # Exact: 2 / 2^n whatever the data; 6 seeds reach 0.05 alone, not after Holm over 2.
+    assert compare(pd.DataFrame({"a": range(6), "b": [3, 1, 4, 1, 5, 9]}), method="exact"
+                   ).smallest_p()[0] == 2 / 2**6
+    assert power_note(compare(pd.DataFrame({"a": np.zeros(6), "b": np.ones(6)}))) == ""
+
+
+def test_friedman_over_few_blocks_carries_cautions():
+    """Two blocks: the test has no power and the CD is longer than the rank axis."""
+    rng = np.random.default_rng(3)
+    few = friedman_nemenyi(pd.DataFrame(rng.random((2, 8)), columns=list("abcdefgh")),
+                           blocks="benchmarks (2 blocks, each the mean over its common seeds)")
+    assert few.kind == "benchmarks" and few.cd > 7
+    (short_n, full_n), (short_cd, full_cd) = few.cautions()
+    assert short_n == "only N = 2 blocks" and "blocks = benchmarks" in full_n
+    assert short_cd.startswith("CD 7.") and "k - 1 = 7" in full_cd
+    many = friedman_nemenyi(pd.DataFrame(rng.random((30, 4)), columns=list("abcd")),
+                            blocks="seeds (30 blocks)")
+    assert many.kind == "seeds" and many.cautions() == []
