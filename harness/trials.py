@@ -151,7 +151,9 @@ class _Observations(Sequence):
         return len(self._history._scores)
 
     def __getitem__(self, index):
-        return self._history._finished_observations()[index]
+        h = self._history
+        # Once read, the history keeps its observations made as they are recorded.
+        return (h._observations if h._observations_kept else h._finished_observations())[index]
 
     def __iter__(self) -> Iterator:
         return iter(self._history._finished_observations())
@@ -199,15 +201,18 @@ class History:
     trials' ids, scores, costs and score vectors. The :class:`Trial` and
     :class:`~tabnas.types.Observation` objects are made from them when first
     read, once each, so a run pays for the objects its strategy reads and no
-    more (random search reads none). The columns hold what an observation
-    holds and nothing else: nothing that could carry a test value reaches a
-    strategy through the history, as through ``tell``.
+    more (random search reads none). Observations, once read, are made as
+    they are recorded from then on: a strategy that reads them (REA reads its
+    population on every ask) would otherwise pay for a look-up on every read.
+    The columns hold what an observation holds and nothing else: nothing that
+    could carry a test value reaches a strategy through the history, as
+    through ``tell``.
     """
 
     __slots__ = ("_suggestions", "_trials", "_done_ids", "_scores", "_costs", "_vectors",
-                 "_done", "_observations", "_pending", "_archs", "_finished_view",
-                 "_observations_view", "_synced", "_results", "_latest", "_best",
-                 "_by_fidelity")
+                 "_done", "_observations", "_observations_kept", "_pending", "_archs",
+                 "_finished_view", "_observations_view", "_synced", "_results", "_latest",
+                 "_best", "_by_fidelity")
 
     def __init__(self) -> None:
         self._suggestions: list[Suggestion] = []  # every trial asked, in ask order
@@ -221,6 +226,7 @@ class History:
         self._vectors: dict[int, tuple[float, ...]] = {}
         self._done: list[Trial] = []
         self._observations: list[Observation] = []
+        self._observations_kept = False  # whether the recorder appends to _observations
         self._pending: dict[int, Trial] = {}
         self._archs: dict[Arch, None] = {}  # distinct suggested architectures, first-asked order
         self._finished_view = _Pairs(self)
@@ -252,9 +258,10 @@ class History:
     def _finished_observations(self) -> list[Observation]:
         """The finished trials' observations, in completion order, making those not made yet.
 
-        Usually one is new since the last read (a strategy reading on every ask).
+        From then on the recorder appends each new observation as it is recorded.
         """
         observations = self._observations
+        self._observations_kept = True
         n, m = len(observations), len(self._scores)
         if n < m:
             suggestions, ids, vectors = self._suggestions, self._done_ids, self._vectors
@@ -376,13 +383,14 @@ class HistoryRecorder:
     """
 
     __slots__ = ("history", "_suggestions", "_trials", "_done_ids", "_scores", "_costs",
-                 "_vectors", "_pending", "_archs")
+                 "_vectors", "_observations", "_pending", "_archs")
 
     def __init__(self, history: History | None = None) -> None:
         self.history = h = history if history is not None else History()
         self._suggestions, self._trials = h._suggestions, h._trials
         self._done_ids, self._scores, self._costs = h._done_ids, h._scores, h._costs
-        self._vectors, self._pending, self._archs = h._vectors, h._pending, h._archs
+        self._vectors, self._observations = h._vectors, h._observations
+        self._pending, self._archs = h._pending, h._archs
 
     def start(self, suggestion: Suggestion) -> Trial:
         """Give ``suggestion`` the next trial id and mark it pending."""
@@ -402,13 +410,16 @@ class HistoryRecorder:
                scores: tuple[float, ...] | None = None) -> None:
         """Record ``trial``'s result (its observation's score, cost and ``scores``);
         it is no longer pending."""
-        trial_id = trial[0]
+        trial_id, arch, fidelity, _ = trial
         del self._pending[trial_id]
         if scores is not None:
             self._vectors[len(self._scores)] = scores
         self._done_ids.append(trial_id)
         self._scores.append(score)
         self._costs.append(cost)
+        if self.history._observations_kept:
+            self._observations.append(_new_tuple(Observation, (arch, fidelity, score, cost,
+                                                               scores)))
 
     def complete(self, suggestion: Suggestion, score: float, cost: float,
                  scores: tuple[float, ...] | None = None) -> int:
@@ -427,6 +438,10 @@ class HistoryRecorder:
         self._done_ids.append(trial_id)
         self._scores.append(score)
         self._costs.append(cost)
+        if self.history._observations_kept:
+            arch, fidelity, _ = suggestion
+            self._observations.append(_new_tuple(Observation, (arch, fidelity, score, cost,
+                                                               scores)))
         return trial_id
 
     def finished_columns(self) -> tuple[list[int], tuple, tuple, tuple]:
