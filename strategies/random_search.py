@@ -27,12 +27,10 @@ class RandomSearch(Strategy):
                          **hyperparameters)
         self._batch: list[int] = []
         self._order: list[int] | None = None
-        # A live view of every architecture suggested so far, read once here, not on every ask.
-        self._proposed = history.archs
 
     def ask(self) -> Suggestion | Done:
         space = self.space
-        proposed = self._proposed
+        proposed = self.history.archs  # a live view: every architecture suggested so far
         size = space.size
         n = len(proposed)
         if n >= size:
