@@ -13,15 +13,17 @@ proposal, and no proposal is told apart by its shape.
 The runner also keeps the :class:`History`, the one record of what was asked
 and what was observed, which every strategy reads instead of keeping its own.
 A strategy holds the read-only :class:`History`; only the runner holds the
-:class:`HistoryRecorder` that writes it. The history stores
-:class:`~tabnas.types.Observation` values only, which have no field that
-could carry a test value: the barrier that keeps test metrics away from
-strategies is the same as it was for ``tell`` alone.
+:class:`HistoryRecorder` that writes it. The history stores what an
+:class:`~tabnas.types.Observation` holds (score, cost, score vector) and
+nothing else, so nothing in it could carry a test value: the barrier that
+keeps test metrics away from strategies is the same as it was for ``tell``
+alone.
 
 Writing the history is a handful of list and dict operations per evaluation;
-the trial objects and the look-ups only some strategies use (latest result per
-architecture, best so far, results at one fidelity) are made when first asked
-for, from where they last stopped, so each trial is handled once.
+the trial and observation objects, and the look-ups only some strategies use
+(latest result per architecture, best so far, results at one fidelity), are
+made when first asked for, from where they last stopped, so each trial is
+handled once.
 """
 
 from __future__ import annotations
