@@ -38,7 +38,6 @@ from tabnas.trials import (
     Trial,
     check_continues,
 )
-from tabnas.types import Observation
 
 
 @dataclass(frozen=True)
@@ -173,7 +172,7 @@ def run_search(
     # The base class's tell does nothing: skip the call for strategies that keep it.
     tell = None if type(strategy).tell is Strategy.tell else strategy.tell
     start, finish, complete = recorder.start, recorder.finish, recorder.complete
-    new_observation = tuple.__new__  # Observation(...) without its Python-level __new__
+    observations = history.observations
     sign = 1.0 if benchmark.maximize else -1.0
     opt = benchmark.optimum()
     opt_v = opt.value if opt is not None else math.nan
@@ -184,11 +183,11 @@ def run_search(
     records = RunRecords(experiment=experiment, benchmark=benchmark.name,
                          strategy=strategy_name or strategy_cls.name, seed=seed)
     cols = records.columns
-    # Per row, what varies independently is appended; the trial, the evaluation
-    # and the incumbent (which changes rarely) are kept as one object each and
-    # split into their columns once, at the end: fewer appends on every evaluation.
+    # Per row, what varies independently is appended; the evaluation and the
+    # incumbent (which changes rarely) are kept as one object each and split into
+    # their columns once, at the end: fewer appends on every evaluation. The trial
+    # columns are read from the history at the end, not kept twice.
     cums, overheads = cols["cum_cost"], cols["overhead_s"]
-    rows: list[Trial] = []
     evaluations: list = []
     incumbents: list = []
     mo = None
@@ -287,18 +286,21 @@ def run_search(
         step += 1
         if mo is None:
             score = sign * ev.value
-            observation = new_observation(Observation, (arch, fidelity, score, ev.cost, None))
+            scores = None
         else:
             scores = mo.scores(arch, ev)
             score = scores[0]
-            observation = new_observation(Observation, (arch, fidelity, score, ev.cost, scores))
         t2 = perf_counter()
+        # The history is written what the observation holds; tell gets the observation
+        # the history makes of it (made only for strategies that are told).
         if sequential:
-            trial = complete(suggestion, observation)
+            trial_id = complete(suggestion, score, ev.cost, scores)
+            if tell is not None:
+                tell(history.trial(trial_id), observations[-1])
         else:
-            finish(trial, observation)
-        if tell is not None:
-            tell(trial, observation)
+            finish(trial, score, ev.cost, scores)
+            if tell is not None:
+                tell(trial, observations[-1])
         t3 = perf_counter()
         if mo is not None:
             front, reg_v, reg_t = mo.record(ev)
@@ -308,7 +310,6 @@ def run_search(
             true_v, inc_test = truth(arch)
             incumbent = (arch, ev.value, inc_test, sign * (opt_v - true_v),
                          sign * (opt_t - inc_test))
-        rows.append(trial)
         evaluations.append(ev)
         cums.append(clock)
         incumbents.append(incumbent)
@@ -328,7 +329,7 @@ def run_search(
 
     cols["step"].extend(range(1, step + 1))
     if step:
-        trial_ids, archs, fids, parents = zip(*rows, strict=True)
+        trial_ids, archs, fids, parents = recorder.finished_columns()
         cols["arch"] = [name_of(a) for a in archs]
         cols["fidelity"], cols["trial"], cols["continues"] = \
             list(fids), list(trial_ids), list(parents)

@@ -187,7 +187,7 @@ def drive(strategy: Strategy, benchmark: Benchmark, steps: int,
         trial = recorder.start(suggestion)
         ev = benchmark.query(trial.arch, trial.fidelity, run_key=key)
         observation = observation_of(benchmark, trial, ev, score, step)
-        recorder.finish(trial, observation)
+        recorder.finish(trial, observation.score, observation.cost, observation.scores)
         strategy.tell(trial, observation)
         out.append(suggestion)
     return out
@@ -459,7 +459,7 @@ class StrategyConformance:
             observation = observation_of(bench, p, ev, lambda step, value: value, 0)
             for s, recorder in zip((strategy, copy), recorders, strict=True):
                 trial = recorder.start(p)
-                recorder.finish(trial, observation)
+                recorder.finish(trial, observation.score, observation.cost, observation.scores)
                 s.tell(trial, observation)
 
     @pytest.mark.parametrize("pattern", sorted(_DEGENERATE))

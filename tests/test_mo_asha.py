@@ -47,7 +47,7 @@ def _tell_by_hand(name, bench):
         trials.append(trial)
     for trial, scores in zip(trials, _SCORES, strict=True):
         obs = Observation(trial.arch, trial.fidelity, scores[0], 1.0, scores)
-        recorder.finish(trial, obs)
+        recorder.finish(trial, obs.score, obs.cost, obs.scores)
         strategy.tell(trial, obs)
     out = []
     for _ in range(3):
@@ -95,7 +95,7 @@ def test_promotions_only_of_told_results(bench):
             ev = bench.query(trial.arch, trial.fidelity, run_key=key)
             scores = bench.scores(bench.searched(trial.arch, ev))
             obs = Observation(trial.arch, trial.fidelity, scores[0], ev.cost, scores)
-            recorder.finish(trial, obs)
+            recorder.finish(trial, obs.score, obs.cost, obs.scores)
             strategy.tell(trial, obs)
             told[trial.id] = scores
     assert promotions > 10

@@ -156,14 +156,15 @@ def test_history_lookups_follow_the_run():
     assert (t0.id, t1.id) == (0, 1) and h.asked == 2
     assert list(h.pending) == [t0, t1] and h.is_pending(a) and a in h and (2, 2) not in h
     assert h.observation(0) is None and not h.evaluated(a)
-    recorder.finish(t1, Observation(b, 1, 5.0, 1.0))
-    recorder.finish(t0, Observation(a, 1, math.nan, 1.0))
+    recorder.finish(t1, 5.0, 1.0)
+    recorder.finish(t0, math.nan, 1.0)
     assert [t.id for t, _ in h.finished] == [1, 0]  # completion order
     assert list(h.pending) == [] and not h.is_pending(a)
+    assert list(h.observations) == [Observation(b, 1, 5.0, 1.0), Observation(a, 1, math.nan, 1.0)]
     assert h.observation(1).score == 5.0 and h.latest(b).score == 5.0
     assert h.best()[0] == t1  # NaN never best
     t2 = recorder.start(Suggestion(a, 3, continues=0))
-    recorder.finish(t2, Observation(a, 3, 7.0, 3.0))
+    recorder.finish(t2, 7.0, 3.0)
     assert h.best()[0] == t2 and h.latest(a).fidelity == 3
     assert [t.id for t, _ in h.at_fidelity(1)] == [1, 0]
     assert [t.id for t, _ in h.at_fidelity(3)] == [2]
@@ -175,6 +176,27 @@ def test_history_lookups_follow_the_run():
         with pytest.raises(TypeError):
             read_only[0] = None  # type: ignore[index]
     assert not hasattr(h, "start") and not hasattr(h, "finish")
+
+
+def test_history_makes_trials_and_observations_from_its_columns():
+    # complete() records a sequential trial as its suggestion and its result's fields; the
+    # Trial and Observation objects are made on first read, once each, in the right order.
+    recorder = HistoryRecorder()
+    h = recorder.history
+    a, b, c = (0, 1), (1, 0), (1, 1)
+    assert recorder.complete(Suggestion(a, 1), 2.0, 1.0, (2.0, -1.0)) == 0
+    assert recorder.complete(Suggestion(a, 3, continues=0), 4.0, 2.0, (4.0, -2.0)) == 1
+    assert len(h) == 2 and h.asked == 2 and a in h
+    first = h.observations[0]
+    assert first == Observation(a, 1, 2.0, 1.0, (2.0, -1.0)) and h.observations[0] is first
+    assert h.trial(1) == Trial(1, a, 3, 0) and h.trial(1) is h.trial(1)
+    t2 = recorder.start(Suggestion(b))  # a worker's trial after sequential ones
+    assert t2 == Trial(2, b, None, None) and h.trial(2) is t2 and list(h.pending) == [t2]
+    t3 = recorder.start(Suggestion(c))
+    recorder.finish(t3, 1.0, 0.5)
+    assert h.best()[0] == Trial(1, a, 3, 0) and h.latest(c) == Observation(c, None, 1.0, 0.5)
+    assert [t.id for t, _ in h.finished] == [0, 1, 3]
+    assert recorder.finished_columns() == ([0, 1, 3], (a, a, c), (1, 3, None), (None, 0, None))
 
 
 def test_early_stop_reaches_status_stats_and_report(tmp_path):
