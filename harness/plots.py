@@ -595,26 +595,37 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     """Write ``stem.<fmt>`` for each format atomically; closes the figure.
 
     Saved at the figure's own resolution (its style's), with TrueType fonts in PDF.
+    The layout is solved once, before the first file: it depends on the figure's size
+    in inches, not on the format, and a figure that keeps its layout engine is drawn
+    twice per file (once to lay it out, once to render).
     """
     from tabnas.cache import atomic_write_bytes
 
     plt = pyplot()
     out: dict[str, Path] = {}
     try:
-        for i, fmt in enumerate(formats):
+        fix_layout(fig)
+        for fmt in formats:
             path = out_dir / f"{stem}.{fmt}"
             with plt.rc_context(SAVE_RC):
                 atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
                     tmp, format=fmt, dpi="figure", metadata=_metadata(fmt)))
             out[fmt] = path
-            if i == 0:
-                # The layout depends on the figure's size in inches, not on the format:
-                # solved once for the first file, it is kept for the others (solving it
-                # again per format was most of the cost of writing a report).
-                fig.set_layout_engine("none")
     finally:
         plt.close(fig)
     return out
+
+
+def fix_layout(fig: Figure) -> None:
+    """Solve ``fig``'s layout now and drop its layout engine, so saving draws it once."""
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return
+    engine.execute(fig)
+    # No rc setting may put an engine back (figure.autolayout, constrained_layout.use).
+    with pyplot().rc_context({"figure.autolayout": False,
+                              "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
 
 
 def _metadata(fmt: str) -> dict | None:
