@@ -595,29 +595,39 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     """Write ``stem.<fmt>`` for each format atomically; closes the figure.
 
     Saved at the figure's own resolution (its style's), with TrueType fonts in PDF.
-    The layout is solved once, before the first file: it depends on the figure's size
-    in inches, not on the format, and a figure that keeps its layout engine is drawn
-    twice per file (once to lay it out, once to render).
     """
     from tabnas.cache import atomic_write_bytes
 
-    plt = pyplot()
     out: dict[str, Path] = {}
     try:
-        fix_layout(fig)
         for fmt in formats:
+            data = render_figure(fig, fmt)
             path = out_dir / f"{stem}.{fmt}"
-            with plt.rc_context(SAVE_RC):
-                atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
-                    tmp, format=fmt, dpi="figure", metadata=_metadata(fmt)))
+            atomic_write_bytes(path, lambda tmp, data=data: tmp.write_bytes(data))
             out[fmt] = path
     finally:
-        plt.close(fig)
+        pyplot().close(fig)
     return out
 
 
+def render_figure(fig: Figure, fmt: str) -> bytes:
+    """``fig`` as the bytes of one file format, at its own resolution, TrueType in PDF.
+
+    The layout is solved once, before the first format: it depends on the figure's
+    size in inches, not on the format, and a figure that keeps its layout engine is
+    drawn twice per file (once to lay it out, once to render).
+    """
+    import io
+
+    fix_layout(fig)
+    buf = io.BytesIO()
+    with pyplot().rc_context(SAVE_RC):
+        fig.savefig(buf, format=fmt, dpi="figure", metadata=_metadata(fmt))
+    return buf.getvalue()
+
+
 def fix_layout(fig: Figure) -> None:
-    """Solve ``fig``'s layout now and drop its layout engine, so saving draws it once."""
+    """Solve ``fig``'s layout now and drop its layout engine, so each file draws it once."""
     engine = fig.get_layout_engine()
     if engine is None:
         return
