@@ -93,11 +93,15 @@ TEST_COLUMNS = ("n", "median_diff", "statistic", "p", "p_holm", "significant", "
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                    alpha: float = 0.05, seeds: list[int] | None = None,
                    method: str = "auto", blocks: str = "auto",
-                   rope: float | None = None) -> Report:
+                   rope: float | None = None,
+                   data: tuple[pd.DataFrame, dict] | None = None) -> Report:
     """Everything in the report, computed in memory (validates the input first).
 
     Every frame is built once: the rows at the budget, the paired tests of each
     benchmark (both families from one test per pair) and the curves by evaluations.
+    ``data``: the experiment's rows and manifest as
+    :func:`tabnas.statistics.load_for_statistics` returned them (with these ``seeds``),
+    when the caller has read them already (stats and plots in the same process).
     """
     from tabnas import plots, statistics, tables
     from tabnas.pvalue_figure import pvalue_heatmap
@@ -107,7 +111,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
         raise BadConfiguration("give one budget: evals or cost, not both")
     if not 0 < alpha < 1:
         raise BadConfiguration(f"alpha must be between 0 and 1, got {alpha}")
-    df, manifest = statistics.load_for_statistics(exp_dir, seeds=seeds)
+    df, manifest = data if data is not None else statistics.load_for_statistics(exp_dir,
+                                                                                seeds=seeds)
     rows = statistics.budget_rows(df, evals=evals, cost=cost)  # checks the budget
     long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])
     comps = tables.comparisons(long, alpha, method)  # checks every benchmark has paired seeds
