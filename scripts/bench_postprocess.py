@@ -20,9 +20,10 @@ is a process that reads the whole experiment into pandas, nothing else, and
 ``imports`` one that only imports the libraries: peak RSS minus that of
 ``imports`` is all the memory post-processing needs, the data included.
 
-``--run-cost`` also measures ``tabnas run``'s whole-process cost per added
-evaluation, report included: ``random`` on nb201-analog, 50 seeds, at 200 and
-at 2000 evaluations (fresh experiments), ``(T(2000) - T(200)) / (50 x 1800)``.
+``--run-cost`` measures (alone, or with ``--only`` after that study) ``tabnas
+run``'s whole-process cost per added evaluation, report included: ``random`` on
+nb201-analog, 50 seeds, at 200 and at 2000 evaluations (fresh experiments),
+``(T(2000) - T(200)) / (50 x 1800)``.
 
 ``--in-process`` times the work itself, after the libraries are imported, in one
 process that loads the study once as ``tabnas run`` does: load, the stats
@@ -229,6 +230,8 @@ def main() -> None:
                     help="interpreter of an environment with another tabnas, run in turn")
     args = ap.parse_args()
     names = [args.only] if args.only else list(STUDIES)
+    if args.run_cost and args.only is None:  # the run cost alone: no study to build
+        names = []
     for name in names:
         build(args.results_dir, name)
     for name in names:
