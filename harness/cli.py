@@ -284,6 +284,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="add Bayesian signed-rank tests of the best against each other "
                         "strategy, with differences within +-R regret counted as equivalent "
                         "(needs baycomp: pip install 'tabnas[bayes]')")
+    p.add_argument("--format", type=_choices(("png", "pdf", "svg")), default=("png",),
+                   metavar="FORMATS",
+                   help="figure files written beside the page, comma-separated (default: "
+                        "png, which the page embeds; png,pdf,svg for papers)")
     p.add_argument("-o", "--output", type=Path, default=None,
                    help="HTML file to write (default: results/EXPERIMENT/report.html)")
     results_arg(p)
@@ -622,7 +626,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tabnas.report import build_report
+    from tabnas.report import build_report, formats_note
     from tabnas.results import experiment_dir
 
     _check_stats_args(args)
@@ -631,8 +635,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         _check_output(args.output)  # before any figure or table is written
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
                         output=args.output, seeds=args.seeds, method=args.wilcoxon,
-                        blocks=args.blocks, rope=args.rope)
+                        blocks=args.blocks, rope=args.rope, formats=args.format)
     print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
+    print(f"note: {formats_note(args.format)}")
     return 0
 
 

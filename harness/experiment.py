@@ -89,12 +89,18 @@ class Experiment:
                                     config=manifest.get("config"))
 
     def report(self, *, evals: int | None = None, cost: float | None = None,
-               alpha: float = 0.05, output: str | Path | None = None) -> Path:
-        """Write the self-contained HTML report (as ``tabnas report``); returns its path."""
+               alpha: float = 0.05, output: str | Path | None = None,
+               formats: tuple[str, ...] = ("png",)) -> Path:
+        """Write the self-contained HTML report (as ``tabnas report``); returns its path.
+
+        ``formats``: the figure files written beside it (``("png", "pdf", "svg")`` for
+        papers; the page embeds PNG).
+        """
         from tabnas.report import build_report
 
         return build_report(self.path, evals=evals, cost=cost, alpha=alpha,
-                            output=None if output is None else Path(output))
+                            output=None if output is None else Path(output),
+                            formats=tuple(formats))
 
     def winners(self, *, evals: int | None = None, cost: float | None = None, top: int = 5):
         """The architectures the strategies ended with, as ``tabnas stats`` lists them.

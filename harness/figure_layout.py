@@ -111,25 +111,134 @@ def floor_of(values) -> float | None:
     return max(m * decade for m in (1, 2, 5) if m * decade <= limit * (1 + 1e-12))
 
 
-def _floor_locator(floor: float | None, minor: bool, room=None):
+#: Minor positions on log axes: m x 10^k for these m (matplotlib's "auto" subs).
+MINOR_SUBS = (2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0)
+
+
+def _log_positions(lo: float, hi: float, subs) -> np.ndarray:
+    """m x 10^k for m in ``subs`` inside [lo, hi] (none beyond ten decades, as matplotlib)."""
+    if lo <= 0 or hi <= lo or math.log10(hi / lo) > 10:
+        return np.array([])
+    decades = 10.0 ** np.arange(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+    values = (decades[:, None] * np.asarray(subs, dtype=float)[None, :]).ravel()
+    return values[(values >= lo * (1 - 1e-9)) & (values <= hi * (1 + 1e-9))]
+
+
+def _floor_locator(floor: float | None, room=None):
     from matplotlib import ticker
 
     class FloorLocator(ticker.LogLocator):
-        """Log ticks above the floor; the major ticks include the floor itself and leave
-        out those too close to it for a label (``room``)."""
+        """Major log ticks above the floor, the floor itself included, leaving out those
+        too close to it for a label (``room``)."""
 
         def tick_values(self, vmin, vmax):
             ticks = np.asarray(super().tick_values(vmin, vmax), dtype=float)
             if floor is None:
                 return ticks
             ticks = ticks[ticks > floor * (1 + 1e-9)]
-            if minor:
-                return ticks
             if room is not None:
                 ticks = np.array([t for t in ticks if room(t, floor)])
             return np.r_[floor, ticks]
 
-    return FloorLocator(subs="auto" if minor else (1.0,))
+    return FloorLocator(subs=(1.0,))
+
+
+def _labelled_minor_locator(shown):
+    """Minor ticks only where a label goes (``shown(lo, hi)``: their positions).
+
+    The unlabelled minor ticks and the minor grid are drawn by :class:`MinorMarks`:
+    matplotlib draws each tick as three artists and lays each out, which made the
+    minor ticks of log axes most of a figure's drawing time.
+    """
+    from matplotlib import ticker
+
+    class LabelledMinorLocator(ticker.Locator):
+        def __call__(self):
+            lo, hi = self.axis.get_view_interval()
+            return self.tick_values(lo, hi)
+
+        def tick_values(self, vmin, vmax):
+            return shown(*sorted((vmin, vmax)))
+
+    return LabelledMinorLocator()
+
+
+_MINOR_MARKS: list = []  # the MinorMarks class, made on first use (matplotlib loads lazily)
+
+
+def _minor_marks_class():
+    if _MINOR_MARKS:
+        return _MINOR_MARKS[0]
+    from matplotlib.artist import Artist, allow_rasterization
+    from matplotlib.collections import LineCollection
+    from matplotlib.transforms import IdentityTransform
+
+    class MinorMarks(Artist):
+        """The minor ticks of a log axis that carry no label and, once :func:`grid` turns
+        it on, the minor grid at every minor position (2 to 9 x 10^k): two line
+        collections made at the axis's limits when drawn."""
+
+        def __init__(self, ax, which: str, floor: float | None, tick_kw: dict):
+            super().__init__()
+            self.ax, self.which, self.floor, self.tick_kw = ax, which, floor, tick_kw
+            self.grid_kw: dict | None = None
+            self.set_in_layout(False)
+            self.set_zorder(1.5)  # where the axis's own ticks and grid lines are drawn
+
+        def positions(self) -> np.ndarray:
+            """Every minor position inside the view, above the floor."""
+            axis = self.ax.xaxis if self.which == "x" else self.ax.yaxis
+            values = _log_positions(*sorted(axis.get_view_interval()), MINOR_SUBS)
+            if self.floor is not None:
+                values = values[values > self.floor * (1 + 1e-9)]
+            return values
+
+        @allow_rasterization
+        def draw(self, renderer):
+            if not self.get_visible():
+                return
+            axis = self.ax.xaxis if self.which == "x" else self.ax.yaxis
+            values = self.positions()
+            if not len(values):
+                return
+            box, x = self.ax.bbox, self.which == "x"
+            ones = np.ones_like(values)
+            at = self.ax.transData.transform(
+                np.c_[values, ones] if x else np.c_[ones, values])[:, 0 if x else 1]
+            if self.grid_kw is not None:
+                lo, hi = (box.y0, box.y1) if x else (box.x0, box.x1)
+                self._lines(at, lo, hi, self.grid_kw, clip=True).draw(renderer)
+            labelled = np.asarray(axis.get_minorticklocs(), dtype=float)
+            if len(labelled):  # those have their own tick
+                at = at[np.all(np.abs(values[:, None] / labelled[None, :] - 1) > 1e-9,
+                               axis=1)]
+            size = self.tick_kw["size"] * self.ax.figure.dpi / 72
+            base = box.y0 if x else box.x0
+            d0, d1 = {"in": (0.0, size), "inout": (-size / 2, size / 2)}.get(
+                self.tick_kw["direction"], (-size, 0.0))
+            self._lines(at, base + d0, base + d1,
+                        {"colors": self.tick_kw["color"], "linewidths": self.tick_kw["width"]},
+                        clip=False).draw(renderer)
+
+        def _lines(self, at, lo, hi, kw, *, clip):
+            ends = np.stack([np.c_[at, np.full_like(at, lo)], np.c_[at, np.full_like(at, hi)]],
+                            axis=1)
+            lines = LineCollection(ends if self.which == "x" else ends[..., ::-1],
+                                   transform=IdentityTransform(), **kw)
+            lines.set_figure(self.ax.figure)
+            if clip:
+                lines.set_clip_box(self.ax.bbox)
+            return lines
+
+    _MINOR_MARKS.append(MinorMarks)
+    return MinorMarks
+
+
+def minor_marks(ax: Axes) -> list:
+    """The :class:`MinorMarks` artists :func:`log_axis` added to ``ax``."""
+    if not _MINOR_MARKS:
+        return []
+    return [a for a in ax.artists if isinstance(a, _MINOR_MARKS[0])]
 
 
 def log_axis(ax: Axes, which: str, floor: float | None = None, *,
@@ -138,24 +247,27 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
 
     Minor ticks are labelled only on axes spanning two decades or less, and where the
     panel leaves room for them (judged from its size in points when drawn, so narrow
-    paper panels drop them). With
-    ``zero_at_floor`` the floor's tick reads "0".
+    paper panels drop them). With ``zero_at_floor`` the floor's tick reads "0".
+    Minor ticks without a label are drawn as one :class:`MinorMarks` artist.
     """
+    import matplotlib as mpl
     from matplotlib import ticker
 
     axis = ax.xaxis if which == "x" else ax.yaxis
     (ax.set_xscale if which == "x" else ax.set_yscale)("log", nonpositive="mask")
     size = axis.get_major_ticks()[0].label1.get_fontsize() if axis.get_major_ticks() else 9.0
 
+    def length() -> float:
+        return (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
+
     def room(v: float, w: float) -> bool:
         """Whether labels at ``v`` and ``w`` are far enough apart not to overlap."""
         lo, hi = axis.get_view_interval()
         if lo <= 0 or hi <= lo:
             return True
-        length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
         need = (0.64 * size * max(len(f"{v:g}"), len(f"{w:g}")) + 4) if which == "x" \
             else 1.8 * size
-        return abs(math.log10(v / w)) * length / math.log10(hi / lo) >= need
+        return abs(math.log10(v / w)) * length() / math.log10(hi / lo) >= need
 
     def major(v: float, _pos) -> str:
         if floor is not None and abs(v - floor) <= 1e-9 * floor:
@@ -164,34 +276,48 @@ def log_axis(ax: Axes, which: str, floor: float | None = None, *,
             return ""  # the floor's label is the one that must stay
         return f"{v:g}"
 
-    def minor(v: float, _pos) -> str:
-        lo, hi = axis.get_view_interval()
-        if v <= 0 or lo <= 0 or hi <= lo or hi / lo > 100 or (
-                floor is not None and not room(v, floor)):
-            return ""  # more than two decades: the decades alone are labelled
-        length = (ax.bbox.width if which == "x" else ax.bbox.height) * 72 / ax.figure.dpi
-        per_decade = length / math.log10(hi / lo)
-        need = (0.64 * size * max(len(f"{v:g}"), 3) + 4) if which == "x" else 1.4 * size
-        mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
-        if per_decade * math.log10(1.5) >= need:
-            shown = (2, 3, 5)
-        elif per_decade * math.log10(2) >= need:
-            shown = (2, 5)
-        else:
-            shown = ()
-        return f"{v:g}" if mantissa in shown else ""
+    def shown(lo: float, hi: float) -> np.ndarray:
+        """The minor positions that get a label: 2, 3, 5 (or 2, 5) x 10^k where they fit."""
+        if lo <= 0 or hi <= lo or hi / lo > 100:
+            return np.array([])  # more than two decades: the decades alone are labelled
+        per_decade = length() / math.log10(hi / lo)
+        labelled = []
+        for v in _log_positions(lo, hi, (2.0, 3.0, 5.0)):
+            if floor is not None and (v <= floor * (1 + 1e-9) or not room(v, floor)):
+                continue
+            need = (0.64 * size * max(len(f"{v:g}"), 3) + 4) if which == "x" else 1.4 * size
+            mantissa = round(v / 10 ** math.floor(math.log10(v) + 1e-9))
+            if per_decade * math.log10(1.5) >= need or (
+                    per_decade * math.log10(2) >= need and mantissa in (2, 5)):
+                labelled.append(v)
+        return np.array(labelled)
 
-    axis.set_major_locator(_floor_locator(floor, minor=False, room=room))
-    axis.set_minor_locator(_floor_locator(floor, minor=True))
+    axis.set_major_locator(_floor_locator(floor, room=room))
+    axis.set_minor_locator(_labelled_minor_locator(shown))
     axis.set_major_formatter(ticker.FuncFormatter(major))
-    axis.set_minor_formatter(ticker.FuncFormatter(minor))
+    axis.set_minor_formatter(ticker.FuncFormatter(lambda v, _pos: f"{v:g}"))
     axis.set_tick_params(which="minor", labelsize=size * 0.85)
+    for old in minor_marks(ax):
+        if old.which == which:
+            old.remove()
+    rc = mpl.rcParams
+    ax.add_artist(_minor_marks_class()(ax, which, floor, {
+        "size": rc[f"{which}tick.minor.size"], "width": rc[f"{which}tick.minor.width"],
+        "color": rc[f"{which}tick.color"], "direction": rc[f"{which}tick.direction"]}))
 
 
 def grid(ax: Axes) -> None:
     """Major and (fainter) minor grid lines, so many decades do not turn the panel grey."""
+    import matplotlib as mpl
+
     ax.grid(True, which="major", alpha=0.3, linewidth=0.6)
-    ax.grid(True, which="minor", alpha=0.12, linewidth=0.5)
+    marks = minor_marks(ax)
+    for which, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
+        if which not in {m.which for m in marks}:
+            axis.grid(True, which="minor", alpha=0.12, linewidth=0.5)
+    for m in marks:
+        m.grid_kw = {"colors": mpl.rcParams["grid.color"], "alpha": 0.12, "linewidths": 0.5,
+                     "linestyles": mpl.rcParams["grid.linestyle"]}
 
 
 def log_limits(ax: Axes, which: str, floor: float, top: float) -> None:

@@ -416,14 +416,18 @@ def ecdf_figure(values: pd.DataFrame, colours: dict[str, str], *,
     return fig
 
 
-def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
+def cd_figure(result, colours: dict[str, str], *, title: str = "",
+              style: str | FigureStyle = "default") -> Figure:
     """Critical-difference diagram (Demšar 2006) of a :class:`FriedmanResult`.
 
     Strategies sit at their average rank on an axis from 1 (best, left) to k; a bar
     joins each group whose ranks differ by less than the Nemenyi CD, drawn to scale
-    above the axis.
+    above the axis. ``style`` sizes it as the other figures: ``default`` grows with
+    k for screens, ``single`` and ``double`` take a paper column's width, the names
+    beside the axis given the room their text needs at the style's font size.
     """
     plt = pyplot()
+    st = get_style(style)
     names = list(result.names)
     ranks = dict(zip(names, result.avg_ranks, strict=True))
     k = len(names)
@@ -431,40 +435,59 @@ def cd_figure(result, colours: dict[str, str], *, title: str = "") -> Figure:
     half = math.ceil(k / 2)
     left, right = order[:half], order[half:]
     cliques = result.cliques()
-    height = 1.6 + 0.32 * max(len(left), len(right)) + 0.2 * len(cliques)
-    fig, ax = plt.subplots(figsize=(3.5 + 0.9 * k, height), dpi=150)
-    lowest = -0.45 - 0.25 * len(cliques) - 0.45 * (max(len(left), len(right)) - 1)
-    ax.set_ylim(lowest - 0.3, 1.6)
-    ax.axis("off")
-    ax.hlines(0, 1, k, color="black", lw=1)
-    for r in range(1, k + 1):
-        ax.vlines(r, 0, 0.12, color="black", lw=1)
-        ax.text(r, 0.2, str(r), ha="center", va="bottom", fontsize="small")
-    cd = result.cd
-    ax.hlines(1.1, 1, 1 + cd, color="black", lw=1.5)
-    ax.vlines([1, 1 + cd], 1.0, 1.2, color="black", lw=1.5)
-    ax.text(1 + cd / 2, 1.25, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize="small")
-    for j, group in enumerate(cliques):
-        y = -0.25 - 0.25 * j
-        lo, hi = ranks[group[0]], ranks[group[-1]]
-        ax.hlines(y, lo - 0.03, hi + 0.03, color="black", lw=3)
-    base = -0.45 - 0.25 * len(cliques)
-    for i, s in enumerate(left):
-        y = base - 0.45 * i
-        c = colours.get(s, "#000000")
-        ax.plot([ranks[s], ranks[s], 0.9], [0, y, y], color=c, lw=1.2)
-        ax.text(0.85, y, f"{s} ({ranks[s]:.2f})", ha="right", va="center", color=c,
-                fontsize="small")
-    for i, s in enumerate(reversed(right)):
-        y = base - 0.45 * i
-        c = colours.get(s, "#000000")
-        ax.plot([ranks[s], ranks[s], k + 0.1], [0, y, y], color=c, lw=1.2)
-        ax.text(k + 0.15, y, f"({ranks[s]:.2f}) {s}", ha="left", va="center", color=c,
-                fontsize="small")
-    ax.set_xlim(-1.2, k + 2.2)
+    rows = max(len(left), len(right))
+    lowest = -0.45 - 0.25 * len(cliques) - 0.45 * (rows - 1)
     sub = result.heading()
-    ax.set_title((title + "\n" if title else "") + sub, fontsize="small")
-    fig.tight_layout()
+    heading = (title + "\n" if title else "") + sub
+    if st.width is None:  # screens: as wide as the ranks need
+        fs = None
+        width = 3.5 + 0.9 * k
+        height = 1.6 + 0.32 * rows + 0.2 * len(cliques)
+        pad, reach = 0.1, (2.2, 2.2)  # data units: label gap, room left of 1 / right of k
+    else:  # a paper column: the labels' text decides how much of it the axis gets
+        fs = st.font_size * 0.9
+        width = st.width
+        label_in = max(len(f"{s} ({ranks[s]:.2f})") for s in names) * 0.6 * fs / 72
+        axis_in = max(width - 2 * (label_in + 0.12), 0.8)
+        per_in = (k - 1) / axis_in if k > 1 else 1.0  # data units per inch
+        pad = 0.06 * per_in
+        reach = ((label_in + 0.1) * per_in, (label_in + 0.1) * per_in)
+        heading = wrap(heading, width * 0.95, st.font_size)
+        unit_in = 1.9 * fs / 72 / 0.45  # one row of names (0.45 data units) fits its text
+        height = (1.6 - (lowest - 0.3)) * unit_in + (heading.count("\n") + 1) * 1.5 * fs / 72
+    size = fs if fs is not None else "small"
+    with plt.rc_context(rc_for(st) if st.width is not None else {}):
+        fig, ax = plt.subplots(figsize=(width, height), dpi=st.dpi)
+        ax.set_ylim(lowest - 0.3, 1.6)
+        ax.axis("off")
+        ax.hlines(0, 1, k, color="black", lw=1)
+        for r in range(1, k + 1):
+            ax.vlines(r, 0, 0.12, color="black", lw=1)
+            ax.text(r, 0.2, str(r), ha="center", va="bottom", fontsize=size)
+        cd = result.cd
+        ax.hlines(1.1, 1, 1 + cd, color="black", lw=1.5)
+        ax.vlines([1, 1 + cd], 1.0, 1.2, color="black", lw=1.5)
+        ax.text(1 + cd / 2, 1.25, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=size)
+        for j, group in enumerate(cliques):
+            y = -0.25 - 0.25 * j
+            lo, hi = ranks[group[0]], ranks[group[-1]]
+            ax.hlines(y, lo - 0.03, hi + 0.03, color="black", lw=3)
+        base = -0.45 - 0.25 * len(cliques)
+        for i, s in enumerate(left):
+            y = base - 0.45 * i
+            c = colours.get(s, "#000000")
+            ax.plot([ranks[s], ranks[s], 1 - pad], [0, y, y], color=c, lw=1.2)
+            ax.text(1 - 1.5 * pad, y, f"{s} ({ranks[s]:.2f})", ha="right", va="center",
+                    color=c, fontsize=size)
+        for i, s in enumerate(reversed(right)):
+            y = base - 0.45 * i
+            c = colours.get(s, "#000000")
+            ax.plot([ranks[s], ranks[s], k + pad], [0, y, y], color=c, lw=1.2)
+            ax.text(k + 1.5 * pad, y, f"({ranks[s]:.2f}) {s}", ha="left", va="center",
+                    color=c, fontsize=size)
+        ax.set_xlim(1 - reach[0], k + reach[1])
+        ax.set_title(heading, fontsize=size)
+        fig.tight_layout(pad=0.3 if st.width is not None else 1.08)
     return fig
 
 
@@ -645,23 +668,44 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     """
     from tabnas.cache import atomic_write_bytes
 
-    plt = pyplot()
     out: dict[str, Path] = {}
     try:
-        for i, fmt in enumerate(formats):
+        for fmt in formats:
+            data = render_figure(fig, fmt)
             path = out_dir / f"{stem}.{fmt}"
-            with plt.rc_context(SAVE_RC):
-                atomic_write_bytes(path, lambda tmp, fmt=fmt: fig.savefig(
-                    tmp, format=fmt, dpi="figure", metadata=_metadata(fmt)))
+            atomic_write_bytes(path, lambda tmp, data=data: tmp.write_bytes(data))
             out[fmt] = path
-            if i == 0:
-                # The layout depends on the figure's size in inches, not on the format:
-                # solved once for the first file, it is kept for the others (solving it
-                # again per format was most of the cost of writing a report).
-                fig.set_layout_engine("none")
     finally:
-        plt.close(fig)
+        pyplot().close(fig)
     return out
+
+
+def render_figure(fig: Figure, fmt: str) -> bytes:
+    """``fig`` as the bytes of one file format, at its own resolution, TrueType in PDF.
+
+    The layout is solved once, before the first format: it depends on the figure's
+    size in inches, not on the format, and a figure that keeps its layout engine is
+    drawn twice per file (once to lay it out, once to render).
+    """
+    import io
+
+    fix_layout(fig)
+    buf = io.BytesIO()
+    with pyplot().rc_context(SAVE_RC):
+        fig.savefig(buf, format=fmt, dpi="figure", metadata=_metadata(fmt))
+    return buf.getvalue()
+
+
+def fix_layout(fig: Figure) -> None:
+    """Solve ``fig``'s layout now and drop its layout engine, so each file draws it once."""
+    engine = fig.get_layout_engine()
+    if engine is None:
+        return
+    engine.execute(fig)
+    # No rc setting may put an engine back (figure.autolayout, constrained_layout.use).
+    with pyplot().rc_context({"figure.autolayout": False,
+                              "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
 
 
 def _metadata(fmt: str) -> dict | None:

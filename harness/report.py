@@ -1,8 +1,9 @@
 """``tabnas report``: one self-contained HTML file with everything a reviewer asks for.
 
 The file embeds its figures (base64 PNG), so it can be mailed or attached to a
-submission as it is. Beside it the same figures are written as PNG, PDF and SVG
-under ``figures/`` and the tables as Markdown, CSV and LaTeX under ``tables/``.
+submission as it is. Beside it the same figures are written under ``figures/`` as
+PNG, and as PDF and SVG when asked (``formats``), and the tables as Markdown, CSV
+and LaTeX under ``tables/``.
 
 Everything is computed before anything is written: bad input (no finished runs,
 unpaired seed sets, a budget beyond the runs) is one clear error and leaves no
@@ -24,6 +25,8 @@ import pandas as pd
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import BadConfiguration, UserError, os_reason
 
+#: The figure files a report writes beside the page by default (the page embeds PNG).
+REPORT_FORMATS = ("png",)
 #: Fractions of the evaluation budget at which the anytime table is reported.
 ANYTIME_FRACTIONS = (0.1, 0.25, 0.5, 1.0)
 
@@ -48,6 +51,8 @@ class Report:
     pairs_html: str = ""
     best_lines: list[str] = field(default_factory=list)
     hyperparameters: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: The figure files written beside the page (set when written).
+    formats: tuple[str, ...] = REPORT_FORMATS
 
 
 #: What every column of the report's tables means (shown beside them).
@@ -88,11 +93,15 @@ TEST_COLUMNS = ("n", "median_diff", "statistic", "p", "p_holm", "significant", "
 def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                    alpha: float = 0.05, seeds: list[int] | None = None,
                    method: str = "auto", blocks: str = "auto",
-                   rope: float | None = None) -> Report:
+                   rope: float | None = None,
+                   data: tuple[pd.DataFrame, dict] | None = None) -> Report:
     """Everything in the report, computed in memory (validates the input first).
 
     Every frame is built once: the rows at the budget, the paired tests of each
     benchmark (both families from one test per pair) and the curves by evaluations.
+    ``data``: the experiment's rows and manifest as
+    :func:`tabnas.statistics.load_for_statistics` returned them (with these ``seeds``),
+    when the caller has read them already (stats and plots in the same process).
     """
     from tabnas import plots, statistics, tables
     from tabnas.pvalue_figure import pvalue_heatmap
@@ -102,7 +111,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
         raise BadConfiguration("give one budget: evals or cost, not both")
     if not 0 < alpha < 1:
         raise BadConfiguration(f"alpha must be between 0 and 1, got {alpha}")
-    df, manifest = statistics.load_for_statistics(exp_dir, seeds=seeds)
+    df, manifest = data if data is not None else statistics.load_for_statistics(exp_dir,
+                                                                                seeds=seeds)
     rows = statistics.budget_rows(df, evals=evals, cost=cost)  # checks the budget
     long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])
     comps = tables.comparisons(long, alpha, method)  # checks every benchmark has paired seeds
@@ -326,14 +336,31 @@ def resolved_hyperparameters(manifest: dict) -> dict[str, dict[str, object]]:
     return out
 
 
-def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path:
-    """Write figures, tables and the HTML file (each atomically); returns the HTML path."""
-    from tabnas.plots import save_figure
+def write_report(rep: Report, exp_dir: Path, output: Path | None = None,
+                 formats: tuple[str, ...] = REPORT_FORMATS) -> Path:
+    """Write figures, tables and the HTML file (each atomically); returns the HTML path.
 
+    The page embeds every figure as PNG; ``formats`` are the files written beside it
+    under ``figures/`` (PDF and SVG for papers only when asked: drawing them was most
+    of the time a report took).
+    """
+    from tabnas.plots import FORMATS, pyplot, render_figure
+
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise UserError(f"unknown figure format {', '.join(bad) or '(none)'}; choose from "
+                        f"{', '.join(FORMATS)}")
+    rep.formats = tuple(formats)
     pngs: dict[str, bytes] = {}
     for stem, fig in rep.figures.items():
-        paths = save_figure(fig, exp_dir / "figures", stem)
-        pngs[stem] = paths["png"].read_bytes()
+        try:
+            files = {fmt: render_figure(fig, fmt) for fmt in ("png", *formats)}
+        finally:
+            pyplot().close(fig)
+        pngs[stem] = files["png"]
+        for fmt in formats:
+            atomic_write_bytes(exp_dir / "figures" / f"{stem}.{fmt}",
+                               lambda tmp, data=files[fmt]: tmp.write_bytes(data))
     for name, (md, csv, tex) in rep.tables.items():
         for ext, text in (("md", md + "\n"), ("csv", csv), ("tex", tex + "\n")):
             atomic_write_bytes(exp_dir / "tables" / f"{name}.{ext}",
@@ -350,10 +377,11 @@ def write_report(rep: Report, exp_dir: Path, output: Path | None = None) -> Path
 def build_report(exp_dir: Path, *, evals: int | None = None, cost: float | None = None,
                  alpha: float = 0.05, output: Path | None = None,
                  seeds: list[int] | None = None, method: str = "auto",
-                 blocks: str = "auto", rope: float | None = None) -> Path:
+                 blocks: str = "auto", rope: float | None = None,
+                 formats: tuple[str, ...] = REPORT_FORMATS) -> Path:
     return write_report(compute_report(exp_dir, evals=evals, cost=cost, alpha=alpha,
                                        seeds=seeds, method=method, blocks=blocks, rope=rope),
-                        exp_dir, output)
+                        exp_dir, output, formats)
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -512,18 +540,32 @@ def _hyperparameters_html(hps: dict[str, dict[str, object]]) -> str:
     return f"<table><tbody>{''.join(parts)}</tbody></table>"
 
 
+def formats_note(formats: tuple[str, ...]) -> str:
+    """What figure files a report wrote, and how to get the others (page and terminal)."""
+    from tabnas.plots import FORMATS
+
+    wrote = ", ".join(f.upper() for f in formats)
+    missing = [f for f in FORMATS if f not in formats]
+    if not missing:
+        return f"Figure files under figures/: {wrote}."
+    others = " and ".join(m.upper() for m in missing)
+    return (f"Figure files under figures/: {wrote} only; for {others} as well (papers), "
+            f"run tabnas report with --format {','.join(FORMATS)}.")
+
+
 def render_html(rep: Report, pngs: dict[str, bytes]) -> str:
     """The report page; ``pngs`` maps figure stem -> PNG bytes to embed."""
     from tabnas.plots import cost_model
 
     m = rep.manifest
     figures, test_figures = [], []
+    files = ", ".join(f".{f}" for f in rep.formats)
     for stem, data in pngs.items():
         b64 = base64.b64encode(data).decode("ascii")
         (test_figures if stem in ("pvalues", "cd") else figures).append(
             f'<figure id="fig-{stem}"><img class="figure" alt="{html.escape(stem)}" '
             f'src="data:image/png;base64,{b64}"><figcaption>{html.escape(rep.captions[stem])}'
-            f" (files: figures/{stem}.png, .pdf, .svg)</figcaption></figure>")
+            f" (files: figures/{stem}{files})</figcaption></figure>")
     notes = "".join(f"<p><em>{html.escape(n)}</em></p>" for n in rep.notes)
     extra = "".join(f'<h2 id="extra-{i}">{html.escape(h)}</h2>{body}'
                     for i, (h, body) in enumerate(rep.extra_sections))
@@ -563,6 +605,7 @@ git revision <code>{html.escape(str(m.get('git_revision')))}</code>.</p>
 {rep.html_tables.get('anytime', '')}
 <p>Files: tables/anytime.md, tables/anytime.csv, tables/anytime.tex.</p>
 <h2 id="figures">Figures</h2>
+<p>{html.escape(formats_note(rep.formats))}</p>
 {''.join(figures)}
 <h2 id="tests">Statistical tests</h2>
 {''.join(rep.tests_html)}

@@ -166,11 +166,20 @@ def _runs(df: pd.DataFrame):
 
 
 def budget_limits(df: pd.DataFrame) -> dict[str, tuple[int, float]]:
-    """Per benchmark: the largest evaluation count and cumulative cost any run reached."""
-    out = {}
-    for bench, db in df.groupby("benchmark", sort=True):
-        out[bench] = (int(db["step"].max()), float(db["cum_cost"].max()))
-    return out
+    """Per benchmark: the largest evaluation count and cumulative cost any run reached.
+
+    From the frame's :func:`layout` (per-run maxima, then per benchmark), not a group-by
+    over every row: a report asks once per budget it checks.
+    """
+    lay = layout(df)
+    if not len(lay.keys):
+        return {}
+    starts = lay.bounds[:-1]
+    steps = np.maximum.reduceat(lay.df["step"].to_numpy(), starts)
+    costs = np.fmax.reduceat(lay.df["cum_cost"].to_numpy(dtype=float), starts)
+    benches = lay.keys["benchmark"].to_numpy()
+    return {b: (int(steps[benches == b].max()), float(np.nanmax(costs[benches == b])))
+            for b in sorted(set(benches))}
 
 
 def first_cost(df: pd.DataFrame) -> dict[str, float]:

@@ -20,9 +20,10 @@ is a process that reads the whole experiment into pandas, nothing else, and
 ``imports`` one that only imports the libraries: peak RSS minus that of
 ``imports`` is all the memory post-processing needs, the data included.
 
-``--run-cost`` also measures ``tabnas run``'s whole-process cost per added
-evaluation, report included: ``random`` on nb201-analog, 50 seeds, at 200 and
-at 2000 evaluations (fresh experiments), ``(T(2000) - T(200)) / (50 x 1800)``.
+``--run-cost`` measures (alone, or with ``--only`` after that study) ``tabnas
+run``'s whole-process cost per added evaluation, report included: ``random`` on
+nb201-analog, 50 seeds, at 200 and at 2000 evaluations (fresh experiments),
+``(T(2000) - T(200)) / (50 x 1800)``.
 
 ``--in-process`` times the work itself, after the libraries are imported, in one
 process that loads the study once as ``tabnas run`` does: load, the stats
@@ -54,6 +55,8 @@ STUDIES = {
 }
 LOAD = ("import sys; from pathlib import Path; from tabnas.results import load_experiment; "
         "load_experiment(Path(sys.argv[1]))")
+#: The report writing every figure format, as it did by default before ``--format``.
+ALL_FORMATS = "report --format png,pdf,svg"
 #: The libraries post-processing imports, and nothing read: the floor of every figure.
 IMPORTS = "import matplotlib.pyplot, pandas, pyarrow.parquet, scipy.stats, tabnas.results"
 
@@ -94,6 +97,10 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
         cmds[("report", label)] = tabnas("report", name, "--results-dir", str(results),
                                          python=py)
         cmds[("load", label)] = [py, "-c", LOAD, exp]
+    # The report's figure files were PNG, PDF and SVG before --format (default png):
+    # this revision writing all three is the like-for-like row against the baseline's.
+    cmds[(ALL_FORMATS, "this")] = tabnas("report", name, "--results-dir", str(results),
+                                         "--format", "png,pdf,svg")
     cmds[("imports", "this")] = [sys.executable, "-c", IMPORTS]
     got: dict[tuple[str, str], list[tuple[float, float, float]]] = {k: [] for k in cmds}
     for _ in range(repeat):
@@ -111,15 +118,20 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
     print(f"| command | {head}{ratio} |")
     print("|---|" + "---:|" * (4 * len(labels) + (1 if baseline else 0)))
     totals = {lab: [0.0, 0.0] for lab in labels}
-    for what in ("stats", "plot", "report", "load"):
+    for what in ("stats", "plot", "report", ALL_FORMATS, "load"):
         cells = []
         for lab in labels:
+            if (what, lab) not in med:  # the baseline's report already wrote all three
+                cells.append("| | |")
+                continue
             wall, rss, cpu = med[(what, lab)]
-            if what != "load":
+            if what in ("stats", "plot", "report"):
                 totals[lab][0] += wall
                 totals[lab][1] += cpu
             cells.append(f"{wall:.2f} | {cpu:.2f} | {rss:.0f} | {rss - floor:.0f}")
-        r = f" | {med[(what, 'this')][2] / med[(what, 'baseline')][2]:.2f}" if baseline else ""
+        against = "report" if what == ALL_FORMATS else what
+        r = (f" | {med[(what, 'this')][2] / med[(against, 'baseline')][2]:.2f}"
+             if baseline else "")
         print(f"| {what} | {' | '.join(cells)}{r} |")
     cells = " | ".join(f"{totals[lab][0]:.2f} | {totals[lab][1]:.2f} | |" for lab in labels)
     r = f" | {totals['this'][1] / totals['baseline'][1]:.2f}" if baseline else ""
@@ -153,8 +165,14 @@ def run_cost(repeat: int, pythons: list[str]) -> None:
               f"| {per[1]:.1f} |")
 
 
-def in_process(results: Path, name: str, repeat: int) -> None:
+def in_process(results: Path, name: str, repeat: int, formats: tuple[str, ...]) -> None:
+    """Stats, plots and the report in one process after the imports, the study read once.
+
+    Works with older tabnas revisions too (run this script with their interpreter): a
+    revision whose report cannot take the loaded frames or ``formats`` gets neither.
+    """
     import contextlib
+    import inspect
     import io
 
     import matplotlib.pyplot  # noqa: F401  (imported before timing, as the floor)
@@ -164,6 +182,8 @@ def in_process(results: Path, name: str, repeat: int) -> None:
 
     exp = results / name
     steps: dict[str, list[tuple[float, float]]] = {}
+    takes_data = "data" in inspect.signature(report.compute_report).parameters
+    takes_formats = "formats" in inspect.signature(report.write_report).parameters
 
     def timed(label, fn):
         w, c = time.perf_counter(), time.process_time()
@@ -176,9 +196,14 @@ def in_process(results: Path, name: str, repeat: int) -> None:
             loaded = timed("load", lambda: load_for_statistics(exp))
             timed("stats", lambda loaded=loaded: cli._stats(exp, *loaded))
             timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))
-            rep = timed("report: compute", lambda: report.compute_report(exp))
-            timed("report: write", lambda rep=rep: report.write_report(rep, exp))
-    print(f"\nstudy {name!r} in one process (libraries imported), median of {repeat}:")
+            kw = {"data": loaded} if takes_data else {}
+            rep = timed("report: compute", lambda kw=kw: report.compute_report(exp, **kw))
+            kw = {"formats": formats} if takes_formats else {}
+            timed("report: write", lambda rep=rep, kw=kw: report.write_report(rep, exp, **kw))
+    shown = ",".join(formats) if takes_formats else "png,pdf,svg (this revision's only choice)"
+    print(f"\nstudy {name!r} in one process (libraries imported), {sys.executable}, report "
+          f"figure files {shown}, data {'read once' if takes_data else 'read again by the report'}"
+          f", median of {repeat}:")
     print("| step | wall s | CPU s |")
     print("|---|---:|---:|")
     total = [0.0, 0.0]
@@ -198,15 +223,20 @@ def main() -> None:
     ap.add_argument("--only", choices=sorted(STUDIES), default=None)
     ap.add_argument("--run-cost", action="store_true")
     ap.add_argument("--in-process", action="store_true")
+    ap.add_argument("--format", default="png", metavar="FORMATS",
+                    help="--in-process: the report's figure files (default png, as "
+                         "'tabnas report'; png,pdf,svg as before --format existed)")
     ap.add_argument("--baseline", default=None, metavar="PYTHON",
                     help="interpreter of an environment with another tabnas, run in turn")
     args = ap.parse_args()
     names = [args.only] if args.only else list(STUDIES)
+    if args.run_cost and args.only is None:  # the run cost alone: no study to build
+        names = []
     for name in names:
         build(args.results_dir, name)
     for name in names:
         if args.in_process:
-            in_process(args.results_dir, name, args.repeat)
+            in_process(args.results_dir, name, args.repeat, tuple(args.format.split(",")))
         else:
             post_process(args.results_dir, name, args.repeat, args.baseline)
     if args.run_cost:

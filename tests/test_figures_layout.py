@@ -190,12 +190,16 @@ def test_no_two_labels_overlap(style):
     figs["rank"] = plots.rank_figure(anytime_ranks(df, "evals"), colours,
                                      xlabel="evaluations", style=style)
     figs["ecdf"] = plots.ecdf_figure(values_at(df), colours, units=units, style=style)
-    if style == "default":  # the critical-difference diagram has one size
-        eight = [f"strategy-{i}" for i in range(8)]
-        wide = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 8)) + np.linspace(0, 1, 8),
-                            columns=eight)
-        figs["cd"] = plots.cd_figure(friedman_nemenyi(wide), plots.strategy_colours(eight),
-                                     title="test regret at the end of each run")
+    # The critical-difference diagram follows the styles too: a column's width in paper.
+    eight = ["random", "rea", "local-search", "reinforce", "tpe", "smac", "bo", "bananas"]
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 8)) + np.linspace(0, 1, 8),
+                        columns=eight)
+    figs["cd"] = plots.cd_figure(friedman_nemenyi(wide), plots.strategy_colours(eight),
+                                 title="test regret at the end of each run", style=style)
+    width = figure_layout.STYLES[style].width
+    if width is not None:
+        assert figs["cd"].get_figwidth() == pytest.approx(width)
+        assert figs["cd"].dpi == figure_layout.STYLES[style].dpi
     for name, fig in figs.items():
         try:
             assert_no_overlap(fig)

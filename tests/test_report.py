@@ -33,8 +33,9 @@ def default_report(tmp_path_factory):
     env = {"TABNAS_CACHE": str(tmp_path_factory.getbasetemp() / "tabnas-cache")}
     proc = run_cli("run", "--no-report", cwd=cwd, env=env)
     assert proc.returncode == 0, proc.stderr
-    proc = run_cli("report", "default", cwd=cwd, env=env)
+    proc = run_cli("report", "default", "--format", "png,pdf,svg", cwd=cwd, env=env)
     assert proc.returncode == 0, proc.stderr
+    assert "note: Figure files under figures/: PNG, PDF, SVG." in proc.stdout
     return cwd, cwd / "results" / "default", env
 
 
@@ -177,6 +178,12 @@ def test_report_at_budget_and_output_path(default_report, tmp_path):
     assert proc.returncode == 0, proc.stderr
     page = out.read_text()
     assert "after 50 evaluations" in page
+    # By default the figure files are the PNGs the page embeds, and both say how to get
+    # the paper formats.
+    note = ("Figure files under figures/: PNG only; for PDF and SVG as well (papers), run "
+            "tabnas report with --format png,pdf,svg.")
+    assert f"note: {note}" in proc.stdout and html.escape(note) in page
+    assert "(files: figures/regret_evals.png)" in page
 
 
 def _bad(cwd, env, *args):
@@ -277,7 +284,7 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
                                               "metric_labels": {"b1": {
                                                   "value": "valid accuracy (%)",
                                                   "test": "test accuracy (%)"}}})
-    page = build_report(exp).read_text()
+    page = build_report(exp, formats=("png", "pdf", "svg")).read_text()
     assert 'id="fig-cd"' in page and "Friedman test over 4 blocks: benchmarks" in page
     friedman_tex = (exp / "tables" / "friedman.tex").read_text()
     assert "blocks = benchmarks (4 blocks" in friedman_tex
