@@ -295,7 +295,7 @@ def test_multi_benchmark_report_has_cd_diagram_and_panels(tmp_path):
     assert "blocks = benchmarks, N = 4" in cd_text and "caution: only N = 4 blocks" in cd_text
     assert "Friedman/Nemenyi: the Friedman test ranks only N = 4 blocks" in page
     seeds_page = build_report(exp, blocks="seeds", output=tmp_path / "s.html",
-                              rope=0.05).read_text()
+                              rope=0.05, formats=("png", "svg")).read_text()
     assert "Friedman test over 24 blocks: (benchmark, seed) pairs" in seeds_page
     assert "Caution" not in (exp / "tables" / "friedman.tex").read_text()
     assert "blocks = (benchmark, seed) pairs, N = 24" in svg_text(exp / "figures" / "cd.svg")
@@ -346,7 +346,7 @@ def test_a_study_too_small_to_reach_alpha_says_so(tmp_path):
     # No strategy can be marked worse than the best, and that is what the marks show.
     assert set(stats_csv["mark"]) == {"best", "tied"}
 
-    proc = run_cli("report", "small", cwd=tmp_path, env=env)
+    proc = run_cli("report", "small", "--format", "png,svg", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     final_md = (exp / "tables" / "final.md").read_text().splitlines()[0]
     assert final_md == stats_md[0]  # one caption, from one function
@@ -379,7 +379,7 @@ def test_simulated_workers_and_promotion_costs_are_named(tmp_path):
                    "--sim-workers", "4", "--mf-cost", "continue", "--budget-cost", "500",
                    "--seeds", "2", "--experiment", "mf", "--no-report", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
-    proc = run_cli("report", "mf", cwd=tmp_path, env=env)
+    proc = run_cli("report", "mf", "--format", "png,svg", cwd=tmp_path, env=env)
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "results" / "mf"
     page = html.unescape((exp / "report.html").read_text())
