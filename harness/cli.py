@@ -777,6 +777,51 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 _show_warning = warnings.showwarning
 
 
+#: Exit status when the reader of stdout went away (``tabnas list | head -1``): 128 +
+#: SIGPIPE, what a Unix tool that the signal stops reports, so ``set -o pipefail`` sees it.
+EXIT_CLOSED_PIPE = 128 + 13
+
+
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has closed it.
+
+    Only that broken pipe means "stop quietly": one met talking to a worker or
+    another program is an error like any ``OSError``. A flush that fails says so,
+    and so does a pipe that polls as errored (Linux and macOS mark a pipe without
+    readers so) when nothing is left in the buffer to flush.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), or stdout is not a file
+        return False
+
+
+def _stop_quietly() -> int:
+    """End as Unix tools do when their output is closed: no message, exit status 141.
+
+    stdout is pointed at devnull so that the interpreter's last flush of what is
+    still buffered does not fail again (Python's docs, "Note on SIGPIPE").
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _warning_line
     try:
@@ -787,12 +832,16 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             args = parser.parse_args(["run"])
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
+        return code
     except UserError as exc:
         text = str(exc) if getattr(exc, "in_api_terms", False) else cli_message(str(exc))
         print(f"tabnas: error: {text}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a full disk, no inodes, a permission: one line, never a traceback
+        if isinstance(exc, BrokenPipeError) and stdout_closed():
+            return _stop_quietly()
         print(f"tabnas: error: {os_error_line(exc)}", file=sys.stderr)
         return UserError.exit_code
     except KeyboardInterrupt:

@@ -69,3 +69,64 @@ def test_unpaired_seeds_have_their_kind(tmp_path):
     tabnas.run("toy", "rea", seeds=[2, 3], budget=3, results_dir=tmp_path)
     with pytest.raises(errors.UnpairedSeeds, match="no seed was run by every strategy"):
         tabnas.load("default", results_dir=tmp_path).stats()
+
+
+def _first_line_then_close(*args: str) -> tuple[bytes, int, str]:
+    """Run ``tabnas ARGS`` into a real pipe, read its first line, close the pipe.
+
+    The pipe holds one page, so the command is still writing when the reader goes
+    away (``tabnas list`` prints more than that), as with ``| head -1``.
+    """
+    import fcntl
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    read_fd, write_fd = os.pipe()
+    fcntl.fcntl(write_fd, fcntl.F_SETPIPE_SZ, 4096)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "tabnas", *args], stdout=write_fd,
+                            stderr=subprocess.PIPE, env=env)
+    os.close(write_fd)
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(read_fd, 1)
+        if not byte:
+            break
+        line += byte
+    os.close(read_fd)
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    return line, proc.wait(timeout=120), err
+
+
+def test_a_closed_stdout_stops_the_command_quietly():
+    """``tabnas list | head -1``: no message, exit status 141 (128 + SIGPIPE)."""
+    line, code, err = _first_line_then_close("list")
+    assert line == b"benchmarks:\n"
+    assert err == "", err
+    assert code == 141
+
+
+def test_a_broken_pipe_elsewhere_is_still_one_error_line(tmp_path):
+    """A strategy that talks to a process that has exited: one line, exit 2, stdout open."""
+    from tests.conftest import run_cli
+
+    (tmp_path / "piped.py").write_text(
+        '"""A strategy that talks to a helper process, which has already exited."""\n'
+        "import subprocess\nimport sys\n\n"
+        "from tabnas.strategies.random_search import RandomSearch\n\n\n"
+        "class Piped(RandomSearch):\n"
+        "    def __init__(self, *args, **kwargs):\n"
+        "        super().__init__(*args, **kwargs)\n"
+        "        helper = subprocess.Popen([sys.executable, '-c', ''], "
+        "stdin=subprocess.PIPE)\n"
+        "        helper.wait()\n"
+        "        helper.stdin.write(b'x' * 65536)\n"
+        "        helper.stdin.flush()\n")
+    proc = run_cli("run", "--benchmark", "toy", "--strategy", "piped.py:Piped", "--seeds", "1",
+                   "--budget-evals", "3", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == "tabnas: error: Broken pipe", proc.stderr
