@@ -138,8 +138,12 @@ def _benchmark_names(args: argparse.Namespace, names: list[str]) -> list[str]:
     objective = getattr(args, "objective", None)
     if objective is None or "," not in objective:
         return names
-    from tabnas.objectives import with_objectives
+    from tabnas.objectives import split_name, with_objectives
 
+    for name in names:
+        if split_name(name) is not None:
+            raise UserError(f"--objective {objective} and {name} both name "
+                            "objectives; give them once")
     return with_objectives(names, objective)
 
 
@@ -332,7 +336,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             exp = run_study_file(args.config, experiment=args.experiment,
                                  results_dir=args.results_dir, workers=args.workers,
-                                 dask=args.dask, chunk_size=args.chunk_size)
+                                 dask=args.dask, chunk_size=args.chunk_size,
+                                 redo_damaged=args.redo_damaged)
         except UserError as exc:
             # The study's settings are the file's keys, not flags: keep the library's words.
             exc.in_api_terms = True
@@ -750,15 +755,30 @@ API_TO_CLI = (
     ("data=", "--data "),
     ("omit data", "omit --data"),
     ("use device cpu", "use --device cpu"),
+    ("drop benchmark option objective", "drop --objective/--option objective"),
     ("benchmark option", "--option"),
+    ("workers=", "--workers "),
+    ("dask=", "--dask "),
+    ("metric=", "--metric "),
+    ("in axes", "in --x"),
+    ("epochs '", "--epochs '"),
+    ("redo_damaged=True", "--redo-damaged"),
 )
 
+#: The phrases of :data:`API_TO_CLI` that name flags a study file has no key for: with
+#: ``--config`` only these are rewritten (the file's keys keep the library's words).
+NOT_IN_STUDY_FILES = ("redo_damaged=True",)
 
-def cli_message(message: str) -> str:
-    """A library error message in command-line terms (``budget evals`` -> ``--budget-evals``)."""
+
+def cli_message(message: str, only: tuple[str, ...] | None = None) -> str:
+    """A library error message in command-line terms (``budget evals`` -> ``--budget-evals``).
+
+    ``only``: rewrite just these phrases of :data:`API_TO_CLI`.
+    """
     import re
 
-    for api, flag in sorted(API_TO_CLI, key=lambda pair: -len(pair[0])):  # longest first
+    pairs = [(api, flag) for api, flag in API_TO_CLI if only is None or api in only]
+    for api, flag in sorted(pairs, key=lambda pair: -len(pair[0])):  # longest first
         message = re.sub(rf"(?<![\w-]){re.escape(api)}(?![\w])" if api[-1].isalnum()
                          else rf"(?<![\w-]){re.escape(api)}", flag, message)
     return message
@@ -836,7 +856,8 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
         return code
     except UserError as exc:
-        text = str(exc) if getattr(exc, "in_api_terms", False) else cli_message(str(exc))
+        text = cli_message(str(exc), NOT_IN_STUDY_FILES if getattr(exc, "in_api_terms", False)
+                           else None)
         print(f"tabnas: error: {text}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a full disk, no inodes, a permission: one line, never a traceback

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import DataMissing, UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.figure_layout import (
     FigureStyle,
     axis_labels,
@@ -502,8 +502,8 @@ def _subset(df: pd.DataFrame, column: str, names: list[str] | None, what: str) -
     present = sorted(df[column].unique())
     unknown = [n for n in names if n not in present]
     if unknown:
-        raise UserError(f"{what} {', '.join(unknown)} not in this experiment; choose from "
-                        f"{', '.join(present)}")
+        raise BadConfiguration(f"{what} {', '.join(unknown)} not in this experiment; choose "
+                               f"from {', '.join(present)}")
     return df[df[column].isin(names)]
 
 
@@ -532,13 +532,14 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
     from tabnas import statistics
 
     if metric not in ("test", "value", "both"):
-        raise UserError(f"unknown metric {metric!r}; choose test, value or both")
+        raise BadConfiguration(f"unknown metric {metric!r}; choose test, value or both")
     bad = [a for a in axes if a not in ("evals", "cost")]
     if bad or not axes:
-        raise UserError(f"unknown x axis {', '.join(bad) or '(none)'}; choose evals, cost "
-                        "or evals,cost")
+        raise BadConfiguration(f"unknown x axis {', '.join(bad) or '(none)'}; choose evals, "
+                               "cost or evals,cost")
     if band not in ("se", "iqr"):
-        raise UserError(f"unknown band {band!r}; choose se (mean ± s.e.) or iqr (median, IQR)")
+        raise BadConfiguration(f"unknown band {band!r}; choose se (mean ± s.e.) or iqr "
+                               "(median, IQR)")
     st = get_style(style)
     colours = strategy_colours(df["strategy"].unique())
     full = select_runs(df, benchmarks=benchmarks)
@@ -548,7 +549,7 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
     for m in metrics:
         if not sub[m].notna().any():
             other = "value" if m == "regret_test" else "test"
-            raise UserError(f"no run of the selection has a {m}; choose --metric {other}")
+            raise DataMissing(f"no run of the selection has a {m}; choose metric={other}")
     cost_labels = manifest.get("cost_labels")
     notes: list[str] = []
     figures: dict[str, Figure] = {}
@@ -586,7 +587,7 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
                 normalised_curves(sub, m, scale_from=full), colours, metric_name=name,
                 log_x=log, log_y=log, style=st)
     if not figures:
-        raise UserError("nothing to plot with these options; add --x evals")
+        raise BadConfiguration("nothing to plot with these options; include evals in axes")
     return figures, notes
 
 
