@@ -352,8 +352,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from tabnas.statistics import load_for_statistics
 
         loaded = load_for_statistics(where)  # read once for both
-        _stats(where, *loaded)
-        _plot(where, *loaded)
+        benches = _mo_benchmarks(*loaded)
+        _stats(where, *loaded, benches=benches)
+        _plot(where, *loaded, benches=benches)
     return 0
 
 
@@ -409,8 +410,20 @@ def _run_from_flags(args: argparse.Namespace):
                      chunk_size=args.chunk_size, redo_damaged=args.redo_damaged)
 
 
+def _mo_benchmarks(df, manifest: dict) -> list | None:
+    """The experiment's multi-objective benchmarks, loaded; None if one cannot be (a note
+    says why: the best lines then give each front's size without its extreme points)."""
+    from tabnas.mo_report import multi_objective_benchmarks
+
+    try:
+        return multi_objective_benchmarks(df, manifest)
+    except UserError as exc:
+        print(f"note: the fronts' extreme points are left out: {cli_message(str(exc))}")
+        return None
+
+
 def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
-           method: str = "auto") -> None:
+           method: str = "auto", benches: list | None = None) -> None:
     from tabnas.cache import atomic_write_bytes
     from tabnas.statistics import budget_rows, pairing_notes
     from tabnas.tables import (
@@ -442,7 +455,7 @@ def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
         print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
               "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
     print(summary_text(final))
-    for line in best_lines(archs):
+    for line in best_lines(archs, {b.name: b for b in benches or []}):
         print(line)
     md = summary_markdown(final)
     csv = to_csv_text(final)
@@ -495,7 +508,8 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
                    help="folder to write to (default: results/EXPERIMENT/figures)")
 
 
-def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None) -> None:
+def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None,
+          benches: list | None = None) -> None:
     from tabnas import plots
 
     opts = {}
@@ -512,7 +526,8 @@ def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = N
     from tabnas.mo_report import front_figures, multi_objective_benchmarks
 
     sub = plots.select_runs(df, opts.get("strategies"), opts.get("benchmarks"))
-    benches = multi_objective_benchmarks(sub, manifest)
+    if benches is None or args is not None:
+        benches = multi_objective_benchmarks(sub, manifest)
     if benches:  # Pareto fronts against the true front, attainment surfaces
         mo = sub[sub["benchmark"].isin([b.name for b in benches])]
         figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
@@ -619,8 +634,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _stats(exp_dir, *load_for_statistics(exp_dir, seeds=args.seeds), alpha=args.alpha,
-           method=args.wilcoxon)
+    loaded = load_for_statistics(exp_dir, seeds=args.seeds)
+    _stats(exp_dir, *loaded, alpha=args.alpha, method=args.wilcoxon,
+           benches=_mo_benchmarks(*loaded))
     return 0
 
 

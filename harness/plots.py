@@ -74,8 +74,28 @@ def regret_unit(label: str | None) -> str:
     if "fraction" in low:
         return "fraction"
     if "hypervolume" in low:
-        return "hypervolume, normalised objective space"
+        return "normalised objective space"
     return f"units of {label}"
+
+
+def regret_name(benchmarks, metric: str = "regret_test") -> str:
+    """What a regret column measures on these benchmarks, for labels and captions.
+
+    "test regret" (or "validation regret" for ``regret_value``); on multi-objective
+    benchmarks the column holds the hypervolume regret of the incumbent front, and
+    the name says so: "test hypervolume regret", or, where both kinds are present,
+    "test regret (hypervolume regret on NAME, ...)".
+    """
+    from tabnas.objectives import split_name
+
+    side = "test" if metric == "regret_test" else "validation"
+    names = sorted(set(benchmarks))
+    multi = [b for b in names if split_name(b) is not None]
+    if not multi:
+        return f"{side} regret"
+    if len(multi) == len(names):
+        return f"{side} hypervolume regret"
+    return f"{side} regret (hypervolume regret on {', '.join(multi)})"
 
 
 def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
@@ -90,7 +110,7 @@ def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
         unit = regret_unit(labels.get(own))
         fallback = regret_unit(labels.get(other))
         named = ("accuracy points", "percentage points", "fraction",
-                 "hypervolume, normalised objective space")
+                 "normalised objective space")
         out[bench] = fallback if unit not in named and fallback in named else unit
     return out
 
@@ -248,10 +268,12 @@ def value_test_figure(value_curves: pd.DataFrame, test_curves: pd.DataFrame,
         tu = (test_units or {}).get(bench, regret_unit(None))
         x = _label(xlabel, bench, "cumulative cost")
         # One y label a row where both regrets have one unit: the pair shares its y axis.
-        left = f"regret ({vu})" if vu == tu else f"validation regret ({vu})"
+        v_name = regret_name([bench], "regret_value")
+        left = (f"{v_name.removeprefix('validation ')} ({vu})" if vu == tu else
+                f"{v_name} ({vu})")
         panels.append(_Panel(f"{bench}: validation", vb, x, left, bench))
         panels.append(_Panel(f"{bench}: test", tb, x, "" if vu == tu else
-                             f"test regret ({tu})", bench))
+                             f"{regret_name([bench])} ({tu})", bench))
     return _curves_grid(panels, colours, band=band, log_x=log_x, log_y=log_y, style=style,
                         cols=2)
 
@@ -477,8 +499,7 @@ def regret_figures(df: pd.DataFrame, colours: dict[str, str],
     from tabnas import statistics
 
     prefix = "" if metric == "regret_test" else "value_"
-    name = "test regret" if metric == "regret_test" else "validation regret"
-    ylabel = {b: f"{name} ({(units or {}).get(b, regret_unit(None))})"
+    ylabel = {b: f"{regret_name([b], metric)} ({(units or {}).get(b, regret_unit(None))})"
               for b in df["benchmark"].unique()}
     figures = {}
     if "evals" in axes:
@@ -570,9 +591,8 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
         else:
             m = metrics[0]
             prefix = "" if m == "regret_test" else "value_"
-            name = "test regret" if m == "regret_test" else "validation regret"
             units = regret_units(manifest, m)
-            ylabel = {b: f"{name} ({units.get(b, regret_unit(None))})"
+            ylabel = {b: f"{regret_name([b], m)} ({units.get(b, regret_unit(None))})"
                       for b in sub["benchmark"].unique()}
             figures[f"{prefix}regret_{axis}"] = curves_figure(cv[m], colours, xlabel=xlabel,
                                                               ylabel=ylabel, **kw)
@@ -582,7 +602,7 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
                          "benchmarks")
         for m in metrics:
             prefix = "" if m == "regret_test" else "value_"
-            name = "test regret" if m == "regret_test" else "validation regret"
+            name = regret_name(sub["benchmark"], m)
             figures[f"{prefix}pooled_evals"] = pooled_figure(
                 normalised_curves(sub, m, scale_from=full), colours, metric_name=name,
                 log_x=log, log_y=log, style=st)
