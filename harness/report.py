@@ -276,7 +276,7 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
             statistics.curves(df, "evals", metric="regret_value"), by_evals, colours,
             xlabel="evaluations", value_units=value_units, test_units=units)
         rep.captions["value_test_evals"] = (
-            f"{_first_up(value_regret)} (of the values the strategies searched on) beside "
+            f"{_first_up(value_regret)} (of the value the strategies searched on) beside "
             f"{regret} of the same incumbents vs evaluations, mean ± s.e. over seeds, one row "
             f"per benchmark on one y scale: {value_regret} falling while {regret} does not "
             f"shows overfitting of the validation split. {FLOOR_NOTE}")
