@@ -43,6 +43,7 @@ def run(
     executor: Any = None,
     chunk_size: int | None = None,
     progress: bool | None = None,
+    redo_damaged: bool = False,
 ) -> Experiment:
     """Run every (benchmark, strategy, seed) run not yet stored; return the experiment.
 
@@ -62,6 +63,8 @@ def run(
     - ``workers``, ``dask``, ``executor``, ``chunk_size``: where runs execute
       (see ``tabnas.executors``); records are the same on every executor.
     - ``progress``: a progress bar (None: on a terminal or in a notebook).
+    - ``redo_damaged``: move damaged or foreign run files to the experiment's
+      ``damaged/`` folder and compute those runs again (else such a file is an error).
 
     Runs already stored are skipped, so calling it again resumes a study.
     """
@@ -96,7 +99,7 @@ def run(
         run_timeout=run_timeout,
     )
     return run_study(study, progress=progress, workers=workers, dask=dask, executor=executor,
-                     chunk_size=chunk_size)
+                     chunk_size=chunk_size, redo_damaged=redo_damaged)
 
 
 def load(name_or_path: str | Path, *, results_dir: str | Path = "results") -> Experiment:

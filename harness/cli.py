@@ -138,8 +138,12 @@ def _benchmark_names(args: argparse.Namespace, names: list[str]) -> list[str]:
     objective = getattr(args, "objective", None)
     if objective is None or "," not in objective:
         return names
-    from tabnas.objectives import with_objectives
+    from tabnas.objectives import split_name, with_objectives
 
+    for name in names:
+        if split_name(name) is not None:
+            raise UserError(f"--objective {objective} and {name} both name "
+                            "objectives; give them once")
     return with_objectives(names, objective)
 
 
@@ -336,7 +340,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             exp = run_study_file(args.config, experiment=args.experiment,
                                  results_dir=args.results_dir, workers=args.workers,
-                                 dask=args.dask, chunk_size=args.chunk_size)
+                                 dask=args.dask, chunk_size=args.chunk_size,
+                                 redo_damaged=args.redo_damaged)
         except UserError as exc:
             # The study's settings are the file's keys, not flags: keep the library's words.
             exc.in_api_terms = True
@@ -351,8 +356,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from tabnas.statistics import load_for_statistics
 
         loaded = load_for_statistics(where)  # read once for both
-        _stats(where, *loaded)
-        _plot(where, *loaded)
+        benches = _mo_benchmarks(*loaded)
+        _stats(where, *loaded, benches=benches)
+        _plot(where, *loaded, benches=benches)
     return 0
 
 
@@ -408,8 +414,20 @@ def _run_from_flags(args: argparse.Namespace):
                      chunk_size=args.chunk_size, redo_damaged=args.redo_damaged)
 
 
+def _mo_benchmarks(df, manifest: dict) -> list | None:
+    """The experiment's multi-objective benchmarks, loaded; None if one cannot be (a note
+    says why: the best lines then give each front's size without its extreme points)."""
+    from tabnas.mo_report import multi_objective_benchmarks
+
+    try:
+        return multi_objective_benchmarks(df, manifest)
+    except UserError as exc:
+        print(f"note: the fronts' extreme points are left out: {cli_message(str(exc))}")
+        return None
+
+
 def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
-           method: str = "auto") -> None:
+           method: str = "auto", benches: list | None = None) -> None:
     from tabnas.cache import atomic_write_bytes
     from tabnas.plots import value_units
     from tabnas.statistics import budget_rows, pairing_notes
@@ -443,7 +461,7 @@ def _stats(exp_dir: Path, df, manifest: dict, *, alpha: float = 0.05,
         print(f"note: on {', '.join(multi)} regret is the hypervolume regret of the incumbent "
               "front (normalised objective space; 'tabnas info NAME' gives its reference point)")
     print(summary_text(final))
-    for line in best_lines(archs, value_units(manifest)):
+    for line in best_lines(archs, value_units(manifest), {b.name: b for b in benches or []}):
         print(line)
     md = summary_markdown(final)
     csv = to_csv_text(final)
@@ -496,7 +514,8 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
                    help="folder to write to (default: results/EXPERIMENT/figures)")
 
 
-def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None) -> None:
+def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None,
+          benches: list | None = None) -> None:
     from tabnas import plots
 
     opts = {}
@@ -513,7 +532,8 @@ def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = N
     from tabnas.mo_report import front_figures, multi_objective_benchmarks
 
     sub = plots.select_runs(df, opts.get("strategies"), opts.get("benchmarks"))
-    benches = multi_objective_benchmarks(sub, manifest)
+    if benches is None or args is not None:
+        benches = multi_objective_benchmarks(sub, manifest)
     if benches:  # Pareto fronts against the true front, attainment surfaces
         mo = sub[sub["benchmark"].isin([b.name for b in benches])]
         figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
@@ -620,8 +640,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     _check_stats_args(args)
     exp_dir = experiment_dir(args.results_dir, args.experiment)
-    _stats(exp_dir, *load_for_statistics(exp_dir, seeds=args.seeds), alpha=args.alpha,
-           method=args.wilcoxon)
+    loaded = load_for_statistics(exp_dir, seeds=args.seeds)
+    _stats(exp_dir, *loaded, alpha=args.alpha, method=args.wilcoxon,
+           benches=_mo_benchmarks(*loaded))
     return 0
 
 
@@ -757,15 +778,30 @@ API_TO_CLI = (
     ("data=", "--data "),
     ("omit data", "omit --data"),
     ("use device cpu", "use --device cpu"),
+    ("drop benchmark option objective", "drop --objective/--option objective"),
     ("benchmark option", "--option"),
+    ("workers=", "--workers "),
+    ("dask=", "--dask "),
+    ("metric=", "--metric "),
+    ("in axes", "in --x"),
+    ("epochs '", "--epochs '"),
+    ("redo_damaged=True", "--redo-damaged"),
 )
 
+#: The phrases of :data:`API_TO_CLI` that name flags a study file has no key for: with
+#: ``--config`` only these are rewritten (the file's keys keep the library's words).
+NOT_IN_STUDY_FILES = ("redo_damaged=True",)
 
-def cli_message(message: str) -> str:
-    """A library error message in command-line terms (``budget evals`` -> ``--budget-evals``)."""
+
+def cli_message(message: str, only: tuple[str, ...] | None = None) -> str:
+    """A library error message in command-line terms (``budget evals`` -> ``--budget-evals``).
+
+    ``only``: rewrite just these phrases of :data:`API_TO_CLI`.
+    """
     import re
 
-    for api, flag in sorted(API_TO_CLI, key=lambda pair: -len(pair[0])):  # longest first
+    pairs = [(api, flag) for api, flag in API_TO_CLI if only is None or api in only]
+    for api, flag in sorted(pairs, key=lambda pair: -len(pair[0])):  # longest first
         message = re.sub(rf"(?<![\w-]){re.escape(api)}(?![\w])" if api[-1].isalnum()
                          else rf"(?<![\w-]){re.escape(api)}", flag, message)
     return message
@@ -784,6 +820,51 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 _show_warning = warnings.showwarning
 
 
+#: Exit status when the reader of stdout went away (``tabnas list | head -1``): 128 +
+#: SIGPIPE, what a Unix tool that the signal stops reports, so ``set -o pipefail`` sees it.
+EXIT_CLOSED_PIPE = 128 + 13
+
+
+def stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has closed it.
+
+    Only that broken pipe means "stop quietly": one met talking to a worker or
+    another program is an error like any ``OSError``. A flush that fails says so,
+    and so does a pipe that polls as errored (Linux and macOS mark a pipe without
+    readers so) when nothing is left in the buffer to flush.
+    """
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    try:
+        import select
+
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll(), or stdout is not a file
+        return False
+
+
+def _stop_quietly() -> int:
+    """End as Unix tools do when their output is closed: no message, exit status 141.
+
+    stdout is pointed at devnull so that the interpreter's last flush of what is
+    still buffered does not fail again (Python's docs, "Note on SIGPIPE").
+    """
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_CLOSED_PIPE
+
+
 def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _warning_line
     try:
@@ -794,12 +875,17 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command is None:
             args = parser.parse_args(["run"])
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
+        sys.stdout.flush()  # output still buffered meets a closed pipe here, not at exit
+        return code
     except UserError as exc:
-        text = str(exc) if getattr(exc, "in_api_terms", False) else cli_message(str(exc))
+        text = cli_message(str(exc), NOT_IN_STUDY_FILES if getattr(exc, "in_api_terms", False)
+                           else None)
         print(f"tabnas: error: {text}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # a full disk, no inodes, a permission: one line, never a traceback
+        if isinstance(exc, BrokenPipeError) and stdout_closed():
+            return _stop_quietly()
         print(f"tabnas: error: {os_error_line(exc)}", file=sys.stderr)
         return UserError.exit_code
     except KeyboardInterrupt:

@@ -116,7 +116,7 @@ def check_sources(study_file: StudyFile, classes: dict[str, type]) -> None:
 
 def run_study_file(path: str | Path, *, experiment: str | None = None,
                    results_dir: str | Path | None = None, progress: bool | None = None,
-                   **executor: Any):
+                   redo_damaged: bool = False, **executor: Any):
     """Run (or resume, or replay) the study a file describes; returns the Experiment.
 
     ``experiment`` and ``results_dir`` override the file's; so do ``workers``,
@@ -138,4 +138,4 @@ def run_study_file(path: str | Path, *, experiment: str | None = None,
         if key in settings and not isinstance(settings[key], dict | int):
             raise BadConfiguration(f"study file {sf.path}: {key} must be a table, got "
                                    f"{settings[key]!r}")
-    return api.run(**settings, **where, progress=progress)
+    return api.run(**settings, **where, progress=progress, redo_damaged=redo_damaged)

@@ -7,7 +7,9 @@ rewrites parameter names into its flags (``--budget-evals ...``, see
 ``tabnas.cli``). Subclasses say what kind of problem it is, so a script can
 catch one kind and let the others through; every one exits with code 2. An
 ``OSError`` (a full disk, a permission) is the environment's, not a bug: it
-too becomes one line.
+too becomes one line. A failure of the environment that tabnas words itself
+(a write that failed, an experiment lock held elsewhere) is a plain
+:class:`UserError`: it is none of the kinds below.
 """
 
 import errno

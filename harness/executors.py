@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from time import perf_counter, thread_time
 from typing import Any
 
-from tabnas.errors import BadConfiguration, DataMissing, UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.runfile import encode_run, identity, settings_digest
 from tabnas.runner import Budget, RunTimeout, run_search
 
@@ -292,10 +292,10 @@ def _exit_with_parent(parent_pid: int, parent_start: int | None = None,
     threading.Thread(target=watch, name="tabnas-parent-watch", daemon=True).start()
 
 
-def _check_local_workers(count: int, flag: str) -> None:
+def _check_local_workers(count: int, given: str) -> None:
     if count > MAX_LOCAL_WORKERS:
-        raise UserError(f"{flag} {count}: at most {MAX_LOCAL_WORKERS} local worker processes; "
-                        "use a Dask cluster (--dask ADDRESS) for more")
+        raise BadConfiguration(f"{given}: at most {MAX_LOCAL_WORKERS} local worker processes; "
+                               "use a Dask cluster (dask=ADDRESS) for more")
 
 
 class ProcessExecutor(Executor):
@@ -312,7 +312,7 @@ class ProcessExecutor(Executor):
 
         from tabnas.locks import _start_ticks
 
-        _check_local_workers(workers, "--workers")
+        _check_local_workers(workers, f"workers={workers}")
         super().__init__()
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
@@ -381,7 +381,7 @@ class DaskExecutor(Executor):
             if not count.isdigit() or int(count) < 1:
                 raise BadConfiguration(f"dask address {target!r}: write local:N with N >= 1 "
                                        "workers")
-            _check_local_workers(int(count), "--dask local:")
+            _check_local_workers(int(count), f"dask address {target!r}")
             # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
             # log a warning about it below tabnas' one-line message.
             # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C
@@ -444,8 +444,8 @@ def _temporary_security():
     try:
         return Security.temporary()
     except ImportError:
-        raise UserError("--dask local:N secures its cluster with TLS, which needs the "
-                        "'cryptography' package: pip install 'tabnas[dask]'") from None
+        raise DataMissing("dask='local:N' secures its cluster with TLS, which needs the "
+                          "'cryptography' package: pip install 'tabnas[dask]'") from None
 
 
 def make_executor(workers: int = 1, dask: str | None = None) -> Executor:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -63,7 +63,7 @@ def get_style(style: str | FigureStyle) -> FigureStyle:
     if isinstance(style, FigureStyle):
         return style
     if style not in STYLES:
-        raise UserError(f"unknown figure style {style!r}; choose one of {', '.join(STYLES)}")
+        raise BadConfiguration(f"unknown figure style {style!r}; choose one of {', '.join(STYLES)}")
     return STYLES[style]
 
 

@@ -118,14 +118,17 @@ def front_figures(df: pd.DataFrame, benches: list, colours: dict[str, str]
 
 
 def add_multi_objective(rep: Report, df: pd.DataFrame, *, evals: int | None = None,
-                        cost: float | None = None, alpha: float = 0.05) -> None:
-    """Add the section to ``rep`` if the experiment has multi-objective benchmarks."""
+                        cost: float | None = None, alpha: float = 0.05) -> list:
+    """Add the section to ``rep`` if the experiment has multi-objective benchmarks.
+
+    Returns those benchmarks, loaded (none: an empty list).
+    """
     from tabnas import plots, statistics
     from tabnas.tables import to_csv_text
 
     benches = multi_objective_benchmarks(df, rep.manifest)
     if not benches:
-        return
+        return benches
     names = [b.name for b in benches]
     mo = df[df["benchmark"].isin(names)]
     colours = plots.strategy_colours(df["strategy"].unique())
@@ -163,4 +166,5 @@ def add_multi_objective(rep: Report, df: pd.DataFrame, *, evals: int | None = No
         _html(table) + "<p>HV regret: <b>bold</b> best mean, <u>underlined</u> not "
         f"significantly worse (paired Wilcoxon + Holm, alpha = {alpha:g}). Files: "
         "tables/multi_objective.md, .csv, .tex.</p>"))
+    return benches
 

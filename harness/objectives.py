@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from tabnas.benchmarks.base import Benchmark, BenchmarkEntry, TableBenchmark
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.types import Arch, Evaluation
 
 #: Separator of a multi-objective benchmark name: ``BENCHMARK:SPEC``.
@@ -126,9 +126,9 @@ def family_of(base: str) -> Family:
         return _TOY
     if base.split("/", 1)[0] in ("nb201", "nats-tss", "nats-sss"):
         return _OFFICIAL
-    raise UserError(f"benchmark {base} has no multi-objective definitions; multi-objective "
-                    "benchmarks: nbgraph-<dataset>, nb201-analog, nb201/<dataset>, "
-                    "nats-tss/<dataset>, nats-sss/<dataset>, toy, toy-fidelities")
+    raise BadConfiguration(f"benchmark {base} has no multi-objective definitions; multi-objective "
+                           "benchmarks: nbgraph-<dataset>, nb201-analog, nb201/<dataset>, "
+                           "nats-tss/<dataset>, nats-sss/<dataset>, toy, toy-fidelities")
 
 
 def split_name(name: str) -> tuple[str, str] | None:
@@ -146,14 +146,15 @@ def objective_names(base: str, spec: str) -> tuple[str, ...]:
     presets = ", ".join(family.presets)
     for n in names:
         if n not in family.names():
-            raise UserError(f"unknown objective {n!r} for {base}; its objectives: "
-                            f"{', '.join(family.names())} (presets: {presets})")
+            raise BadConfiguration(f"unknown objective {n!r} for {base}; its objectives: "
+                                   f"{', '.join(family.names())} (presets: {presets})")
     if len(set(names)) != len(names):
-        raise UserError(f"objective repeated in {base}{SEPARATOR}{spec}; name each once")
+        raise BadConfiguration(f"objective repeated in {base}{SEPARATOR}{spec}; name each once")
     if len(names) < 2:
-        raise UserError(f"{base}{SEPARATOR}{spec} names one objective; a multi-objective "
-                        f"benchmark needs two or more (e.g. {base}{SEPARATOR}"
-                        f"{next(iter(family.presets))}); for one, use {base}")
+        raise BadConfiguration(f"{base}{SEPARATOR}{spec} names one objective; a "
+                               "multi-objective benchmark needs two or more (e.g. "
+                               f"{base}{SEPARATOR}{next(iter(family.presets))}); for one, "
+                               f"use {base}")
     return names
 
 
@@ -162,9 +163,6 @@ def with_objectives(benchmarks: list[str], objective: str) -> list[str]:
     names = [n.strip() for n in objective.split(",") if n.strip()]
     out = []
     for b in benchmarks:
-        if split_name(b) is not None:
-            raise UserError(f"--objective {objective} and {b} both name objectives; "
-                            "give them once")
         spec = "+".join(names)
         objective_names(b, spec)
         out.append(f"{b}{SEPARATOR}{spec}")
@@ -178,8 +176,8 @@ def parse_reference(text: Any, n: int) -> tuple[float, ...]:
     except ValueError:
         ref = ()
     if len(ref) != n or not all(math.isfinite(r) for r in ref):
-        raise UserError(f"--option reference={text}: give {n} finite numbers separated by "
-                        "commas, one per objective in order")
+        raise BadConfiguration(f"benchmark option reference={text}: give {n} finite numbers "
+                               "separated by commas, one per objective in order")
     return ref
 
 
@@ -240,7 +238,7 @@ class MultiObjectiveBenchmark(Benchmark):
                                      f"+ {REFERENCE_MARGIN:.0%} of its range")
         else:
             self.reference = reference
-            self.reference_source = "given with --option reference"
+            self.reference_source = "given as the benchmark option reference"
         self.reference_normalised = self.normalise(np.array([self.reference]))[0]
         self._check_reference()
         # Per-evaluation look-ups as Python floats: a run handles one short vector at a
@@ -282,8 +280,8 @@ class MultiObjectiveBenchmark(Benchmark):
         try:
             from tabnas.pareto import TrueFront
         except ModuleNotFoundError as exc:
-            raise UserError(f"multi-objective benchmarks need {exc.name}: "
-                            "pip install 'tabnas[mo]'") from None
+            raise DataMissing(f"multi-objective benchmarks need {exc.name}: "
+                              "pip install 'tabnas[mo]'") from None
         return {"value": TrueFront.of(self.normalise(self.searched_truth),
                                       self.reference_normalised),
                 "test": TrueFront.of(self.normalise(self.reported_truth),
@@ -293,12 +291,12 @@ class MultiObjectiveBenchmark(Benchmark):
         for side, front in self.fronts.items():
             if front.hypervolume <= 0:
                 what = "reported" if side == "test" else "searched"
-                raise UserError(
+                raise BadConfiguration(
                     f"reference point {','.join(f'{r:g}' for r in self.reference)} of "
                     f"{self.name} is not dominated by any point of the table's {what} Pareto "
                     "front, so every hypervolume would be 0; give a worse point (objectives "
                     f"in order {', '.join(o.name for o in self.objectives)}), or omit "
-                    "--option reference for the default")
+                    "benchmark option reference for the default")
 
     # -- Benchmark interface ----------------------------------------------------------
     def query(self, arch: Arch, fidelity: int | None = None, **kwargs: Any) -> Evaluation:
@@ -340,7 +338,8 @@ def load_multi_objective(name: str, data: str | None = None, **options: Any
     base_name, spec = split_name(name) or (name, "")
     names = objective_names(base_name, spec)
     if "objective" in options:
-        raise UserError(f"{name} names its objectives; drop --objective/--option objective")
+        raise BadConfiguration(f"{name} names its objectives; drop benchmark option "
+                               "objective")
     reference = options.pop("reference", None)
     base = BENCHMARKS.get(base_name).load(data=data, **options)
     ref = parse_reference(reference, len(names)) if reference is not None else None
@@ -371,12 +370,12 @@ def check_objectives(strategy_cls, benchmark) -> None:
     handles = getattr(strategy_cls, "objectives", "single")
     multi = is_multi_objective(benchmark)
     if handles == "multi" and not multi:
-        raise UserError(
+        raise BadConfiguration(
             f"strategy {strategy_cls.name!r} is multi-objective and {benchmark.name} has a "
-            f"single objective; name two or more, e.g. --objective A,B or a preset such as "
-            f"{benchmark.name}:PRESET ('tabnas list' shows them)")
+            f"single objective; name two or more, e.g. {benchmark.name}:A+B or a preset such "
+            f"as {benchmark.name}:PRESET ('tabnas list' shows them)")
     if handles == "single" and multi:
-        raise UserError(
+        raise BadConfiguration(
             f"strategy {strategy_cls.name!r} optimises one objective and {benchmark.name} has "
             f"{len(benchmark.objectives)}; use a multi-objective strategy (random, mo-rea, "
             "parego, mo-asha, optuna:NSGAIISampler, optuna:TPESampler)")

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from tabnas.errors import DataMissing, UserError
+from tabnas.errors import BadConfiguration, DataMissing
 from tabnas.figure_layout import (
     FigureStyle,
     axis_labels,
@@ -74,8 +74,28 @@ def regret_unit(label: str | None) -> str:
     if "fraction" in low:
         return "fraction"
     if "hypervolume" in low:
-        return "hypervolume, normalised objective space"
+        return "normalised objective space"
     return f"units of {label}"
+
+
+def regret_name(benchmarks, metric: str = "regret_test") -> str:
+    """What a regret column measures on these benchmarks, for labels and captions.
+
+    "test regret" (or "validation regret" for ``regret_value``); on multi-objective
+    benchmarks the column holds the hypervolume regret of the incumbent front, and
+    the name says so: "test hypervolume regret", or, where both kinds are present,
+    "test regret (hypervolume regret on NAME, ...)".
+    """
+    from tabnas.objectives import split_name
+
+    side = "test" if metric == "regret_test" else "validation"
+    names = sorted(set(benchmarks))
+    multi = [b for b in names if split_name(b) is not None]
+    if not multi:
+        return f"{side} regret"
+    if len(multi) == len(names):
+        return f"{side} hypervolume regret"
+    return f"{side} regret (hypervolume regret on {', '.join(multi)})"
 
 
 def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
@@ -90,7 +110,7 @@ def regret_units(manifest: dict, metric: str = "regret_test") -> dict[str, str]:
         unit = regret_unit(labels.get(own))
         fallback = regret_unit(labels.get(other))
         named = ("accuracy points", "percentage points", "fraction",
-                 "hypervolume, normalised objective space")
+                 "normalised objective space")
         out[bench] = fallback if unit not in named and fallback in named else unit
     return out
 
@@ -264,10 +284,12 @@ def value_test_figure(value_curves: pd.DataFrame, test_curves: pd.DataFrame,
         tu = (test_units or {}).get(bench, regret_unit(None))
         x = _label(xlabel, bench, "cumulative cost")
         # One y label a row where both regrets have one unit: the pair shares its y axis.
-        left = f"regret ({vu})" if vu == tu else f"validation regret ({vu})"
+        v_name = regret_name([bench], "regret_value")
+        left = (f"{v_name.removeprefix('validation ')} ({vu})" if vu == tu else
+                f"{v_name} ({vu})")
         panels.append(_Panel(f"{bench}: validation", vb, x, left, bench))
         panels.append(_Panel(f"{bench}: test", tb, x, "" if vu == tu else
-                             f"test regret ({tu})", bench))
+                             f"{regret_name([bench])} ({tu})", bench))
     return _curves_grid(panels, colours, band=band, log_x=log_x, log_y=log_y, style=style,
                         cols=2)
 
@@ -546,8 +568,7 @@ def regret_figures(df: pd.DataFrame, colours: dict[str, str],
     from tabnas import statistics
 
     prefix = "" if metric == "regret_test" else "value_"
-    name = "test regret" if metric == "regret_test" else "validation regret"
-    ylabel = {b: f"{name} ({(units or {}).get(b, regret_unit(None))})"
+    ylabel = {b: f"{regret_name([b], metric)} ({(units or {}).get(b, regret_unit(None))})"
               for b in df["benchmark"].unique()}
     figures = {}
     if "evals" in axes:
@@ -571,8 +592,8 @@ def _subset(df: pd.DataFrame, column: str, names: list[str] | None, what: str) -
     present = sorted(df[column].unique())
     unknown = [n for n in names if n not in present]
     if unknown:
-        raise UserError(f"{what} {', '.join(unknown)} not in this experiment; choose from "
-                        f"{', '.join(present)}")
+        raise BadConfiguration(f"{what} {', '.join(unknown)} not in this experiment; choose "
+                               f"from {', '.join(present)}")
     return df[df[column].isin(names)]
 
 
@@ -601,13 +622,14 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
     from tabnas import statistics
 
     if metric not in ("test", "value", "both"):
-        raise UserError(f"unknown metric {metric!r}; choose test, value or both")
+        raise BadConfiguration(f"unknown metric {metric!r}; choose test, value or both")
     bad = [a for a in axes if a not in ("evals", "cost")]
     if bad or not axes:
-        raise UserError(f"unknown x axis {', '.join(bad) or '(none)'}; choose evals, cost "
-                        "or evals,cost")
+        raise BadConfiguration(f"unknown x axis {', '.join(bad) or '(none)'}; choose evals, "
+                               "cost or evals,cost")
     if band not in ("se", "iqr"):
-        raise UserError(f"unknown band {band!r}; choose se (mean ± s.e.) or iqr (median, IQR)")
+        raise BadConfiguration(f"unknown band {band!r}; choose se (mean ± s.e.) or iqr "
+                               "(median, IQR)")
     st = get_style(style)
     colours = strategy_colours(df["strategy"].unique())
     full = select_runs(df, benchmarks=benchmarks)
@@ -617,7 +639,7 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
     for m in metrics:
         if not sub[m].notna().any():
             other = "value" if m == "regret_test" else "test"
-            raise UserError(f"no run of the selection has a {m}; choose --metric {other}")
+            raise DataMissing(f"no run of the selection has a {m}; choose metric={other}")
     cost_labels = manifest.get("cost_labels")
     notes: list[str] = []
     figures: dict[str, Figure] = {}
@@ -639,9 +661,8 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
         else:
             m = metrics[0]
             prefix = "" if m == "regret_test" else "value_"
-            name = "test regret" if m == "regret_test" else "validation regret"
             units = regret_units(manifest, m)
-            ylabel = {b: f"{name} ({units.get(b, regret_unit(None))})"
+            ylabel = {b: f"{regret_name([b], m)} ({units.get(b, regret_unit(None))})"
                       for b in sub["benchmark"].unique()}
             figures[f"{prefix}regret_{axis}"] = curves_figure(cv[m], colours, xlabel=xlabel,
                                                               ylabel=ylabel, **kw)
@@ -651,12 +672,12 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
                          "benchmarks")
         for m in metrics:
             prefix = "" if m == "regret_test" else "value_"
-            name = "test regret" if m == "regret_test" else "validation regret"
+            name = regret_name(sub["benchmark"], m)
             figures[f"{prefix}pooled_evals"] = pooled_figure(
                 normalised_curves(sub, m, scale_from=full), colours, metric_name=name,
                 log_x=log, log_y=log, style=st)
     if not figures:
-        raise UserError("nothing to plot with these options; add --x evals")
+        raise BadConfiguration("nothing to plot with these options; include evals in axes")
     return figures, notes
 
 

@@ -130,7 +130,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                      f"{', '.join(used) or 'not needed'} (--wilcoxon {method})")
     final = tables.final_results(df, evals=evals, cost=cost, rows=rows, comps=comps,
                                  alpha=alpha)
-    caption = tables.caption(final)
+    regret = plots.regret_name(df["benchmark"])  # "test regret", or the hypervolume's
+    caption = tables.caption(final, f"{_first_up(regret)} {budget_text}, mean ± s.e. over seeds")
     rep.tables["final"] = (tables.to_markdown(final, caption=caption),
                            tables.to_csv_text(final), tables.to_latex(final, caption=caption))
     if final.attrs.get("note"):
@@ -148,8 +149,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                                               for x in df["benchmark"].unique())]
     anytime = tables.anytime_results(df, axis="evals", budgets=budgets, alpha=alpha,
                                      method=method)
-    any_caption = tables.caption(anytime, "Test regret by evaluations (columns), mean ± s.e. "
-                                          "over seeds")
+    any_caption = tables.caption(anytime, f"{_first_up(regret)} by evaluations (columns), "
+                                          "mean ± s.e. over seeds")
     md_parts, tex_parts, html_parts = [tables.md_caption(any_caption)], [], []
     for bench, ab in anytime.groupby("benchmark", sort=True):
         ab = ab.rename(columns={"budget": "evaluations"})
@@ -212,7 +213,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
             if fr.cautions():
                 rep.notes.append("Friedman/Nemenyi: " + "; ".join(
                     full for _, full in fr.cautions()) + ".")
-            rep.figures["cd"] = plots.cd_figure(fr, colours, title=f"test regret {budget_text}")
+            rep.figures["cd"] = plots.cd_figure(fr, colours, title=f"{regret} {budget_text}")
             rep.captions["cd"] = (f"Critical-difference diagram: average ranks over blocks = "
                                   f"{fr.blocks}; strategies joined by a bar are not "
                                   f"significantly different (Nemenyi, alpha = {alpha:g}, "
@@ -245,7 +246,10 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     rep.hyperparameters = resolved_hyperparameters(manifest)
     from tabnas.mo_report import add_multi_objective
 
-    add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha)
+    benches = add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha)
+    if benches:  # the best fronts' extreme points need the loaded benchmarks
+        rep.best_lines = tables.best_lines(archs, plots.value_units(manifest),
+                                           {b.name: b for b in benches})
     return rep
 
 
@@ -261,27 +265,31 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
 
     manifest, budget_text = rep.manifest, rep.budget_text
     benchmarks = sorted(df["benchmark"].unique())
+    # "test regret", or the hypervolume regret of multi-objective benchmarks, named as such.
+    regret, value_regret = (plots.regret_name(benchmarks, m) for m in ("regret_test",
+                                                                        "regret_value"))
+    incumbent = "the incumbent" + (" front" if "hypervolume" in regret else "")
     # Every benchmark named, those whose labels name no unit with the stated fallback.
     units, value_units = ({b: known.get(b, plots.regret_unit(None)) for b in benchmarks}
                           for known in (plots.regret_units(manifest),
                                         plots.regret_units(manifest, "regret_value")))
     by_evals = statistics.curves(df, "evals")
-    regret = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
-                                  by_evals=by_evals, units=units,
-                                  config=manifest.get("config"))
-    rep.figures["regret_evals"] = regret["regret_evals"]
-    rep.captions["regret_evals"] = ("Test regret of the incumbent (chosen on the searched "
-                                    "value) vs evaluations: mean ± standard error over "
-                                    f"seeds. {FLOOR_NOTE}")
-    ylabel = {b: f"test regret ({units[b]})" for b in benchmarks}
+    figures = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
+                                   by_evals=by_evals, units=units,
+                                   config=manifest.get("config"))
+    rep.figures["regret_evals"] = figures["regret_evals"]
+    rep.captions["regret_evals"] = (f"{_first_up(regret)} of {incumbent} (chosen on the "
+                                    "searched values) vs evaluations: mean ± standard error "
+                                    f"over seeds. {FLOOR_NOTE}")
+    ylabel = {b: f"{plots.regret_name([b])} ({units[b]})" for b in benchmarks}
     rep.figures["regret_evals_median"] = plots.curves_figure(
         by_evals, colours, xlabel="evaluations", ylabel=ylabel, band="iqr")
     rep.captions["regret_evals_median"] = ("The same runs: median and interquartile range. "
                                            + FLOOR_NOTE)
-    if "regret_cost" in regret:
-        rep.figures["regret_cost"] = regret["regret_cost"]
-        rep.captions["regret_cost"] = ("Test regret vs cumulative simulated cost (step "
-                                       "interpolation onto a common grid), mean ± s.e.; "
+    if "regret_cost" in figures:
+        rep.figures["regret_cost"] = figures["regret_cost"]
+        rep.captions["regret_cost"] = (f"{_first_up(regret)} vs cumulative simulated cost "
+                                       "(step interpolation onto a common grid), mean ± s.e.; "
                                        f"{plots.cost_model(manifest.get('config'))[0]}. "
                                        + FLOOR_NOTE)
     if df["regret_value"].notna().any():
@@ -289,18 +297,19 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
             statistics.curves(df, "evals", metric="regret_value"), by_evals, colours,
             xlabel="evaluations", value_units=value_units, test_units=units)
         rep.captions["value_test_evals"] = (
-            "Validation regret (of the value the strategies searched on) beside test regret "
-            "of the same incumbents vs evaluations, mean ± s.e. over seeds, one row per "
-            "benchmark on one y scale: validation regret falling while test regret does not "
+            f"{_first_up(value_regret)} (of the value the strategies searched on) beside "
+            f"{regret} of the same incumbents vs evaluations, mean ± s.e. over seeds, one row "
+            f"per benchmark on one y scale: {value_regret} falling while {regret} does not "
             f"shows overfitting of the validation split. {FLOOR_NOTE}")
     else:
         rep.notes.append("No validation-regret figure: no run records a validation regret.")
     n_bench = len(benchmarks)
     if n_bench >= 2:
         rep.figures["pooled_evals"] = plots.pooled_figure(
-            plots.normalised_curves(df), colours, metric_name="test regret")
+            plots.normalised_curves(df), colours, metric_name=regret)
         rep.captions["pooled_evals"] = (
-            f"Test regret pooled over the {n_bench} benchmarks vs evaluations. Left: each "
+            f"{_first_up(regret)} pooled over the {n_bench} benchmarks vs evaluations. "
+            "Left: each "
             "benchmark's regret is divided by the largest incumbent regret of any run on it "
             "(the worst first evaluation), so 0 is the optimum and 1 the worst start seen; "
             "the seed mean of each benchmark is averaged over the benchmarks (each counts "
@@ -313,8 +322,8 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
                                   "at every evaluation count, averaged over the seeds every "
                                   "strategy ran.")
     rep.figures["ecdf"] = plots.ecdf_figure(long, colours, units=units,
-                                            xlabel=f"test regret {budget_text}")
-    rep.captions["ecdf"] = (f"Empirical CDF over seeds of the test regret {budget_text} "
+                                            xlabel=f"{regret} {budget_text}")
+    rep.captions["ecdf"] = (f"Empirical CDF over seeds of the {regret} {budget_text} "
                             f"(log x axis). {FLOOR_NOTE}")
 
 
@@ -401,6 +410,11 @@ dl.glossary dd{margin:0 0 .2em 0}nav.toc{font-size:.95em}
 pre{background:#f6f6f6;padding:.8em;overflow:auto;
 font-size:.8em}code{font-size:.9em}
 """
+
+
+def _first_up(text: str) -> str:
+    """``text`` starting a sentence (``str.capitalize`` would lower a benchmark's name)."""
+    return text[:1].upper() + text[1:]
 
 
 def _num(v) -> str:

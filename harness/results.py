@@ -82,12 +82,13 @@ def safe_part(name: str) -> str:
 
 def check_names(benchmarks: list[str], strategies: list[str]) -> None:
     """Refuse names whose folder name the file system cannot hold (one line, before any write)."""
-    for flag, names in (("--benchmark", benchmarks), ("--strategy", strategies)):
+    for what, names in (("benchmark", benchmarks), ("strategy", strategies)):
         for name in names:
             size = len(safe_part(name).encode())
             if size > COMPONENT_MAX:
-                raise UserError(f"{flag} {name[:40]}... names a results folder of {size} "
-                                f"bytes; file systems hold at most {COMPONENT_MAX}: shorten it")
+                raise BadConfiguration(f"{what} {name[:40]}... names a results folder of "
+                                       f"{size} bytes; file systems hold at most "
+                                       f"{COMPONENT_MAX}: shorten it")
 
 
 def experiment_dir(results_dir: str | Path, experiment: str) -> Path:
@@ -347,9 +348,10 @@ def _vouch_for_orphans(exp_dir: Path, config: dict) -> None:
                 "experiment": config.get("experiment"), "seed": _seed_of(path),
                 "settings": config_settings_digest(config, _strategy_of(config, rel[1]))})
         except UserError as exc:
-            raise UserError(f"{exp_dir} holds {len(files)} run file(s) but no manifest.json, "
-                            f"and not all are this study's ({exc}); restore manifest.json or "
-                            "use a new --experiment name") from None
+            raise IncompatibleExperiment(
+                f"{exp_dir} holds {len(files)} run file(s) but no manifest.json, and not all "
+                f"are this study's ({exc}); restore manifest.json or use a new experiment "
+                "name") from None
 
 
 def _strategy_of(config: dict, folder: str) -> str:
@@ -385,8 +387,8 @@ def verify_run(exp_dir: Path, path: Path, config: dict | None) -> None:
 
 
 def damaged_message(exc: UserError) -> str:
-    return (f"{exc}; rerun 'tabnas run' with the same settings and --redo-damaged to move it "
-            "to the experiment's damaged/ folder and compute that run again")
+    return (f"{exc}; rerun the study with the same settings and redo_damaged=True to move "
+            "it to the experiment's damaged/ folder and compute that run again")
 
 
 def check_run_files(exp_dir: Path, config: dict, keys) -> tuple[set, dict]:

@@ -142,8 +142,8 @@ def check_run(data: bytes, what: str, expected: dict[str, Any]) -> dict[str, Any
             continue
         if field == "settings":
             raise ForeignFile(f"{what} is foreign: it was produced with other study settings "
-                              "(budget, benchmark options, simulated workers, "
-                              "--mf-cost or hyperparameters) than this experiment's")
+                              "(budget, benchmark options, simulated workers, what a "
+                              "promotion pays, or hyperparameters) than this experiment's")
         raise ForeignFile(f"{what} is foreign: it holds the run of {field} "
                           f"{ident.get(field)}, not {want}")
     return ident

@@ -21,7 +21,7 @@ from tabnas.benchmarks import (
     canonical_benchmark_name,
     resolve_benchmark,
 )
-from tabnas.errors import BadConfiguration, DamagedData, UserError
+from tabnas.errors import BadConfiguration, DamagedData, IncompatibleExperiment, UserError
 from tabnas.executors import Executor, Job, Outcome, RunKey, chunk_size_for, make_executor
 from tabnas.experiment import Experiment
 from tabnas.locks import Claims
@@ -239,9 +239,9 @@ def _check_costs(study: Study, benchmarks: dict[str, Benchmark]) -> None:
     for name, bench in benchmarks.items():
         costs = getattr(bench, "costs", None)
         if costs is not None and np.size(costs) and np.nanmin(costs) <= 0:
-            raise UserError(f"{name} has evaluations that cost {np.nanmin(costs):g}, so a run "
-                            "under --budget-cost alone might never end; add --budget-evals N "
-                            "to cap each run")
+            raise BadConfiguration(f"{name} has evaluations that cost {np.nanmin(costs):g}, "
+                                   "so a run under budget cost alone might never end; cap "
+                                   "each run with budget evals too")
 
 
 def _drive(study: Study, job: Job, keys: list[RunKey], done: set, executor: Executor,
@@ -363,9 +363,10 @@ def _check_identities(study: Study, benchmarks: dict[str, Benchmark],
     for key, bench in benchmarks.items():
         other = next((k for k, n in names.items() if n == bench.name and k != key), None)
         if other is not None:
-            raise UserError(f"experiment {study.experiment!r}: {key} and {other} are both "
-                            f"named {bench.name!r} in the results; give one table another "
-                            "name = \"...\" in its spec, or use a new --experiment name")
+            raise IncompatibleExperiment(
+                f"experiment {study.experiment!r}: {key} and {other} are both named "
+                f"{bench.name!r} in the results; give one table another name = \"...\" in "
+                "its spec, or use a new experiment name")
         names[key] = bench.name
     old = (manifest or {}).get("checksums", {})
     for key, bench in benchmarks.items():
@@ -373,9 +374,10 @@ def _check_identities(study: Study, benchmarks: dict[str, Benchmark],
             continue
         for path, digest in bench.checksums.items():
             if old.get(path, digest) != digest:
-                raise UserError(f"{path} changed since experiment {study.experiment!r} ran on "
-                                f"it (sha256 {old[path][:12]}... then, {digest[:12]}... now); "
-                                "restore it, or use a new --experiment name")
+                raise IncompatibleExperiment(
+                    f"{path} changed since experiment {study.experiment!r} ran on it (sha256 "
+                    f"{old[path][:12]}... then, {digest[:12]}... now); restore it, or use a "
+                    "new experiment name")
 
 
 def _validate_hyperparameters(study, benchmarks, strategy_classes) -> None:

@@ -13,6 +13,9 @@ the marks use the seeds all strategies of a benchmark ran.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -202,20 +205,56 @@ def architectures(rows: pd.DataFrame, top: int = 5) -> pd.DataFrame:
                   "val_regret", "best"]].reset_index(drop=True)
 
 
-def best_lines(archs: pd.DataFrame, units: dict[str, tuple[str, str]] | None = None) -> list[str]:
+def best_lines(archs: pd.DataFrame, units: dict[str, tuple[str, str]] | None = None,
+               benchmarks: Mapping[str, Any] | None = None) -> list[str]:
     """One line per benchmark and strategy naming the architecture it found.
 
     "best: ARCH, validation 93.1 %, test 92.6 %" (searched and reported value), with
     how many seeds ended there when there are several. ``units`` maps benchmark ->
-    (searched, reported) unit suffix (:func:`tabnas.plots.value_units`).
+    (searched, reported) unit suffix (:func:`tabnas.plots.value_units`). A
+    multi-objective run ends with a front, which can hold dozens of architectures:
+    its line gives the front's size and, for a benchmark in ``benchmarks`` (name ->
+    loaded multi-objective benchmark), the front's extreme points (its best
+    architecture on each objective); the whole front is a row of ``archs``
+    (architectures.csv).
     """
+    from tabnas.objectives import split_name
+
     lines = []
     for r in archs[archs["best"]].itertuples(index=False):
         seeds = f" (final incumbent of {r.seeds} of {r.runs} seeds)" if r.runs > 1 else ""
+        if split_name(r.benchmark) is not None:
+            lines.append(_front_line(r, (benchmarks or {}).get(r.benchmark)))
+            continue
         val, test = (units or {}).get(r.benchmark, ("", ""))
         lines.append(f"{r.benchmark} {r.strategy} best: {r.arch}, validation "
                      f"{_g(r.searched)}{val}, test {_g(r.reported)}{test}{seeds}")
     return lines
+
+
+def _front_line(r: Any, bench: Any) -> str:
+    """The best line of a multi-objective run: front size, extreme points, where the rest is."""
+    from tabnas.mo_records import FRONT_SEPARATOR
+
+    members = [a for a in str(r.arch).split(FRONT_SEPARATOR) if a]
+    seeds = f", final front of {r.seeds} of {r.runs} seeds" if r.runs > 1 else ""
+    line = (f"{r.benchmark} {r.strategy} best front: {len(members)} "
+            f"architecture{'s' if len(members) != 1 else ''} (lowest validation hypervolume "
+            f"regret, {_g(r.val_regret)}{seeds})")
+    if bench is not None and members:
+        space = bench.space
+        cells = [space.index(space.from_string(a)) for a in members]
+        searched, reported = bench.searched_truth[cells], bench.reported_truth[cells]
+        for j, o in enumerate(bench.objectives):
+            column = searched[:, j]
+            if np.isnan(column).all():
+                continue
+            i = int(np.nanargmax(column) if o.maximize else np.nanargmin(column))
+            sv, rv = searched[i, j], reported[i, j]
+            value = (f"{o.name} {_g(sv)}" if sv == rv or not np.isfinite(rv) else
+                     f"{o.name} {_g(sv)} validation, {_g(rv)} test")
+            line += f"; {'highest' if o.maximize else 'lowest'} {o.name}: {members[i]} ({value})"
+    return line + "; the whole front in architectures.csv"
 
 
 def _g(v: float) -> str:

@@ -36,7 +36,7 @@ from collections.abc import Container
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.strategies._brackets import rung_fidelities
 from tabnas.strategies._sampling import rank_key, unseen_sample
 from tabnas.strategy import Hyperparameter, Strategy
@@ -95,14 +95,14 @@ class AsyncBracketStrategy(Strategy):
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
                          **hyperparameters)
         if not fidelities or len(fidelities) < 2:
-            raise UserError(f"strategy {self.name!r} needs a multi-fidelity benchmark; "
-                            "this one has a single fidelity")
+            raise BadConfiguration(f"strategy {self.name!r} needs a multi-fidelity benchmark; "
+                                   "this one has a single fidelity")
         self.rungs = rung_fidelities(tuple(fidelities), self.eta, self.max_rungs)
         n_rungs = len(self.rungs)
         if self.brackets > n_rungs:
-            raise UserError(f"hyperparameter brackets={self.brackets}: this benchmark gives "
-                            f"{n_rungs} rungs ({', '.join(map(str, self.rungs))}), so at most "
-                            f"{n_rungs} brackets (0: one per rung)")
+            raise BadConfiguration(f"hyperparameter brackets={self.brackets}: this benchmark "
+                                   f"gives {n_rungs} rungs ({', '.join(map(str, self.rungs))}), "
+                                   f"so at most {n_rungs} brackets (0: one per rung)")
         n_brackets = n_rungs if self.brackets == 0 else self.brackets
         weights = np.array([n_rungs / (n_rungs - b) * float(self.eta) ** (n_rungs - b - 1)
                             for b in range(n_brackets)])

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.strategies._naszilla import PUBLISHED, DeepEnsemble, mutation_candidates
 from tabnas.strategies._surrogate import (
     SURROGATE_HYPERPARAMETERS,
@@ -166,8 +166,9 @@ class Bananas(SurrogateStrategy):
             given = sorted(k for k in set(hyperparameters) & set(_LIGHT_ONLY)
                            if getattr(self, k) != self.hyperparameters[k].default)
             if given:
-                raise UserError(f"hyperparameter(s) {', '.join(given)} of bananas apply to "
-                                "variant=light only; variant=published uses naszilla's settings")
+                raise BadConfiguration(f"hyperparameter(s) {', '.join(given)} of bananas apply "
+                                       "to variant=light only; variant=published uses "
+                                       "naszilla's settings")
             if "refit_every" not in hyperparameters:
                 self.refit_every = PUBLISHED["k"]
             if "initial" not in hyperparameters:

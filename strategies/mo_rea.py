@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.strategy import Hyperparameter, Strategy, register
 from tabnas.trials import Suggestion
 from tabnas.types import Arch
@@ -83,8 +83,8 @@ class MultiObjectiveREA(Strategy):
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,
                          **hyperparameters)
         if self.sample > self.population:
-            raise UserError(f"hyperparameter sample={self.sample}: must be <= population "
-                            f"({self.population})")
+            raise BadConfiguration(f"hyperparameter sample={self.sample}: must be <= population "
+                                   f"({self.population})")
 
     def ask(self) -> Suggestion:
         arch = self._propose()

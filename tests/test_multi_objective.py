@@ -124,6 +124,7 @@ def test_run_stats_and_report_on_presets(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "regret is the hypervolume regret" in proc.stdout
     assert (tmp_path / "res" / "mo" / "figures" / "mo_fronts.pdf").stat().st_size > 0
+    _check_best_front_lines(proc.stdout, tmp_path / "res" / "mo" / "architectures.csv")
     proc = run_cli("report", "mo", "--results-dir", res, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     exp = tmp_path / "res" / "mo"
@@ -135,6 +136,50 @@ def test_run_stats_and_report_on_presets(tmp_path):
         assert (exp / "figures" / f"{stem}.png").stat().st_size > 0
     page = (exp / "report.html").read_text()
     assert "Multi-objective indicators" in page and "hypervolume regret" in page
+    # The generic figures' captions name the metric they show: the hypervolume regret.
+    assert "Test hypervolume regret of the incumbent front (chosen on the searched" in page
+    assert "Empirical CDF over seeds of the test hypervolume regret" in page
+    import re
+
+    captions = re.findall(r"<figcaption>(.*?)</figcaption>", page, re.S)
+    assert captions and not [c for c in captions if re.search("(?i)test regret", c)]
+    assert "highest accuracy: " in page and "the whole front in architectures.csv" in page
+
+
+def _check_best_front_lines(stdout: str, archs_csv) -> None:
+    """Each best line of a multi-objective run: the front's size and its extreme points
+    (checked against the table's seed-mean values), never the whole front."""
+    import pandas as pd
+
+    lines = [ln for ln in stdout.splitlines() if " best front: " in ln]
+    assert len(lines) == 4, stdout  # 2 benchmarks x 2 strategies
+    archs = pd.read_csv(archs_csv)
+    best = archs[archs["best"]]
+    bench = load_benchmark("nbgraph-cora:acc-latency")
+    space = bench.space
+    for line in lines:
+        name, strategy = line.split(" ")[:2]
+        assert FRONT_SEPARATOR not in line and line.endswith("the whole front in "
+                                                             "architectures.csv"), line
+        front = best[(best["benchmark"] == name) & (best["strategy"] == strategy)]["arch"]
+        members = front.iloc[0].split(FRONT_SEPARATOR)
+        assert f" best front: {len(members)} architecture" in line
+        if name != bench.name:
+            continue
+        cells = [space.index(space.from_string(a)) for a in members]
+        top = members[int(np.argmax(bench.searched_truth[cells, 0]))]  # accuracy: maximised
+        fast = members[int(np.argmin(bench.searched_truth[cells, 1]))]  # latency: minimised
+        assert f"; highest accuracy: {top} (accuracy " in line, line
+        assert f"; lowest latency: {fast} (latency " in line, line
+
+
+def test_regret_is_named_by_the_kind_of_benchmark():
+    from tabnas.plots import regret_name
+
+    assert regret_name(["nb201-analog"]) == "test regret"
+    assert regret_name(["toy:score-size"], "regret_value") == "validation hypervolume regret"
+    assert regret_name(["toy", "toy:score-size"]) == ("test regret (hypervolume regret on "
+                                                       "toy:score-size)")
 
 
 def test_objective_flag_builds_the_multi_objective_name(tmp_path):

@@ -14,7 +14,7 @@ import hashlib
 from importlib.metadata import PackageNotFoundError, files
 from pathlib import Path
 
-from tabnas.errors import UserError
+from tabnas.errors import DamagedData
 
 
 def recorded_sha256(path: Path, dist: str) -> str | None:
@@ -43,6 +43,6 @@ def check_shipped(path: Path, dist: str) -> None:
         while block := f.read(1 << 22):
             h.update(block)
     if h.hexdigest() != want:
-        raise UserError(f"{path} does not match the SHA-256 that {dist} recorded when it was "
-                        f"installed (damaged or replaced); reinstall it: "
-                        f"pip install --force-reinstall {dist}")
+        raise DamagedData(f"{path} does not match the SHA-256 that {dist} recorded when it was "
+                          f"installed (damaged or replaced); reinstall it: "
+                          f"pip install --force-reinstall {dist}")

@@ -52,7 +52,7 @@ def parse_epochs(text: str) -> tuple[int, int]:
     except ValueError:
         lo = hi = 0
     if not 1 <= lo <= hi:
-        raise BadConfiguration(f"--epochs {text!r}: write FIRST-LAST (e.g. 1-10) or LAST, "
+        raise BadConfiguration(f"epochs {text!r}: write FIRST-LAST (e.g. 1-10) or LAST, "
                                "with 1 <= FIRST <= LAST")
     return lo, hi
 
@@ -91,12 +91,12 @@ def _config(bench, hi: int) -> dict[str, Any]:
 def _check_folder(out: Path, config: dict[str, Any]) -> None:
     """Refuse a folder that is not (a resumable part of) this same tabulation."""
     if out.exists() and not out.is_dir():
-        raise BadConfiguration(f"-o {out}: a file is in the way; give a folder name")
+        raise BadConfiguration(f"output folder {out}: a file is in the way; give a folder name")
     if not out.exists() or not any(out.iterdir()):
         return
     path = out / CONFIG_FILE
     if not path.exists():
-        raise BadConfiguration(f"-o {out}: the folder is not empty and holds no tabulation; "
+        raise BadConfiguration(f"output folder {out} is not empty and holds no tabulation; "
                                "give a new or empty folder")
     try:
         old = json.loads(path.read_text())
@@ -105,7 +105,7 @@ def _check_folder(out: Path, config: dict[str, Any]) -> None:
     for key, value in config.items():
         if old.get(key) != value:
             raise IncompatibleExperiment(f"{out} was tabulated with {key}={old.get(key)!r}, "
-                                         f"not {value!r}; use another -o folder")
+                                         f"not {value!r}; use another output folder")
 
 
 def run_file(out: Path, arch_string: str, seed: int) -> Path:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration
 from tabnas.spaces.base import OPERATIONS, SearchSpace
 from tabnas.types import Arch
 
@@ -53,9 +53,9 @@ class ProductSpace(SearchSpace):
         self._n = tuple(len(c) for c in self.choices)
         self.size = math.prod(self._n)  # exact: numpy's int64 product would wrap around
         if self.size > MAX_CELLS:
-            raise UserError(f"space {name} has {self.size:.3g} cells, more than the "
-                            f"{MAX_CELLS:.3g} (2^62) a product space may have; use fewer "
-                            "variables or choices")
+            raise BadConfiguration(f"space {name} has {self.size:.3g} cells, more than the "
+                                   f"{MAX_CELLS:.3g} (2^62) a product space may have; use fewer "
+                                   "variables or choices")
         self._weights = tuple(math.prod(self._n[i + 1:]) for i in range(len(self._n)))
         self._mutable = tuple(i for i, n in enumerate(self._n) if n > 1)
         self._text = [{str(c): i for i, c in enumerate(cs)} for cs in self.choices]

@@ -31,7 +31,7 @@ import numpy as np
 
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import sha256_file
-from tabnas.errors import UserError
+from tabnas.errors import BadConfiguration, DamagedData, DataMissing
 from tabnas.spaces.product import ProductSpace
 
 SPEC_FILE = "spec.toml"
@@ -51,51 +51,53 @@ def read_spec(path: Path) -> dict[str, Any]:
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
     if not path.is_file():
-        raise UserError(f"table spec {path} not found: give a .toml spec file or a folder "
-                        f"holding {SPEC_FILE}")
+        raise DataMissing(f"table spec {path} not found: give a .toml spec file or a folder "
+                          f"holding {SPEC_FILE}")
     try:
         spec = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"table spec {path} is not valid TOML: {exc}") from None
+        raise BadConfiguration(f"table spec {path} is not valid TOML: {exc}") from None
     unknown = sorted(set(spec) - _KEYS)
     if unknown:
-        raise UserError(f"table spec {path}: unknown key(s) {', '.join(unknown)}; "
-                        f"valid keys: {', '.join(sorted(_KEYS))}")
+        raise BadConfiguration(f"table spec {path}: unknown key(s) {', '.join(unknown)}; "
+                               f"valid keys: {', '.join(sorted(_KEYS))}")
     for key in ("table", "value"):
         if not isinstance(spec.get(key), str):
-            raise UserError(f"table spec {path}: '{key}' (a string) is required")
+            raise BadConfiguration(f"table spec {path}: '{key}' (a string) is required")
     for key, value in spec.items():  # a NUL ("\u0000") cannot be in a path or a column name
         if isinstance(value, str) and "\x00" in value:
-            raise UserError(f"table spec {path}: '{key}' holds a NUL character; remove it")
+            raise BadConfiguration(f"table spec {path}: '{key}' holds a NUL character; remove it")
     if ("variables" in spec) == ("arch" in spec):
-        raise UserError(f"table spec {path}: give either [variables] or arch = \"COLUMN\"")
+        raise BadConfiguration(f"table spec {path}: give either [variables] or arch = \"COLUMN\"")
     if "variables" in spec:
         variables = spec["variables"]
         if not isinstance(variables, dict) or not variables or not all(
                 isinstance(c, list) and c for c in variables.values()):
-            raise UserError(f"table spec {path}: [variables] maps each column to a non-empty "
-                            "list of choices")
+            raise BadConfiguration(f"table spec {path}: [variables] maps each column to a "
+                                   "non-empty list of choices")
         for col, choices in variables.items():
             if len({_as_text(c) for c in choices}) != len(choices):
-                raise UserError(f"table spec {path}: variable {col!r} lists a choice twice")
+                raise BadConfiguration(f"table spec {path}: variable {col!r} lists a choice twice")
     for key in ("test", "cost", "cost_label", "fidelity", "seed", "arch", "name", "space"):
         if key in spec and not isinstance(spec[key], str):
-            raise UserError(f"table spec {path}: '{key}' must be a string")
+            raise BadConfiguration(f"table spec {path}: '{key}' must be a string")
     for key in ("maximize", "partial", "unstructured"):
         if not isinstance(spec.get(key, True), bool):
-            raise UserError(f"table spec {path}: '{key}' must be true or false")
+            raise BadConfiguration(f"table spec {path}: '{key}' must be true or false")
     if "space" in spec:
         from tabnas.spaces.named import SPACES
 
         if "arch" not in spec:
-            raise UserError(f"table spec {path}: space = {spec['space']!r} names the space of "
-                            "an arch = \"COLUMN\" of its strings; [variables] define their own")
+            raise BadConfiguration(f"table spec {path}: space = {spec['space']!r} names the "
+                                   "space of an arch = \"COLUMN\" of its strings; [variables] "
+                                   "define their own")
         if spec["space"] not in SPACES:
-            raise UserError(f"table spec {path}: unknown space {spec['space']!r}; spaces: "
-                            f"{', '.join(SPACES.names())}")
+            raise BadConfiguration(f"table spec {path}: unknown space {spec['space']!r}; spaces: "
+                                   f"{', '.join(SPACES.names())}")
         if spec.get("unstructured"):
-            raise UserError(f"table spec {path}: unstructured = true is for a bare arch column; "
-                            f"space = {spec['space']!r} already gives its structure")
+            raise BadConfiguration(f"table spec {path}: unstructured = true is for a bare arch "
+                                   f"column; space = {spec['space']!r} already gives its "
+                                   "structure")
     return spec
 
 
@@ -103,7 +105,7 @@ def _read_table(path: Path):
     import pandas as pd
 
     if not path.is_file():
-        raise UserError(f"table {path} not found (the spec's 'table' is relative to the spec)")
+        raise DataMissing(f"table {path} not found (the spec's 'table' is relative to the spec)")
     try:
         if path.suffix.lower() == ".csv":
             return pd.read_csv(path)
@@ -111,8 +113,8 @@ def _read_table(path: Path):
             return pd.read_parquet(path)
     except Exception as exc:  # noqa: BLE001 - any reader failure is the file's fault
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise UserError(f"cannot read table {path}: {first}") from None
-    raise UserError(f"table {path}: use a .csv or .parquet file")
+        raise DamagedData(f"cannot read table {path}: {first}") from None
+    raise BadConfiguration(f"table {path}: use a .csv or .parquet file")
 
 
 def _numeric(df, col: str, where: str) -> np.ndarray:
@@ -122,9 +124,9 @@ def _numeric(df, col: str, where: str) -> np.ndarray:
     bad = ~np.isfinite(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise UserError(f"{where}: column {col!r} has {int(bad.sum())} NaN, infinite or "
-                        f"non-numeric value(s) (first at row {row + 2} counting the header as "
-                        "row 1); fill or drop those rows")
+        raise DamagedData(f"{where}: column {col!r} has {int(bad.sum())} NaN, infinite or "
+                          f"non-numeric value(s) (first at row {row + 2} counting the header as "
+                          "row 1); fill or drop those rows")
     return values
 
 
@@ -134,7 +136,7 @@ def _axis(df, col: str | None, where: str) -> tuple[np.ndarray, tuple[int, ...] 
         return np.zeros(len(df), dtype=np.int64), None
     raw = _numeric(df, col, where)
     if (raw != np.round(raw)).any():
-        raise UserError(f"{where}: column {col!r} must hold integers")
+        raise DamagedData(f"{where}: column {col!r} must hold integers")
     labels, pos = np.unique(raw.astype(np.int64), return_inverse=True)
     return pos, tuple(int(x) for x in labels)
 
@@ -142,8 +144,9 @@ def _axis(df, col: str | None, where: str) -> tuple[np.ndarray, tuple[int, ...] 
 def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> TableBenchmark:
     """Load a user table through its spec (see the module docstring)."""
     if options:
-        raise UserError(f"table benchmarks take no option(s) {', '.join(sorted(options))}: "
-                        "set the searched column with 'value' in the spec")
+        raise BadConfiguration(f"table benchmarks take no benchmark option(s) "
+                               f"{', '.join(sorted(options))}: set the searched column with "
+                               "'value' in the spec")
     spec_file = spec_path(path)
     spec = read_spec(spec_file)
     table_file = (spec_file.parent / spec["table"]).resolve()
@@ -155,10 +158,10 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
     needed = [value_col, test_col, cost_col, fid_col, seed_col, *variables]
     for col in needed:
         if col is not None and col not in df.columns:
-            raise UserError(f"{where}: no column {col!r}; columns are: "
-                            f"{', '.join(map(str, df.columns))}")
+            raise BadConfiguration(f"{where}: no column {col!r}; columns are: "
+                                   f"{', '.join(map(str, df.columns))}")
     if len(df) == 0:
-        raise UserError(f"{where}: the table has no rows")
+        raise DamagedData(f"{where}: the table has no rows")
 
     name = spec.get("name") or (spec_file.parent.name if spec_file.name == SPEC_FILE
                                 else spec_file.stem)
@@ -167,7 +170,7 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
     if "arch" in spec:
         col = spec["arch"]
         if df[col].isna().any():
-            raise UserError(f"{where}: column {col!r} has empty architecture names")
+            raise DamagedData(f"{where}: column {col!r} has empty architecture names")
         if "space" in spec:
             space, cell, keep = _named_space(spec, df[col].map(str), where, notes)
             if not keep.all():
@@ -197,36 +200,36 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
             if code.isna().any():
                 bad = df[col][code.isna()].iloc[0]
                 bad = bad.item() if isinstance(bad, np.generic) else bad  # 3, not np.int64(3)
-                raise UserError(f"{where}: column {col!r} holds {bad!r}, which is not among "
-                                f"its choices {choices} in [variables]")
+                raise DamagedData(f"{where}: column {col!r} holds {bad!r}, which is not among "
+                                  f"its choices {choices} in [variables]")
             codes.append(code.to_numpy(dtype=np.int64))
         # Checked before any per-cell array is made: a space far larger than its table
         # would allocate per-cell arrays for cells that no row can fill.
         if space.size > len(df) and not partial:
-            raise UserError(f"{where}: the architecture space has {space.size:,} cells but "
-                            f"the table has {len(df):,} rows; every architecture needs a row "
-                            "(or set partial = true)")
+            raise DamagedData(f"{where}: the architecture space has {space.size:,} cells but "
+                              f"the table has {len(df):,} rows; every architecture needs a row "
+                              "(or set partial = true)")
         cell = np.zeros(len(df), dtype=np.int64)
         for w, code in zip(space._weights, codes, strict=True):
             cell += w * code
     if space.size > 100 * len(df):
-        raise UserError(f"{where}: the architecture space has {space.size:,} cells and the "
-                        f"table {len(df):,} rows, under 1% of them; declare a smaller space")
+        raise BadConfiguration(f"{where}: the architecture space has {space.size:,} cells and the "
+                               f"table {len(df):,} rows, under 1% of them; declare a smaller space")
 
     value = _numeric(df, value_col, where)
     test = value if test_col == value_col else _numeric(df, test_col, where)
     cost = _numeric(df, cost_col, where) if cost_col else np.ones(len(df))
     if (cost < 0).any():
         row = int(np.flatnonzero(cost < 0)[0])
-        raise UserError(f"{where}: column {cost_col!r} has negative costs (first at row "
-                        f"{row + 2}); costs are amounts spent, >= 0")
+        raise DamagedData(f"{where}: column {cost_col!r} has negative costs (first at row "
+                          f"{row + 2}); costs are amounts spent, >= 0")
     seed_pos, seeds = _axis(df, seed_col, where)
     fid_pos, fidelities = _axis(df, fid_col, where)
     n_seeds, n_fid = len(seeds or (0,)), len(fidelities or (0,))
     flat = (cell * n_seeds + seed_pos) * n_fid + fid_pos
     if len(np.unique(flat)) != len(flat):
         used = {c for c in needed if c is not None}
-        raise UserError(f"{where}: " + _duplicate_reason(df, flat, n_seeds * n_fid, space, used,
+        raise DamagedData(f"{where}: " + _duplicate_reason(df, flat, n_seeds * n_fid, space, used,
                                                           spec))
     expected = space.size * n_seeds * n_fid
     have = np.zeros(expected, dtype=bool)
@@ -235,10 +238,10 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
     absent = ~have3.any(axis=(1, 2))
     if absent.any() and not partial:
         first = space.to_string(space.arch_at(int(np.flatnonzero(absent)[0])))
-        raise UserError(f"{where}: {int(absent.sum())} of the {space.size} architectures of "
-                        f"space {space.name!r} have no row, e.g. {first}; give every one, or "
-                        "set partial = true (they then answer as failed trainings, NaN, as "
-                        "in the official partial files)")
+        raise DamagedData(f"{where}: {int(absent.sum())} of the {space.size} architectures of "
+                          f"space {space.name!r} have no row, e.g. {first}; give every one, or "
+                          "set partial = true (they then answer as failed trainings, NaN, as "
+                          "in the official partial files)")
     if absent.any():
         notes.append(f"Partial (partial = true): {int(absent.sum())} of {space.size} "
                      "architectures have no row and answer NaN at the mean cost.")
@@ -255,8 +258,8 @@ def load_table(path: str | Path, seed_mode: str = "sample", **options: Any) -> T
             what += f", {fid_col} {fidelities[f]}"
         hint = "a recorded (architecture, seed) needs a row for every fidelity" if partial \
             else "every architecture needs a row for every seed and fidelity"
-        raise UserError(f"{where}: {int(gaps.sum())} of {expected} (architecture, seed, "
-                        f"fidelity) rows are missing, e.g. {what}; {hint}")
+        raise DamagedData(f"{where}: {int(gaps.sum())} of {expected} (architecture, seed, "
+                          f"fidelity) rows are missing, e.g. {what}; {hint}")
     if partial and (~have3[~absent]).any():
         notes.append("Partial (partial = true): some architectures lack some seeds; those "
                      "seeds are never picked for them.")
@@ -301,9 +304,9 @@ def _named_space(spec: dict, text, where: str, notes: list[str]):
         reason = parsed.errors.get(int(inverse[row]), "does not parse")
         n_bad = int((~keep).sum())
         if not spec.get("partial", False):
-            raise UserError(f"{where}: row {row + 2} of column {spec['arch']!r}: {reason}; "
-                            f"{n_bad} row(s) are not {entry.name} architectures: fix them, or "
-                            "set partial = true to leave them out")
+            raise DamagedData(f"{where}: row {row + 2} of column {spec['arch']!r}: {reason}; "
+                              f"{n_bad} row(s) are not {entry.name} architectures: fix them, or "
+                              "set partial = true to leave them out")
         notes.append(f"Partial (partial = true): {n_bad} row(s) are not {entry.name} "
                      f"architectures and were left out, e.g. row {row + 2}: {reason}.")
         cell = cell[keep]

