@@ -128,6 +128,7 @@ STUDY = textwrap.dedent('''
     strategies = ["random", "rea", "hyperband", "walk.py:Walk"]
     seeds = 3
     budget = { evals = 25 }
+    mf_cost = "continue"
 
     [hyperparameters.rea]
     population = 8
@@ -164,6 +165,7 @@ def test_a_study_file_replays_from_its_own_manifest(tmp_path):
     assert cfg["hyperparameters"]["rea"] == {"population": 8, "sample": 5}
     assert cfg["hyperparameters"]["hyperband"] == {"eta": 3, "max_rungs": 5}
     assert cfg["executor"]["workers"] == 2 and cfg["seeds"] == [0, 1, 2]
+    assert cfg["mf_cost"] == "continue"
     assert manifest["config"]["strategy_sources"]["walk.py:Walk"]["sha256"]
     proc = run_cli("run", "--config", str(first / "manifest.json"), "--experiment", "again",
                    "--results-dir", "elsewhere", "--no-report", cwd=tmp_path)
