@@ -51,6 +51,7 @@ import math
 import os
 import queue
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -306,8 +307,10 @@ class ProcessExecutor(Executor):
         import multiprocessing as mp
 
         from tabnas.locks import _start_ticks
+        from tabnas.main_guard import check_main_guard
 
         _check_local_workers(workers, "--workers")
+        check_main_guard(f"workers={workers}")
         super().__init__()
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
@@ -318,6 +321,27 @@ class ProcessExecutor(Executor):
                                          initializer=_exit_with_parent,
                                          initargs=(os.getpid(), _start_ticks(os.getpid()),
                                                    method == "forkserver"))
+        self._check_started(workers)
+
+    def _check_started(self, workers: int) -> None:
+        """Wait until every worker has started, or refuse if one ended while starting.
+
+        A worker ends while starting when the script it re-imports fails there
+        (or refuses, see :mod:`tabnas.main_guard`); found now, before any run is
+        handed out, that is one line rather than every run failing as "worker lost".
+        """
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            for fut in [self._pool.submit(os.getpid) for _ in range(workers)]:
+                fut.result()
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            script = getattr(sys.modules.get("__main__"), "__file__", None) or "the script"
+            raise BadConfiguration(
+                f"the worker processes (workers={workers}) ended while starting; each one "
+                f"re-imports {os.path.basename(script)}, so see the lines above for why, and "
+                "run the study under 'if __name__ == \"__main__\":'") from None
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)
@@ -360,6 +384,9 @@ class DaskExecutor(Executor):
                 raise BadConfiguration(f"dask address {target!r}: write local:N with N >= 1 "
                                        "workers")
             _check_local_workers(int(count), "--dask local:")
+            from tabnas.main_guard import check_main_guard
+
+            check_main_guard(f"dask={target!r}")
             # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
             # log a warning about it below tabnas' one-line message.
             # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C
