@@ -38,6 +38,8 @@ and local-search settings with a one-line error rather than ignore them.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from tabnas.errors import UserError
@@ -166,7 +168,7 @@ class Bananas(SurrogateStrategy):
             given = sorted(k for k in set(hyperparameters) & set(_LIGHT_ONLY)
                            if getattr(self, k) != self.hyperparameters[k].default)
             if given:
-                raise UserError(f"hyperparameter(s) {', '.join(given)} of bananas apply to "
+                raise UserError(f"hyperparameter(s) {', '.join(given)} of {self.name} apply to "
                                 "variant=light only; variant=published uses naszilla's settings")
             if "refit_every" not in hyperparameters:
                 self.refit_every = PUBLISHED["k"]
@@ -223,3 +225,26 @@ class Bananas(SurrogateStrategy):
         if not pool:
             return [], np.empty(0)
         return pool, self.acquisition(np.array([self.encode(a) for a in pool]), float(y.max()))
+
+
+@register("bananas-published")
+class BananasPublished(Bananas):
+    """BANANAS as published: ``bananas`` with ``variant=published`` as its only variant.
+
+    Its own name, so the published method and the light variant run side by
+    side in one experiment and the records say which is which. Its declared
+    hyperparameters are the ones the published method uses, with naszilla's
+    values as defaults (``initial`` 10, ``refit_every`` 10 proposals per fit,
+    ``ensemble`` 5), so the manifest records what ran; the light variant's
+    predictor and local-search settings are not among them.
+    """
+
+    hyperparameters = {
+        **{k: v for k, v in Bananas.hyperparameters.items() if k not in _LIGHT_ONLY},
+        "variant": Hyperparameter("published", "naszilla's predictor and mutation acquisition",
+                                  choices=("published",)),
+        "initial": replace(SURROGATE_HYPERPARAMETERS["initial"], default=PUBLISHED["initial"]),
+        "refit_every": replace(SURROGATE_HYPERPARAMETERS["refit_every"],
+                               default=PUBLISHED["k"]),
+        "ensemble": replace(Bananas.hyperparameters["ensemble"], default=PUBLISHED["members"]),
+    }
