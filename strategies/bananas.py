@@ -1,11 +1,12 @@
 """BANANAS: an ensemble of neural predictors on the path encoding, with Thompson sampling.
 
 White, Neiswanger & Savani, "BANANAS: Bayesian Optimization with Neural
-Architectures for Neural Architecture Search", AAAI 2021. Two variants, chosen
-with ``variant``:
+Architectures for Neural Architecture Search", AAAI 2021. Two variants, each
+registered under its own name so that both run in one experiment (the
+``variant`` hyperparameter, recorded in the manifest, says which):
 
-- ``published``: the method as its code runs it (naszilla's defaults,
-  ``strategies/_naszilla.py``): 5 networks of 10 ReLU layers x 20 units,
+- ``bananas-published`` (``variant=published``): the method as its code runs
+  it (naszilla's defaults, ``strategies/_naszilla.py``): 5 networks of 10 ReLU layers x 20 units,
   retrained from scratch at every fit for 150 epochs on the mean absolute
   error of the raw score, on the path encoding; 100 mutations of the best
   architectures as candidates; independent Thompson sampling; 10 proposals
@@ -13,7 +14,7 @@ with ``variant``:
   minibatch steps, so the cost per evaluation grows linearly with the number
   of evaluations ``N`` (about 30 ms per evaluation at 200 on one core). A
   paper that reports "BANANAS" from tabnas runs this variant.
-- ``light`` (the default): a variant of the method, not the method itself.
+- ``bananas`` (``variant=light``, its default): a variant of the method, not the method itself.
   ``ensemble`` two-layer networks of ``hidden`` units, warm-started: each fit
   continues from the previous weights with ``steps`` minibatch Adam steps on
   the squared error of the Gaussian-copula targets (``strategies/_surrogate.py``),
