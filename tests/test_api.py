@@ -354,3 +354,37 @@ def test_workers_that_refuse_while_starting_leave_nothing_behind(tmp_path):
                                 "(workers=2) ended while starting")
     assert "bootstrapping" not in proc.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_plot_takes_the_options_of_tabnas_plot(tmp_path):
+    """``Experiment.plot`` draws what ``tabnas plot`` writes, option for option."""
+    exp = tabnas.run(["toy", "toy-fidelities"], ["random", "rea"], seeds=3, budget=15,
+                     experiment="figs", results_dir=tmp_path / "results")
+    assert {"regret_evals", "pooled_evals"} <= set(exp.plot())
+    both = exp.plot(metric="both", x="evals")
+    assert set(both) == {"value_test_evals", "pooled_evals", "value_pooled_evals"}
+    one = exp.plot(strategies="rea", benchmarks=["toy"], x=["evals"])
+    assert set(one) == {"regret_evals"}  # one benchmark: nothing pooled
+    labels = {label for ax in one["regret_evals"].axes
+              for label in ax.get_legend_handles_labels()[1]}
+    labels |= {t.get_text() for fig_legend in one["regret_evals"].legends
+               for t in fig_legend.get_texts()}
+    assert labels and all(label.startswith("rea") for label in labels)  # "rea (n=3)"
+    linear = exp.plot(scale="linear", x="evals")["regret_evals"]
+    assert {ax.get_yscale() for ax in linear.axes if ax.has_data()} == {"linear"}
+    assert exp.plot(x="evals")["regret_evals"].axes[0].get_yscale() == "log"
+    single = exp.plot(style="single", x="evals")["regret_evals"]
+    assert single.get_size_inches()[0] == pytest.approx(3.5)
+    with pytest.raises(UserError, match="unknown scale"):
+        exp.plot(scale="cubic")
+    with pytest.raises(UserError, match="unknown metric"):
+        exp.plot(metric="train")
+    # Written as the command line writes them: the same files for the same options.
+    api = tmp_path / "api"
+    exp.plot(metric="both", formats="svg", output=api)
+    cli = tmp_path / "cli"
+    proc = run_cli("plot", "figs", "--metric", "both", "--format", "svg", "-o", str(cli),
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in api.iterdir()) == sorted(p.name for p in cli.iterdir())
+    assert all(p.suffix == ".svg" for p in api.iterdir())
