@@ -17,7 +17,7 @@ from tabnas.strategies._gp import ExactGP
 from tabnas.strategies._naszilla import DeepEnsemble, mutation_candidates
 from tabnas.strategies._training_set import bounded_subset
 from tabnas.strategy import STRATEGIES
-from tabnas.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, drive, shipped_tables
+from tabnas.testing import drive
 from tabnas.trials import HistoryRecorder
 
 
@@ -132,14 +132,6 @@ def test_reinforce_step_matches_the_pytorch_reference(analog):
         loss.backward()
         optimiser.step()
     np.testing.assert_allclose(strategy._logits, logits.detach().numpy().ravel(), atol=1e-9)
-
-
-class TestPublishedBananasConformance(StrategyConformance):
-    benchmarks = tuple(dict.fromkeys((*CONFORMANCE_BENCHMARKS, *shipped_tables())))
-
-    @pytest.fixture
-    def strategy_cls(self):
-        return STRATEGIES.get("bananas-published")
 
 
 def test_feature_matrix_grows_with_the_observations(analog):
