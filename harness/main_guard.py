@@ -43,8 +43,12 @@ def check_main_guard(how: str) -> None:
         raise SystemExit(2)
     main = sys.modules.get("__main__")
     spec = getattr(main, "__spec__", None)
+    # As multiprocessing decides what a worker re-imports: ``python -m module`` by
+    # name (not a package's ``__main__``), a script by its file; a notebook, nothing.
     if spec is not None and (spec.name == "__main__" or spec.name.endswith(".__main__")):
-        return  # ``python -m package``: multiprocessing does not re-import it
+        return
+    if spec is None and not getattr(main, "__file__", None):
+        return
     frame = _module_frame("__main__")
     if frame is None or main is None or frame.f_globals is not vars(main):
         return  # not called from the script's top-level code (a notebook, a function)

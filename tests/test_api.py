@@ -388,3 +388,23 @@ def test_plot_takes_the_options_of_tabnas_plot(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in api.iterdir()) == sorted(p.name for p in cli.iterdir())
     assert all(p.suffix == ".svg" for p in api.iterdir())
+
+
+@pytest.mark.parametrize(("source", "guarded"), [
+    ('import tabnas\nif __name__ == "__main__":\n    tabnas.run(workers=2)  # here\n', True),
+    ("import tabnas\ntabnas.run(workers=2)  # here\n", False),
+    ("import tabnas\ndef main():\n    tabnas.run(workers=2)\n\n\nmain()  # here\n", False),
+    ('try:\n    if __name__ == "__main__":\n        main()  # here\nexcept KeyError:\n    pass\n',
+     True),
+    ("try:\n    main()  # here\nexcept KeyError:\n    pass\n", False),
+    ("with open('x') as f:\n    main()  # here\n", False),
+    ('import sys\nif __name__ != "__main__":\n    sys.exit()\nmain()  # here\n', True),  # its own
+])
+def test_the_guard_check_reads_where_the_call_is(source, guarded):
+    """Where the module-level statement running the study sits decides (``# here``)."""
+    import ast
+
+    from tabnas.main_guard import _guarded
+
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if text.endswith("# here"))
+    assert _guarded(ast.parse(source).body, line) is guarded
