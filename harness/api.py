@@ -62,6 +62,9 @@ def run(
       multi-fidelity promotion pays, a host-time limit per run).
     - ``workers``, ``dask``, ``executor``, ``chunk_size``: where runs execute
       (see ``tabnas.executors``); records are the same on every executor.
+      Local worker processes import the ``__main__`` script again, so a script
+      calls this under ``if __name__ == "__main__":`` (refused otherwise, see
+      ``tabnas.main_guard``).
     - ``progress``: a progress bar (None: on a terminal or in a notebook).
     - ``redo_damaged``: move damaged or foreign run files to the experiment's
       ``damaged/`` folder and compute those runs again (else such a file is an error).

@@ -526,22 +526,10 @@ def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = N
                 "strategies": split_names(args.strategy) if args.strategy else None,
                 "benchmarks": split_names(args.benchmark) if args.benchmark else None}
         out_dir, formats = args.output or out_dir, args.format
-    figures, notes = plots.experiment_figures(df, manifest, **opts)  # all made before writing
-    written = []
-    colours = plots.strategy_colours(df["strategy"].unique())
-    from tabnas.mo_report import front_figures, multi_objective_benchmarks
-
-    sub = plots.select_runs(df, opts.get("strategies"), opts.get("benchmarks"))
-    if benches is None or args is not None:
-        benches = multi_objective_benchmarks(sub, manifest)
-    if benches:  # Pareto fronts against the true front, attainment surfaces
-        mo = sub[sub["benchmark"].isin([b.name for b in benches])]
-        figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
-        if opts.get("style", "default") != "default":
-            notes.append("the Pareto-front and attainment figures have one size; --style "
-                         "sizes the regret figures")
-    for stem, fig in figures.items():
-        written += plots.save_figure(fig, out_dir, stem, formats).values()
+    # All made before writing; the benchmarks `tabnas run` loaded already are reused.
+    figures, notes = plots.plot_figures(df, manifest, **opts,
+                                        benches=benches if args is None else None)
+    written = plots.write_figures(figures, out_dir, formats)
     for note in notes:
         print(f"note: {note}")
     print("plots: " + ", ".join(str(p) for p in written))

@@ -56,6 +56,7 @@ import math
 import os
 import queue
 import signal
+import sys
 import threading
 import traceback
 from collections.abc import Iterator, Sequence
@@ -195,6 +196,13 @@ class Executor:
     def __init__(self) -> None:
         self._done: queue.Queue = queue.Queue()
 
+    def ready(self) -> None:
+        """Wait until work can be handed out; refuse in one line if it never can.
+
+        The study calls it once, after preparing and before it writes anything, so
+        an executor may start its workers in the background while the study prepares.
+        """
+
     def submit(self, job: Job, keys: list[RunKey]) -> Any:
         raise NotImplementedError
 
@@ -311,8 +319,10 @@ class ProcessExecutor(Executor):
         import multiprocessing as mp
 
         from tabnas.locks import _start_ticks
+        from tabnas.main_guard import check_main_guard
 
         _check_local_workers(workers, f"workers={workers}")
+        check_main_guard(f"workers={workers}")
         super().__init__()
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         ctx = mp.get_context(method)
@@ -331,14 +341,37 @@ class ProcessExecutor(Executor):
         # Start the workers now, while the study prepares (loads its tables, checks
         # the runs on disk), rather than when the first chunk is submitted; from a
         # thread, as starting one waits for the forkserver to have imported its modules.
+        self._starting: list[Future] = []
         self._starter = threading.Thread(target=self._start_workers, name="tabnas-pool-start",
                                          daemon=True)
         self._starter.start()
 
     def _start_workers(self) -> None:
-        with contextlib.suppress(Exception):  # a pool that cannot start fails its chunks
+        with contextlib.suppress(Exception):  # a pool that cannot start: ready() says so
             for _ in range(self.slots):
-                self._pool.submit(os.getpid)
+                self._starting.append(self._pool.submit(os.getpid))
+
+    def ready(self) -> None:
+        """Wait until every worker has started, or refuse if one ended while starting.
+
+        A worker ends while starting when the script it re-imports fails there
+        (or refuses, see :mod:`tabnas.main_guard`); found now, before any run is
+        handed out or anything written, that is one line rather than every run
+        failing as "worker lost".
+        """
+        from concurrent.futures.process import BrokenProcessPool
+
+        self._starter.join()
+        try:
+            for fut in self._starting or [self._pool.submit(os.getpid)]:
+                fut.result()
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            script = getattr(sys.modules.get("__main__"), "__file__", None) or "the script"
+            raise BadConfiguration(
+                f"the worker processes (workers={self.slots}) ended while starting; each one "
+                f"re-imports {os.path.basename(script)}, so see the lines above for why, and "
+                "run the study under 'if __name__ == \"__main__\":'") from None
 
     def submit(self, job: Job, keys: list[RunKey]) -> Future:
         fut = self._pool.submit(execute_chunk, job, keys)
@@ -382,6 +415,9 @@ class DaskExecutor(Executor):
                 raise BadConfiguration(f"dask address {target!r}: write local:N with N >= 1 "
                                        "workers")
             _check_local_workers(int(count), f"dask address {target!r}")
+            from tabnas.main_guard import check_main_guard
+
+            check_main_guard(f"dask={target!r}")
             # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
             # log a warning about it below tabnas' one-line message.
             # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C

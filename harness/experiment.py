@@ -8,11 +8,12 @@ the runs finished so far each time it is read.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tabnas.errors import DataMissing
+from tabnas.errors import BadConfiguration, DataMissing
 
 
 @dataclass
@@ -79,14 +80,42 @@ class Experiment:
         check_budget(df, evals=evals, cost=cost)
         return final_results(df, evals=evals, cost=cost, alpha=alpha)
 
-    def plot(self) -> dict[str, Any]:
-        """Regret vs evaluations and vs cumulative cost: ``{name: matplotlib Figure}``."""
+    def plot(self, *, metric: str = "test", strategies: str | Iterable[str] | None = None,
+             benchmarks: str | Iterable[str] | None = None,
+             x: str | Iterable[str] = ("evals", "cost"), scale: str = "log", band: str = "se",
+             style: str = "default", formats: str | Iterable[str] | None = None,
+             output: str | Path | None = None) -> dict[str, Any]:
+        """The figures of ``tabnas plot``, with its options: ``{stem: matplotlib Figure}``.
+
+        - ``metric``: "test", "value" (validation) or "both" (validation beside test).
+        - ``strategies``, ``benchmarks``: subsets (colours stay those of the whole experiment).
+        - ``x``: "evals", "cost" or both; ``scale``: "log" or "linear"; ``band``: "se"
+          (mean ± s.e.) or "iqr" (median, interquartile range).
+        - ``style``: "default" (screen), "single" or "double" (paper column widths).
+
+        With two or more benchmarks the pooled figure (normalised regret and average
+        rank) is among them; with multi-objective benchmarks, the Pareto fronts and
+        attainment surfaces. ``formats`` (e.g. ``"png,pdf"``) or ``output`` also write
+        the figures, as ``tabnas plot`` does, to ``output`` (default: the experiment's
+        ``figures/``); they are then closed. What was left out, and why, is a warning.
+        """
+        import warnings
+
         from tabnas import plots
 
+        if scale not in ("log", "linear"):
+            raise BadConfiguration(f"unknown scale {scale!r}; choose log or linear")
         df, manifest = self._loaded()
-        colours = plots.strategy_colours(df["strategy"].unique())
-        return plots.regret_figures(df, colours, manifest.get("cost_labels"),
-                                    config=manifest.get("config"))
+        figures, notes = plots.plot_figures(
+            df, manifest, metric=metric, axes=tuple(_names(x)), log=scale == "log", band=band,
+            style=style, strategies=_names(strategies), benchmarks=_names(benchmarks))
+        for note in notes:
+            warnings.warn(note, stacklevel=2)
+        if formats is not None or output is not None:
+            chosen = ("png", "pdf") if formats is None else tuple(_names(formats))
+            plots.write_figures(figures, Path(output) if output is not None
+                                else self.path / "figures", chosen)
+        return figures
 
     def report(self, *, evals: int | None = None, cost: float | None = None,
                alpha: float = 0.05, output: str | Path | None = None,
@@ -129,3 +158,12 @@ class Experiment:
                     f"{self.counts.get('skipped', 0)} already complete, "
                     f"{self.counts.get('failed', 0)} failed")
         return f"Experiment({self.name!r} at {self.path}{done})"
+
+
+def _names(value: str | Iterable[str] | None) -> list[str] | None:
+    """A list of names from a name, a comma-separated string or an iterable (None: all)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return list(value)

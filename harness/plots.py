@@ -681,6 +681,51 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
     return figures, notes
 
 
+def plot_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test",
+                 axes: str | tuple[str, ...] = ("evals", "cost"), log: bool = True,
+                 band: str = "se", style: str | FigureStyle = "default",
+                 strategies: list[str] | None = None, benchmarks: list[str] | None = None,
+                 benches: list | None = None) -> tuple[dict[str, Figure], list[str]]:
+    """What ``tabnas plot`` and ``Experiment.plot()`` draw: ``({stem: Figure}, notes)``.
+
+    The regret figures of :func:`experiment_figures` and, for multi-objective
+    benchmarks, the Pareto fronts against the true front and the attainment
+    surfaces. ``notes`` say what was left out and why; callers show them.
+    ``benches``: the multi-objective benchmarks, when the caller has loaded them
+    already (``tabnas run``); otherwise they are loaded from the manifest.
+    """
+    from tabnas.mo_report import front_figures, multi_objective_benchmarks
+
+    axes = (axes,) if isinstance(axes, str) else tuple(axes)
+    figures, notes = experiment_figures(df, manifest, metric=metric, axes=axes, log=log,
+                                        band=band, style=style, strategies=strategies,
+                                        benchmarks=benchmarks)
+    sub = select_runs(df, strategies, benchmarks)
+    if benches is None:
+        benches = multi_objective_benchmarks(sub, manifest)
+    if benches:
+        colours = strategy_colours(df["strategy"].unique())
+        mo = sub[sub["benchmark"].isin([b.name for b in benches])]
+        figures.update({s: f for s, (f, _) in front_figures(mo, benches, colours).items()})
+        if style != "default":
+            notes.append("the Pareto-front and attainment figures have one size; the style "
+                         "sizes the regret figures")
+    return figures, notes
+
+
+def write_figures(figures: dict[str, Figure], out_dir: Path,
+                  formats: tuple[str, ...] = FORMATS) -> list[Path]:
+    """Write every figure as ``out_dir/<stem>.<format>``; returns the paths written."""
+    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
+    if bad or not formats:
+        raise BadConfiguration(f"unknown figure format {', '.join(bad) or '(none)'}; choose "
+                               "from png, pdf, svg")
+    written: list[Path] = []
+    for stem, fig in figures.items():
+        written += save_figure(fig, out_dir, stem, formats).values()
+    return written
+
+
 def save_figure(fig: Figure, out_dir: Path, stem: str,
                 formats: tuple[str, ...] = FORMATS) -> dict[str, Path]:
     """Write ``stem.<fmt>`` for each format atomically; closes the figure.

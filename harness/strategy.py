@@ -91,9 +91,10 @@ class Strategy:
     - ``requires``: space operations it needs (``"mutate"``, ``"neighbours"``,
       ``"encode"``) and ``"fidelities"`` for multi-fidelity strategies;
     - ``deterministic``: True if the proposals do not depend on the rng;
-    - ``avoids_pending``: True if it never suggests an architecture that is
-      still being evaluated (the conformance suite then checks it under
-      simulated parallel workers);
+    - ``repeats_pending``: why it may suggest an (architecture, fidelity)
+      that is still being evaluated, a wasted evaluation; empty (the default)
+      for a strategy that never does, which the conformance suite checks
+      under simulated parallel workers (a reason given is shown as the skip);
     - ``objectives``: how many objectives it handles (see the attribute).
 
     ``self.history`` (a :class:`~tabnas.trials.History`) holds the finished
@@ -107,7 +108,7 @@ class Strategy:
     hyperparameters: ClassVar[dict[str, Hyperparameter]] = {}
     requires: ClassVar[frozenset[str]] = frozenset()
     deterministic: ClassVar[bool] = False
-    avoids_pending: ClassVar[bool] = False
+    repeats_pending: ClassVar[str] = ""
     #: ``"single"``, ``"multi"`` (needs a multi-objective benchmark, reads
     #: ``Observation.scores``) or ``"any"``; the runner refuses a mismatch.
     objectives: ClassVar[str] = "single"

@@ -184,6 +184,7 @@ def run_study(
         _validate_hyperparameters(study, benchmarks, strategy_classes)
         # An incompatible folder is refused before anything is written.
         _check_identities(study, benchmarks, read_manifest(study.exp_dir))
+        executor.ready()
         ensure_writable(study.exp_dir)
         from tabnas.provenance import used_package_versions
 

@@ -18,12 +18,13 @@ included). Where the searched value differs from the test value
 *validation* regret of the same runs.
 
 Usage: ``python scripts/compare_strategies.py [--seeds 50] [--evals 200]
-[--benchmark nb201-analog] [--strategies bo,bananas[variant=published]]``
-(a strategy may carry hyperparameters in brackets, ``;``-separated, so that
-variants run side by side; needs Optuna for the two Optuna rows: ``pip
-install optuna``). Another table (``--benchmark nbgraph-cora``) checks that a
-change made for one table carries over; strategies lacking an operation that
-space provides are listed as not applicable.
+[--benchmark nb201-analog] [--strategies bo,bananas,bananas-published]``
+(registered names, each with its declared defaults; a variant that is to run
+beside its method is registered under its own name, as ``bananas-published``
+is; needs Optuna for the two Optuna rows: ``pip install optuna``). Another
+table (``--benchmark nbgraph-cora``) checks that a change made for one table
+carries over; strategies lacking an operation that space provides are listed
+as not applicable.
 """
 
 from __future__ import annotations
@@ -58,14 +59,8 @@ def main() -> None:
     args = parser.parse_args()
     bench = load_benchmark(args.benchmark)
     names, skipped = [], []
-    hps: dict[str, dict[str, str]] = {}
-    bases: dict[str, str] = {}
     for name in args.strategies.split(","):
-        base, _, inside = name.partition("[")
-        bases[name] = base
-        if inside:
-            hps[name] = dict(kv.split("=", 1) for kv in inside.rstrip("]").split(";"))
-        cls = STRATEGIES.get(base)
+        cls = STRATEGIES.get(name)
         try:
             cls.check_supported(bench.space, bench.fidelities)
         except UserError:
@@ -79,8 +74,8 @@ def main() -> None:
     start = time.perf_counter()
     for seed in range(args.seeds):
         for name in names:
-            cols = run_search(bench, STRATEGIES.get(bases[name]), seed, Budget(evals=args.evals),
-                              hyperparameters=hps.get(name)).columns
+            cols = run_search(bench, STRATEGIES.get(name), seed,
+                              Budget(evals=args.evals)).columns
             regret[name][seed] = [cols["regret_test"][c - 1] for c in checkpoints]
             regret_value[name][seed] = [cols["regret_value"][c - 1] for c in checkpoints]
             overhead[name][seed] = sum(cols["overhead_s"]) / len(cols["overhead_s"])

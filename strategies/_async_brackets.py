@@ -81,7 +81,6 @@ class AsyncBracketStrategy(Strategy):
     """ASHA over ``brackets`` brackets; subclasses choose how new architectures are made."""
 
     requires = frozenset({"fidelities"})
-    avoids_pending = True
 
     eta: int
     max_rungs: int

@@ -94,8 +94,12 @@ class BracketStrategy(Strategy):
         self._members = []
         seen = _SeenOrMember(self.history, self._members)
         for _ in range(n):
-            self._members.append(self.new_arch(seen))
-        self._parents = [None] * n
+            arch = self.new_arch(seen)
+            # Where the space is used up a draw may repeat a member: evaluating it twice
+            # at once at one rung would be a wasted evaluation, so the bracket is smaller.
+            if arch not in self._members:
+                self._members.append(arch)
+        self._parents = [None] * len(self._members)
         self._rung_trials = []
 
     def ask(self) -> Suggestion | Wait:

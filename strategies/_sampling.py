@@ -8,6 +8,7 @@ from collections.abc import Callable, Container
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
+from tabnas.trials import History
 from tabnas.types import Arch
 
 
@@ -23,6 +24,26 @@ def unseen_sample(space: SearchSpace, rng: np.random.Generator, seen: Container[
             break
         arch = space.sample(rng)
     return arch
+
+
+def not_pending(history: History, arch: Arch, redraw: Callable[[], Arch],
+                tries: int) -> Arch | None:
+    """``arch``, or while it is being evaluated one of up to ``tries`` redraws that is not.
+
+    Suggesting an architecture that is pending is a wasted evaluation (its
+    result is already on the way). ``None`` when every redraw is pending: the
+    caller answers ``WAIT`` (something is pending, so a result will arrive).
+    With nothing pending (one worker) nothing is redrawn, so the run is the same.
+    """
+    pending = history.pending
+    if not pending:
+        return arch
+    busy = {t.arch for t in pending}
+    for _ in range(tries):
+        if arch not in busy:
+            return arch
+        arch = redraw()
+    return None if arch in busy else arch
 
 
 def draw_arch(space: SearchSpace, draw: Callable[[], Arch], rng: np.random.Generator,

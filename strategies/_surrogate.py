@@ -113,7 +113,6 @@ def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float,
 class SurrogateStrategy(Strategy):
     """Base class: subclasses implement :meth:`fit` and :meth:`acquisition`."""
 
-    avoids_pending = True
     requires = frozenset({"mutate", "encode"})
 
     initial: int

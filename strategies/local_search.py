@@ -25,7 +25,6 @@ class LocalSearch(Strategy):
         "initial": Hyperparameter(10, "uniform samples before climbing", low=1),
     }
     requires = frozenset({"neighbours"})
-    avoids_pending = True
 
     initial: int
 

@@ -22,11 +22,12 @@ from __future__ import annotations
 import numpy as np
 
 from tabnas.errors import BadConfiguration
+from tabnas.strategies._sampling import not_pending
 from tabnas.strategy import Hyperparameter, Strategy, register
-from tabnas.trials import Suggestion
+from tabnas.trials import WAIT, Suggestion, Wait
 from tabnas.types import Arch
 
-#: How often a proposal that is still pending is redrawn before it is accepted.
+#: How often a proposal that is still pending is redrawn before waiting for a result.
 _REDRAWS = 10
 
 
@@ -74,7 +75,6 @@ class MultiObjectiveREA(Strategy):
     }
     requires = frozenset({"mutate"})
     objectives = "multi"
-    avoids_pending = True
 
     population: int
     sample: int
@@ -86,16 +86,9 @@ class MultiObjectiveREA(Strategy):
             raise BadConfiguration(f"hyperparameter sample={self.sample}: must be <= population "
                                    f"({self.population})")
 
-    def ask(self) -> Suggestion:
-        arch = self._propose()
-        history = self.history
-        if history.pending:
-            busy = {t.arch for t in history.pending}
-            for _ in range(_REDRAWS):
-                if arch not in busy:
-                    break
-                arch = self._propose()
-        return Suggestion(arch)
+    def ask(self) -> Suggestion | Wait:
+        arch = not_pending(self.history, self._propose(), self._propose, _REDRAWS)
+        return WAIT if arch is None else Suggestion(arch)
 
     def _propose(self) -> Arch:
         history = self.history

@@ -76,6 +76,9 @@ def _quiet(optuna):
 class OptunaStrategy(Strategy):
     """Base of the classes :func:`resolve` builds, one per ``optuna:...`` name."""
 
+    #: The peer's method is run as Optuna runs it: its proposals are passed on unchanged.
+    repeats_pending = ("Optuna's sampler chooses every proposal and the bridge passes it on "
+                       "unchanged, as Optuna would evaluate it")
     requires = frozenset({"cardinalities"})
     #: Samplers that support several objectives (NSGA-II/III, TPE, ...) take them all;
     #: Optuna refuses the others with its own message.

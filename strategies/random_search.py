@@ -20,7 +20,6 @@ _new_tuple = tuple.__new__
 @register("random")
 class RandomSearch(Strategy):
     objectives = "any"  # proposals ignore the results, so any number of objectives
-    avoids_pending = True
 
     def __init__(self, space, *, rng, history, fidelities=None, **hyperparameters) -> None:
         super().__init__(space, rng=rng, history=history, fidelities=fidelities,

@@ -20,11 +20,12 @@ default 5).
 
 from __future__ import annotations
 
+from tabnas.strategies._sampling import not_pending
 from tabnas.strategy import Hyperparameter, Strategy, register
-from tabnas.trials import Suggestion
+from tabnas.trials import WAIT, Suggestion, Wait
 from tabnas.types import Arch
 
-#: How often a proposal that is still pending is redrawn before it is accepted.
+#: How often a proposal that is still pending is redrawn before waiting for a result.
 _REDRAWS = 10
 _new_tuple = tuple.__new__
 
@@ -51,15 +52,10 @@ class RegularizedEvolution(Strategy):
         # A live view of the history's observations, read once here, not on every ask.
         self._observations = history.observations
 
-    def ask(self) -> Suggestion:
-        arch = self._propose()
-        pending = self.history.pending
-        if pending:
-            busy = {t.arch for t in pending}
-            for _ in range(_REDRAWS):
-                if arch not in busy:
-                    break
-                arch = self._propose()
+    def ask(self) -> Suggestion | Wait:
+        arch = not_pending(self.history, self._propose(), self._propose, _REDRAWS)
+        if arch is None:
+            return WAIT
         return _new_tuple(Suggestion, (arch, None, None))  # Suggestion(arch), cheaper
 
     def _propose(self) -> Arch:

@@ -33,12 +33,16 @@ import math
 
 import numpy as np
 
-from tabnas.strategies._sampling import draw_arch
+from tabnas.strategies._sampling import draw_arch, not_pending
 from tabnas.strategy import Hyperparameter, Strategy, register
-from tabnas.trials import Suggestion, Trial
+from tabnas.trials import WAIT, Suggestion, Trial, Wait
 from tabnas.types import Arch, Observation
 
 _BETA1, _BETA2, _EPS = 0.9, 0.999, 1e-8
+
+
+#: How often a draw that is still pending is redrawn before waiting for a result.
+_REDRAWS = 100
 
 
 @register("reinforce")
@@ -73,7 +77,7 @@ class Reinforce(Strategy):
             out.append(e / e.sum())
         return out
 
-    def ask(self) -> Suggestion:
+    def ask(self) -> Suggestion | Wait:
         probs = self._probs()
 
         def draw() -> Arch:
@@ -81,7 +85,13 @@ class Reinforce(Strategy):
             return tuple(min(int(np.searchsorted(np.cumsum(p), x, side="right")), len(p) - 1)
                          for p, x in zip(probs, u, strict=True))
 
-        return Suggestion(draw_arch(self.space, draw, self.rng))
+        def sample() -> Arch:
+            return draw_arch(self.space, draw, self.rng)
+
+        # A policy that has converged keeps drawing the architecture being evaluated:
+        # redrawn, and if every draw is pending, wait for its result (the policy learns).
+        arch = not_pending(self.history, sample(), sample, _REDRAWS)
+        return WAIT if arch is None else Suggestion(arch)
 
     def tell(self, trial: Trial, observation: Observation) -> None:
         self._learn(observation.arch, observation.score)

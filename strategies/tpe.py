@@ -25,10 +25,10 @@ from collections.abc import Container
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
-from tabnas.strategies._sampling import unseen_sample
+from tabnas.strategies._sampling import not_pending, unseen_sample
 from tabnas.strategies._surrogate import model_targets
 from tabnas.strategy import Hyperparameter, Strategy, register
-from tabnas.trials import Suggestion
+from tabnas.trials import WAIT, Suggestion, Wait
 from tabnas.types import Arch
 
 
@@ -88,12 +88,21 @@ class TPE(Strategy):
     candidates: int
     prior_weight: float
 
-    def ask(self) -> Suggestion:
+    def ask(self) -> Suggestion | Wait:
         history = self.history
+
+        def fresh() -> Arch:
+            return unseen_sample(self.space, self.rng, history)
+
         if len(history) < self.initial:
-            return Suggestion(unseen_sample(self.space, self.rng, history))
-        observations = history.observations
-        return Suggestion(tpe_propose(
-            self.space, np.array([o.arch for o in observations]),
-            np.array([o.score for o in observations]), self.rng, gamma=self.gamma,
-            candidates=self.candidates, prior_weight=self.prior_weight, seen=history))
+            arch = fresh()
+        else:
+            observations = history.observations
+            arch = tpe_propose(
+                self.space, np.array([o.arch for o in observations]),
+                np.array([o.score for o in observations]), self.rng, gamma=self.gamma,
+                candidates=self.candidates, prior_weight=self.prior_weight, seen=history)
+        # Proposals avoid what was ever suggested; where the space is nearly used up
+        # they may not: a pending one is then replaced by a uniform sample, or waited on.
+        arch = not_pending(history, arch, fresh, 10)
+        return WAIT if arch is None else Suggestion(arch)

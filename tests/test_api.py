@@ -134,6 +134,7 @@ STUDY = textwrap.dedent('''
     strategies = ["random", "rea", "hyperband", "walk.py:Walk"]
     seeds = 3
     budget = { evals = 25 }
+    mf_cost = "continue"
 
     [hyperparameters.rea]
     population = 8
@@ -170,6 +171,7 @@ def test_a_study_file_replays_from_its_own_manifest(tmp_path):
     assert cfg["hyperparameters"]["rea"] == {"population": 8, "sample": 5}
     assert cfg["hyperparameters"]["hyperband"] == {"eta": 3, "max_rungs": 5}
     assert cfg["executor"]["workers"] == 2 and cfg["seeds"] == [0, 1, 2]
+    assert cfg["mf_cost"] == "continue"
     assert manifest["config"]["strategy_sources"]["walk.py:Walk"]["sha256"]
     proc = run_cli("run", "--config", str(first / "manifest.json"), "--experiment", "again",
                    "--results-dir", "elsewhere", "--no-report", cwd=tmp_path)
@@ -274,3 +276,141 @@ def test_a_class_defined_in_the_session_runs_in_process(tmp_path):
     proc = run(SESSION.replace("low=1", "low=2"))  # changed code: refused, never mixed
     assert proc.returncode == 1 and "__main__:Walk" in proc.stderr
     assert "but that code is now" in proc.stderr
+
+
+def _python_api_blocks() -> list[str]:
+    """The code blocks of the README's "Python API" section, in order."""
+    text = _readme()
+    section = text[text.index("## Python API"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def _strategy_file() -> str:
+    """``hill_climb.py`` as the README's "Add a strategy in one file" shows it."""
+    return next(b for b in re.findall(r"```python\n(.*?)```", _readme(), re.S)
+                if "class HillClimb" in b)
+
+
+def test_readme_python_api_section_runs_as_written(tmp_path):
+    """Each block of the section, saved as a script and run in a fresh process, in order."""
+    first, later = _python_api_blocks()
+    assert "workers=2" in first and 'if __name__ == "__main__":' in first
+    for name in ("harness", "strategies"):  # a user's project with folders of these names
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "__init__.py").write_text("raise ImportError('user folder')\n")
+    (tmp_path / "hill_climb.py").write_text(_strategy_file())
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+    def script(name: str, code: str):
+        (tmp_path / name).write_text(code)
+        return subprocess.run([sys.executable, name], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=900)
+
+    check = textwrap.indent(textwrap.dedent("""
+        print("COUNTS", json.dumps(exp.counts))
+        print("RUNS", exp.df.groupby(["benchmark", "strategy", "seed"]).ngroups)
+        print("FIGURES", json.dumps(sorted(exp.plot())))
+        """), "    ")
+    proc = script("first_look.py", "import json\n" + first + check)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.split("COUNTS ")[1].splitlines()[0]) == {
+        "ran": 30, "skipped": 0, "failed": 0}
+    assert int(proc.stdout.split("RUNS ")[1].split()[0]) == 2 * 3 * 5
+    figures = json.loads(proc.stdout.split("FIGURES ")[1].splitlines()[0])
+    assert {"regret_evals", "pooled_evals"} <= set(figures)
+    results = tmp_path / "results" / "first-look"
+    assert (results / "report.html").is_file() and not (results / "failures").exists()
+
+    proc = script("later.py", later + "\nprint('BENCH', bench.name)\n")
+    assert proc.returncode == 0, proc.stderr
+    assert "BENCH nb201-analog" in proc.stdout
+    written = sorted(p.name for p in (results / "figures").iterdir()
+                     if p.suffix in (".pdf", ".svg") and p.stem.startswith("value_test"))
+    assert written == ["value_test_evals.pdf", "value_test_evals.svg"]
+
+    # The same study without the guard: refused with one line, nothing written.
+    unguarded = first.replace('if __name__ == "__main__":', "if True:")
+    proc = script("unguarded.py", unguarded.replace('experiment="first-look"',
+                                                    'experiment="unguarded"'))
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("tabnas.errors.BadConfiguration: unguarded.py starts worker "
+                           "processes (workers=2)") and "__main__" in last
+    assert "bootstrapping" not in proc.stderr
+    assert not (tmp_path / "results" / "unguarded").exists()
+
+
+def test_workers_that_refuse_while_starting_leave_nothing_behind(tmp_path):
+    """Where the script's own test of ``__name__`` hides what it does from the check,
+    the workers themselves refuse as they re-import it: one line each, no run recorded."""
+    (tmp_path / "study.py").write_text(textwrap.dedent("""
+        import tabnas
+
+        if __name__ == "not-this":
+            pass
+        tabnas.run("toy", ["random"], seeds=4, budget=10, workers=2)
+        """))
+    proc = subprocess.run([sys.executable, "study.py"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert "study.py starts worker processes (workers=2) from its top-level code" in lines[0]
+    assert lines[-1].startswith("tabnas.errors.BadConfiguration: the worker processes "
+                                "(workers=2) ended while starting")
+    assert "bootstrapping" not in proc.stderr
+    assert not (tmp_path / "results").exists()
+
+
+def test_plot_takes_the_options_of_tabnas_plot(tmp_path):
+    """``Experiment.plot`` draws what ``tabnas plot`` writes, option for option."""
+    exp = tabnas.run(["toy", "toy-fidelities"], ["random", "rea"], seeds=3, budget=15,
+                     experiment="figs", results_dir=tmp_path / "results")
+    assert {"regret_evals", "pooled_evals"} <= set(exp.plot())
+    both = exp.plot(metric="both", x="evals")
+    assert set(both) == {"value_test_evals", "pooled_evals", "value_pooled_evals"}
+    one = exp.plot(strategies="rea", benchmarks=["toy"], x=["evals"])
+    assert set(one) == {"regret_evals"}  # one benchmark: nothing pooled
+    labels = {label for ax in one["regret_evals"].axes
+              for label in ax.get_legend_handles_labels()[1]}
+    labels |= {t.get_text() for fig_legend in one["regret_evals"].legends
+               for t in fig_legend.get_texts()}
+    assert labels and all(label.startswith("rea") for label in labels)  # "rea (n=3)"
+    linear = exp.plot(scale="linear", x="evals")["regret_evals"]
+    assert {ax.get_yscale() for ax in linear.axes if ax.has_data()} == {"linear"}
+    assert exp.plot(x="evals")["regret_evals"].axes[0].get_yscale() == "log"
+    single = exp.plot(style="single", x="evals")["regret_evals"]
+    assert single.get_size_inches()[0] == pytest.approx(3.5)
+    with pytest.raises(UserError, match="unknown scale"):
+        exp.plot(scale="cubic")
+    with pytest.raises(UserError, match="unknown metric"):
+        exp.plot(metric="train")
+    # Written as the command line writes them: the same files for the same options.
+    api = tmp_path / "api"
+    exp.plot(metric="both", formats="svg", output=api)
+    cli = tmp_path / "cli"
+    proc = run_cli("plot", "figs", "--metric", "both", "--format", "svg", "-o", str(cli),
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in api.iterdir()) == sorted(p.name for p in cli.iterdir())
+    assert all(p.suffix == ".svg" for p in api.iterdir())
+
+
+@pytest.mark.parametrize(("source", "guarded"), [
+    ('import tabnas\nif __name__ == "__main__":\n    tabnas.run(workers=2)  # here\n', True),
+    ("import tabnas\ntabnas.run(workers=2)  # here\n", False),
+    ("import tabnas\ndef main():\n    tabnas.run(workers=2)\n\n\nmain()  # here\n", False),
+    ('try:\n    if __name__ == "__main__":\n        main()  # here\nexcept KeyError:\n    pass\n',
+     True),
+    ("try:\n    main()  # here\nexcept KeyError:\n    pass\n", False),
+    ("with open('x') as f:\n    main()  # here\n", False),
+    ('import sys\nif __name__ != "__main__":\n    sys.exit()\nmain()  # here\n', True),  # its own
+])
+def test_the_guard_check_reads_where_the_call_is(source, guarded):
+    """Where the module-level statement running the study sits decides (``# here``)."""
+    import ast
+
+    from tabnas.main_guard import _guarded
+
+    line = next(i for i, text in enumerate(source.splitlines(), 1) if text.endswith("# here"))
+    assert _guarded(ast.parse(source).body, line) is guarded

@@ -84,9 +84,14 @@ def test_killed_workers_study_leaves_no_process_behind(tmp_path):
         start_new_session=True)
     claims = tmp_path / "results" / "default" / ".claims"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(_session_processes(proc.pid)) < 4:
-        time.sleep(0.2)  # the study, its forkserver and two workers
-    assert any(p.is_file() for p in claims.rglob("seed-*")), "the runs never started"
+
+    def running() -> bool:  # the study, its forkserver and two workers, and a run claimed
+        return (len(_session_processes(proc.pid)) >= 4
+                and any(p.is_file() for p in claims.rglob("seed-*")))
+
+    while time.monotonic() < deadline and not running():
+        time.sleep(0.2)
+    assert running(), "the runs never started"
     os.kill(proc.pid, signal.SIGKILL)
     # communicate() reads the pipes to their end: a worker still alive holds them open.
     proc.communicate(timeout=60)

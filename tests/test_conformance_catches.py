@@ -54,13 +54,15 @@ class ForgetsFidelity(_Sampler):
     requires = frozenset({"fidelities"})
 
 
-class ClaimsToAvoidPending(_Sampler):
-    """Declares ``avoids_pending`` but always suggests the same architecture."""
-
-    avoids_pending = True
+class RepeatsPending(_Sampler):
+    """Always suggests the same architecture, also while it is being evaluated."""
 
     def ask(self):
         return Suggestion(self.space.arch_at(0))
+
+
+class SaysWhyItRepeatsPending(RepeatsPending):
+    repeats_pending = "it evaluates one architecture over and over, by design"
 
 
 class PromotesBeforeTheResult(_Sampler):
@@ -94,8 +96,8 @@ class ShapeProposals(_Sampler):
      pytest.fail.Exception, None),
     (ForgetsFidelity, "test_proposals_valid_and_budget_respected", AssertionError,
      r"requires fidelities but suggested .* without one"),
-    (ClaimsToAvoidPending, "test_nothing_pending_suggested_again", AssertionError,
-     r"declares avoids_pending, but suggested .* while it was being evaluated"),
+    (RepeatsPending, "test_nothing_pending_suggested_again", AssertionError,
+     r"suggested .* while it was being evaluated \(a wasted evaluation\)"),
     (PromotesBeforeTheResult, "test_promotions_continue_told_results", ContractError, None),
     (ShapeProposals, "test_proposals_valid_and_budget_respected", AssertionError,
      r"returned \(.*\) \(tuple\); it must return a Suggestion, WAIT or DONE"),
@@ -131,8 +133,8 @@ def test_suite_passes_a_plain_sampler():
 
 
 def test_checks_that_do_not_apply_are_skipped_not_passed():
-    with pytest.raises(pytest.skip.Exception, match="does not declare avoids_pending"):
-        SUITE.test_nothing_pending_suggested_again(_Sampler, "toy")
+    with pytest.raises(pytest.skip.Exception, match="over and over, by design"):
+        SUITE.test_nothing_pending_suggested_again(SaysWhyItRepeatsPending, "toy")
     with pytest.raises(pytest.skip.Exception, match="made no promotions"):
         SUITE.test_promotions_continue_told_results(_Sampler, "toy", 4)
     with pytest.raises(pytest.skip.Exception, match="needs a multi-fidelity benchmark"):

@@ -16,9 +16,8 @@ from tabnas.runner import Budget, run_search
 from tabnas.strategies._gp import ExactGP
 from tabnas.strategies._naszilla import DeepEnsemble, mutation_candidates
 from tabnas.strategies._training_set import bounded_subset
-from tabnas.strategies.bananas import Bananas
-from tabnas.strategy import STRATEGIES, Hyperparameter
-from tabnas.testing import CONFORMANCE_BENCHMARKS, StrategyConformance, drive, shipped_tables
+from tabnas.strategy import STRATEGIES
+from tabnas.testing import drive
 from tabnas.trials import HistoryRecorder
 
 
@@ -135,22 +134,6 @@ def test_reinforce_step_matches_the_pytorch_reference(analog):
     np.testing.assert_allclose(strategy._logits, logits.detach().numpy().ravel(), atol=1e-9)
 
 
-class PublishedBananas(Bananas):
-    """``bananas`` with ``variant=published`` as its default, for the conformance suite."""
-
-    hyperparameters = {**Bananas.hyperparameters,
-                       "variant": Hyperparameter("published", "variant",
-                                                 choices=("light", "published"))}
-
-
-class TestPublishedBananasConformance(StrategyConformance):
-    benchmarks = tuple(dict.fromkeys((*CONFORMANCE_BENCHMARKS, *shipped_tables())))
-
-    @pytest.fixture
-    def strategy_cls(self):
-        return PublishedBananas
-
-
 def test_feature_matrix_grows_with_the_observations(analog):
     """Rows kept between fits are the observations' encodings, in completion order."""
     strategy = STRATEGIES.get("bo")(analog.space, rng=np.random.default_rng(2),
@@ -160,3 +143,32 @@ def test_feature_matrix_grows_with_the_observations(analog):
     matrix = strategy._feature_matrix(archs)
     assert matrix.shape == (80, 30)
     np.testing.assert_array_equal(matrix, np.array([analog.space.encode(a) for a in archs]))
+
+
+def test_published_bananas_runs_beside_the_light_variant(tmp_path):
+    """``bananas-published`` is the published method under its own name: in one experiment
+    with ``bananas``, and the same records as ``bananas`` with ``variant=published``."""
+    import json
+
+    from tabnas.benchmarks import load_benchmark
+    from tests.conftest import run_cli
+
+    proc = run_cli("run", "--benchmark", "toy", "--strategy", "bananas,bananas-published",
+                   "--seeds", "2", "--budget-evals", "24", "--no-report", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((tmp_path / "results/default/manifest.json").read_text())
+    hps = manifest["config"]["hyperparameters"]
+    assert hps["bananas"]["variant"] == "light"
+    assert hps["bananas-published"] == {"initial": 10, "refit_every": 10,
+                                        "variant": "published", "ensemble": 5}
+    runs = tmp_path / "results/default/runs/toy"
+    assert sorted(p.name for p in runs.iterdir()) == ["bananas", "bananas-published"]
+    bench = load_benchmark("toy")
+    named = run_search(bench, STRATEGIES.get("bananas-published"), 1, Budget(evals=30)).columns
+    hp = run_search(bench, STRATEGIES.get("bananas"), 1, Budget(evals=30),
+                    hyperparameters={"variant": "published"}).columns
+    assert named["arch"] == hp["arch"] and named["regret_test"] == hp["regret_test"]
+    bad = run_cli("run", "--benchmark", "toy", "--strategy", "bananas-published", "--hp",
+                  "bananas-published.hidden=8", "--seeds", "1", "--budget-evals", "5",
+                  cwd=tmp_path)
+    assert bad.returncode == 2 and "hidden" in bad.stderr

@@ -18,25 +18,55 @@ import pytest
 
 from tabnas.benchmarks import load_benchmark
 from tabnas.runner import Budget, run_search
+from tabnas.strategies._async_brackets import AsyncBracketStrategy
 from tabnas.strategies._brackets import rung_fidelities
 from tabnas.strategies._sampling import rank_key
 from tabnas.strategy import STRATEGIES
 from tabnas.testing import check_promotion_times
 from tabnas.trials import WAIT, Suggestion
 
-SYNCHRONOUS = ("sh", "hyperband", "bohb")
-ASYNCHRONOUS = ("asha", "async-hyperband", "async-bohb")
+#: Every registered multi-fidelity strategy, from the registry (a new one is checked too).
+MULTI_FIDELITY = tuple(n for n in STRATEGIES.names() if "fidelities" in STRATEGIES.get(n).requires)
+ASYNCHRONOUS = tuple(n for n in MULTI_FIDELITY
+                     if issubclass(STRATEGIES.get(n), AsyncBracketStrategy))
+SYNCHRONOUS = tuple(n for n in MULTI_FIDELITY if n not in ASYNCHRONOUS)
 WORKERS = (1, 4, 16)
+#: A multi-objective preset of each table, for the multi-objective strategies (``mo-asha``).
+MULTI_OBJECTIVE = {"toy-fidelities": "score-size", "nb201-12": "acc-flops"}
 
 
 @pytest.fixture(scope="module")
-def benchmarks(tmp_path_factory):
+def tables(tmp_path_factory):
     from tests.official_fixtures import build_nb201_searchable
 
     folder = tmp_path_factory.mktemp("nb201")
     data = str(build_nb201_searchable(folder / "NAS-Bench-201-v1_1-096897.pth", cells=400))
-    return {"toy-fidelities": load_benchmark("toy-fidelities"),
-            "nb201-12": load_benchmark("nb201/cifar10-valid", data=data, schedule=12)}
+    return {"toy-fidelities": ("toy-fidelities", {}),
+            "nb201-12": ("nb201/cifar10-valid", {"data": data, "schedule": 12})}
+
+
+@pytest.fixture(scope="module")
+def benchmarks(tables):
+    """``benchmarks[name]`` or ``benchmarks[name, strategy]``: the table, as a strategy serves it."""
+
+    class Tables(dict):
+        def __missing__(self, key):
+            name, strategy = key
+            base, options = tables[name]
+            if STRATEGIES.get(strategy).objectives != "multi":
+                return self[name]
+            self[key] = load_benchmark(f"{base}:{MULTI_OBJECTIVE[name]}", **options)
+            return self[key]
+
+    out = Tables()
+    for name, (base, options) in tables.items():
+        out[name] = load_benchmark(base, **options)
+    return out
+
+
+def test_the_lists_come_from_the_registry():
+    assert {"sh", "hyperband", "bohb"} <= set(SYNCHRONOUS)
+    assert {"asha", "async-hyperband", "async-bohb", "mo-asha"} <= set(ASYNCHRONOUS)
 
 
 def watched(name: str, log: list):
@@ -60,7 +90,7 @@ def watched(name: str, log: list):
 @pytest.mark.parametrize("bench_name", ["toy-fidelities", "nb201-12"])
 def test_rungs_rank_told_results_and_promotions_follow_their_parent(benchmarks, bench_name,
                                                                     name, workers):
-    bench = benchmarks[bench_name]
+    bench = benchmarks[bench_name, name]
     log: list = []
     records = run_search(bench, watched(name, log), 3, Budget(evals=150),
                          sim_workers=workers)
@@ -95,7 +125,7 @@ def test_rungs_rank_told_results_and_promotions_follow_their_parent(benchmarks, 
 @pytest.mark.parametrize("bench_name", ["toy-fidelities", "nb201-12"])
 def test_asynchronous_promotions_rank_arrived_results_without_waiting(benchmarks, bench_name,
                                                                       name, workers, mf_cost):
-    bench = benchmarks[bench_name]
+    bench = benchmarks[bench_name, name]
     log: list = []
     evals = 120
     records = run_search(bench, watched(name, log), 3, Budget(evals=evals),
@@ -138,7 +168,7 @@ def test_asynchronous_promotions_rank_arrived_results_without_waiting(benchmarks
 def test_continue_charges_what_a_promotion_adds(benchmarks, bench_name, name, workers):
     """Under ``continue`` a promotion pays cost(high) - cost(low) of the trial it continues;
     under ``restart`` the full cost; everything else is the same table."""
-    bench = benchmarks[bench_name]
+    bench = benchmarks[bench_name, name]
     cls = STRATEGIES.get(name)
     restart = run_search(bench, cls, 5, Budget(evals=100), sim_workers=workers).columns
     resume = run_search(bench, cls, 5, Budget(evals=100), sim_workers=workers,
@@ -180,7 +210,9 @@ def test_exported_records_show_promotions_after_their_parent(tmp_path, name):
     from tests.conftest import run_cli
 
     mf_cost = "continue" if name in ASYNCHRONOUS else "restart"
-    run = run_cli("run", "--benchmark", "toy-fidelities", "--strategy", name, "--seeds", "2",
+    multi = STRATEGIES.get(name).objectives == "multi"
+    bench = f"toy-fidelities:{MULTI_OBJECTIVE['toy-fidelities']}" if multi else "toy-fidelities"
+    run = run_cli("run", "--benchmark", bench, "--strategy", name, "--seeds", "2",
                   "--budget-evals", "120", "--sim-workers", "4", "--mf-cost", mf_cost,
                   "--no-report", cwd=tmp_path)
     assert run.returncode == 0, run.stderr

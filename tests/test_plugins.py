@@ -18,7 +18,7 @@ from tests.conftest import REPO, run_cli
 WALK = textwrap.dedent('''
     """Random walk: mutate the last suggestion, restart every few steps."""
     from tabnas.strategy import Hyperparameter, Strategy
-    from tabnas.trials import Suggestion
+    from tabnas.trials import WAIT, Suggestion
 
 
     class Walk(Strategy):
@@ -27,11 +27,15 @@ WALK = textwrap.dedent('''
 
         def ask(self):
             last = getattr(self, "last", None)
-            if last is None or self.history.asked % self.restart == 0:
-                self.last = self.space.sample(self.rng)
-            else:
-                self.last = self.space.mutate(last, self.rng)
-            return Suggestion(self.last)
+            for _ in range(10):  # not what is being evaluated
+                if last is None or self.history.asked % self.restart == 0:
+                    arch = self.space.sample(self.rng)
+                else:
+                    arch = self.space.mutate(last, self.rng)
+                if not self.history.is_pending(arch):
+                    self.last = arch
+                    return Suggestion(arch)
+            return WAIT
     ''')
 
 SMALL = ("--benchmark", "toy", "--seeds", "2", "--budget-evals", "8", "--no-report")
