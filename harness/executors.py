@@ -43,7 +43,10 @@ however its caller behaves: ``PR_SET_PDEATHSIG`` (Linux) kills them when the
 forkserver that forked them exits, which it does once the study's pipe to it
 closes, and a watch thread also ends them once the study is gone or a zombie
 (``os.kill(pid, 0)`` alone succeeds on a zombie, which a caller that drains
-the pipes before reaping keeps around).
+the pipes before reaping keeps around). A ``--dask local:N`` cluster is
+stopped with a time limit on each step, then its workers still alive are
+killed (see :meth:`DaskExecutor.close`); its workers never see a Ctrl-C meant
+for the study (see :func:`_start_local_cluster`).
 """
 
 from __future__ import annotations
@@ -74,6 +77,10 @@ RunKey = tuple[str, str, int]
 
 #: Seconds to wait for a Dask scheduler before giving up.
 DASK_CONNECT_TIMEOUT_S = 4
+#: Seconds each step of stopping a Dask cluster may take before its workers are killed.
+DASK_CLOSE_TIMEOUT_S = 10
+#: Seconds between checks of a starting cluster (the waiting thread takes Ctrl-C).
+_START_POLL_S = 0.1
 #: Most local worker processes (``--workers N``, ``--dask local:N``) one study starts.
 MAX_LOCAL_WORKERS = 256
 
@@ -397,13 +404,14 @@ class DaskExecutor(Executor):
     def __init__(self, target: Any) -> None:
         super().__init__()
         try:
-            import dask
-            from distributed import Client, LocalCluster
+            from distributed import Client
         except ImportError:
             raise DataMissing("dask needs Dask: pip install 'tabnas[dask]' "
                               "(or pip install 'dask[distributed]')") from None
         self._cluster = None
         self._own_client = True
+        #: (pid, start ticks) of the local cluster's worker processes.
+        self._workers: set[tuple[int, int | None]] = set()
         if isinstance(target, Client):
             self.client = target
             self._own_client = False
@@ -418,28 +426,15 @@ class DaskExecutor(Executor):
             from tabnas.main_guard import check_main_guard
 
             check_main_guard(f"dask={target!r}")
-            # Errors only: a Ctrl-C cancels tasks in flight, and each worker would
-            # log a warning about it below tabnas' one-line message.
-            # Worker processes start with Ctrl-C ignored (they inherit it): a Ctrl-C
-            # in the terminal reaches the whole process group, and this process
-            # alone stops the cluster.
-            main = threading.current_thread() is threading.main_thread()
-            previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
+            security = _temporary_security()
+            self._cluster = _start_local_cluster(int(count), security)
+            self._workers = _worker_processes(self._cluster)
             try:
-                security = _temporary_security()
-                # Scheduler and workers start an HTTP server whatever the options: with
-                # no routes and a random local port, it serves nothing (no dashboard).
-                with dask.config.set({"distributed.scheduler.http.routes": [],
-                                      "distributed.worker.http.routes": []}):
-                    self._cluster = LocalCluster(
-                        n_workers=int(count), threads_per_worker=1, processes=True,
-                        host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                        scheduler_kwargs={"dashboard": False}, security=security,
-                        silence_logs=logging.ERROR)
-            finally:
-                if main:
-                    signal.signal(signal.SIGINT, previous)
-            self.client = Client(self._cluster, security=security)
+                self.client = Client(self._cluster, security=security)
+            except BaseException:  # a Ctrl-C while connecting, too: no cluster is left
+                self._own_client = False
+                self.close()
+                raise
         else:
             try:
                 self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
@@ -467,10 +462,139 @@ class DaskExecutor(Executor):
         return fut
 
     def close(self) -> None:
-        if self._own_client:
-            self.client.close()
-        if self._cluster is not None:
-            self._cluster.close()
+        """Stop the cluster within a bounded time, whatever state it is in.
+
+        Dask's own shutdown asks each worker to finish its task and waits for
+        it, which after a Ctrl-C may be a strategy stuck in a long ``ask``; on
+        busy cores it can also wait on a worker that is still starting. So
+        each step has a time limit, and any worker process still alive
+        after them is killed: the study's finished runs are already on disk.
+        """
+        try:
+            if self._own_client:
+                with contextlib.suppress(Exception):
+                    self.client.close(timeout=DASK_CLOSE_TIMEOUT_S)
+        finally:
+            if self._cluster is not None:
+                _stop_local_cluster(self._cluster, self._workers)
+
+
+def _stop_local_cluster(cluster: Any, workers: set[tuple[int, int | None]] = frozenset()) -> None:
+    """Close ``cluster`` with a time limit, then kill any of its workers still alive."""
+    workers = set(workers) | _worker_processes(cluster)
+    try:
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=DASK_CLOSE_TIMEOUT_S)
+    finally:
+        _kill_processes(workers)
+
+
+def _start_local_cluster(count: int, security) -> Any:
+    """A TLS ``LocalCluster`` of ``count`` worker processes that Ctrl-C does not reach.
+
+    A Ctrl-C in a terminal signals its whole process group, Dask's workers
+    included. Only this process must act on it (it stops the cluster), or each
+    worker would die in its task and log about it. A forked process starts
+    with the signal mask of the thread that forked it, and Dask forks its
+    workers from its own threads; so the cluster is built on a thread started
+    with SIGINT blocked. Its threads, and every worker they start (one a nanny
+    restarts later too), never see SIGINT, while this thread keeps it and
+    waits: a Ctrl-C during the start-up (which takes minutes on busy cores)
+    interrupts at once. The starting thread then stops the cluster itself
+    once it is up; if this process exits first, the cluster ends with it (its
+    scheduler runs in it, and each worker exits once its pipe to this process
+    closes: Dask's parent watch).
+    """
+    from multiprocessing import resource_tracker
+
+    import dask
+    from distributed import LocalCluster
+
+    built: dict[str, Any] = {}
+    lock = threading.Lock()
+    abandoned = False
+
+    def build() -> None:
+        try:
+            # Scheduler and workers start an HTTP server whatever the options: with
+            # no routes and a random local port, it serves nothing (no dashboard).
+            with dask.config.set({"distributed.scheduler.http.routes": [],
+                                  "distributed.worker.http.routes": []}):
+                cluster = LocalCluster(
+                    n_workers=count, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                    scheduler_kwargs={"dashboard": False}, security=security,
+                    # Errors only: stopping workers in the middle of their tasks (after
+                    # a Ctrl-C) logs warnings below tabnas' one-line message.
+                    silence_logs=logging.ERROR)
+        except BaseException as exc:  # handed to the waiting thread
+            built["error"] = exc
+            return
+        with lock:
+            if not abandoned:
+                built["cluster"] = cluster
+                return
+        _stop_local_cluster(cluster)  # the start was interrupted meanwhile
+
+    starter = threading.Thread(target=build, name="tabnas-dask-start", daemon=True)
+    # Started here, not by the first worker's spawn: the thread that starts
+    # multiprocessing's resource tracker has SIGINT unblocked afterwards, and the
+    # worker it forks next would take the Ctrl-C.
+    resource_tracker.ensure_running()
+    with _sigint_blocked():
+        starter.start()
+    try:
+        while starter.is_alive():
+            starter.join(_START_POLL_S)  # a Ctrl-C raises KeyboardInterrupt here
+    except BaseException:
+        with lock:
+            abandoned = True
+            cluster = built.pop("cluster", None)
+        if cluster is not None:  # started just before the interrupt
+            _stop_local_cluster(cluster)
+        raise
+    if "error" in built:
+        raise built["error"]
+    return built["cluster"]
+
+
+@contextlib.contextmanager
+def _sigint_blocked() -> Iterator[None]:
+    """Block SIGINT in this thread (so in the threads it starts meanwhile), where possible."""
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _worker_processes(cluster: Any) -> set[tuple[int, int | None]]:
+    """(pid, start ticks) of each worker process a ``LocalCluster``'s nannies run now."""
+    from tabnas.locks import _start_ticks
+
+    found = set()
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(getattr(getattr(nanny, "process", None), "process", None), "pid", None)
+        if pid:
+            found.add((pid, _start_ticks(pid)))
+    return found
+
+
+def _kill_processes(processes: set[tuple[int, int | None]]) -> None:
+    """SIGKILL each process still running (same pid and start time), and wait until it is."""
+    import time
+
+    alive = {p for p in processes if _process_alive(*p)}
+    for pid, _ in alive:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+    deadline = perf_counter() + DASK_CLOSE_TIMEOUT_S
+    while alive and perf_counter() < deadline:  # a killed process is gone once reaped
+        time.sleep(0.05)
+        alive = {p for p in alive if _process_alive(*p)}
 
 
 def _temporary_security():

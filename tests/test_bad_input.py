@@ -145,16 +145,62 @@ def test_plot_with_zero_regret_everywhere_is_quiet(tmp_path):
     assert (tmp_path / "results" / "z" / "figures" / "regret_evals.png").stat().st_size > 0
 
 
-def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
-    """Ctrl-C reaches the terminal's whole process group, Dask's workers included."""
+def _live_processes_in_group(pgid: int) -> list[str]:
+    """Command lines of the processes (zombies aside) in process group ``pgid`` (Linux)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{entry}/stat").read()  # noqa: SIM115 - one read
+            cmdline = open(f"/proc/{entry}/cmdline").read()  # noqa: SIM115
+        except (OSError, ValueError):  # not a pid, or gone meanwhile
+            continue
+        fields = stat.rpartition(")")[2].split()
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            found.append(f"{entry}: {cmdline.replace(chr(0), ' ')[:200]}")
+    return found
+
+
+def _wait_for_group_to_end(pgid: int, limit_s: float = 60) -> list[str]:
+    """The group's live processes once none is left, or after ``limit_s`` seconds."""
+    deadline = time.monotonic() + limit_s
+    left = _live_processes_in_group(pgid)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = _live_processes_in_group(pgid)
+    return left
+
+
+def _start_dask_study(tmp_path) -> subprocess.Popen:
+    """``tabnas run`` on a local Dask cluster in its own process group, as in a terminal."""
     code = ("import sys, tests.faulty_strategies; from tabnas.cli import main; "
             "raise SystemExit(main(sys.argv[1:]))")
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-c", code, "run", "--no-report", "--strategy", "random,sleepy",
          "--seeds", "1", "--budget-evals", "5", "--experiment", "c", "--dask", "local:1"],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
+
+
+def _interrupt(proc: subprocess.Popen) -> None:
+    """Ctrl-C the whole group; the study must say one line, exit 130 and leave nothing."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("tabnas did not stop after Ctrl-C: "
+                             + proc.communicate()[1][-2000:]) from None
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines() == [
+        "tabnas: interrupted; finished runs are saved, rerun the command to resume"]
+    left = _wait_for_group_to_end(proc.pid)
+    assert left == [], left
+
+
+def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
+    """Ctrl-C reaches the terminal's whole process group, Dask's workers included."""
+    proc = _start_dask_study(tmp_path)
     done = tmp_path / "results" / "c" / "runs" / "nb201-analog" / "random" / "seed-0.parquet"
     deadline = time.monotonic() + 300  # a TLS cluster starts slowly on busy cores
     while not done.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -163,12 +209,22 @@ def test_ctrl_c_on_a_local_dask_cluster_is_one_line(tmp_path):
         proc.kill()
         raise AssertionError("the first run never finished: " + proc.communicate()[1][-2000:])
     time.sleep(0.5)  # the sleepy run is now in its worker
-    os.killpg(proc.pid, signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    assert err.strip().splitlines() == [
-        "tabnas: interrupted; finished runs are saved, rerun the command to resume"]
+    _interrupt(proc)
     assert done.stat().st_size > 0
+
+
+def test_ctrl_c_while_a_local_dask_cluster_starts(tmp_path):
+    """A Ctrl-C while the cluster's workers start is acted on, not lost until they are up."""
+    proc = _start_dask_study(tmp_path)
+    manifest = tmp_path / "results" / "c" / "manifest.json"  # written once the cluster is up
+    deadline = time.monotonic() + 300
+    starting = False  # multiprocessing's helper or a Dask worker is in the study's group
+    while not starting and proc.poll() is None and time.monotonic() < deadline:
+        assert not manifest.exists(), "the cluster was up before its start was seen"
+        starting = any("multiprocessing" in p for p in _live_processes_in_group(proc.pid))
+        time.sleep(0.02)
+    assert starting, proc.communicate()[1][-2000:] if proc.poll() is not None else "no start"
+    _interrupt(proc)
 
 
 def test_manifest_without_study_settings(toy_experiment, capsys):
