@@ -141,8 +141,8 @@ class _View(Sequence):
         return f"<{len(self._items)} items>"
 
 
-class _Observations(Sequence):
-    """A read-only sequence of the history's observations, in completion order."""
+class _FinishedView(Sequence):
+    """A read-only view of the history's finished trials, one item each, in completion order."""
 
     __slots__ = ("_history",)
 
@@ -151,6 +151,12 @@ class _Observations(Sequence):
 
     def __len__(self) -> int:
         return len(self._history._scores)
+
+
+class _Observations(_FinishedView):
+    """A read-only sequence of the history's observations, in completion order."""
+
+    __slots__ = ()
 
     def __getitem__(self, index):
         h = self._history
@@ -164,16 +170,10 @@ class _Observations(Sequence):
         return f"<{len(self)} observations>"
 
 
-class _Pairs(Sequence):
+class _Pairs(_FinishedView):
     """A read-only sequence of ``(trial, observation)``: the history's finished trials."""
 
-    __slots__ = ("_history",)
-
-    def __init__(self, history: History) -> None:
-        self._history = history
-
-    def __len__(self) -> int:
-        return len(self._history._scores)
+    __slots__ = ()
 
     def __getitem__(self, index):
         h = self._history
