@@ -52,6 +52,7 @@ for the study (see :func:`_start_local_cluster`).
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import logging
@@ -410,6 +411,7 @@ class DaskExecutor(Executor):
                               "(or pip install 'dask[distributed]')") from None
         self._cluster = None
         self._own_client = True
+        self._log_level: int | None = None
         #: (pid, start ticks) of the local cluster's worker processes.
         self._workers: set[tuple[int, int | None]] = set()
         if isinstance(target, Client):
@@ -426,6 +428,7 @@ class DaskExecutor(Executor):
             from tabnas.main_guard import check_main_guard
 
             check_main_guard(f"dask={target!r}")
+            self._log_level = _quiet_distributed_logs()
             security = _temporary_security()
             self._cluster = _start_local_cluster(int(count), security)
             self._workers = _worker_processes(self._cluster)
@@ -436,15 +439,20 @@ class DaskExecutor(Executor):
                 self.close()
                 raise
         else:
+            reason = None
             try:
                 self.client = Client(target, timeout=DASK_CONNECT_TIMEOUT_S)
             except Exception as exc:  # refused, timed out, or something that is not Dask
                 reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            if reason is not None:
+                # The Client that failed closes itself in __del__: collected now, not
+                # whenever a later allocation runs the collector, which inside another
+                # Client's start would wait for ever on the lock that start holds.
+                gc.collect()
                 raise BadConfiguration(
                     f"no Dask scheduler answered at {target!r} within "
                     f"{DASK_CONNECT_TIMEOUT_S} s ({reason}); check the address, or use "
-                    "dask='local:N' for a cluster on this machine"
-                ) from None
+                    "dask='local:N' for a cluster on this machine")
         self._slots = 1
         self._slots_at = -math.inf
 
@@ -477,6 +485,24 @@ class DaskExecutor(Executor):
         finally:
             if self._cluster is not None:
                 _stop_local_cluster(self._cluster, self._workers)
+            if self._log_level is not None:
+                logging.getLogger("distributed").setLevel(self._log_level)
+
+
+def _quiet_distributed_logs() -> int:
+    """Errors only from Dask's loggers in this process, for the cluster's lifetime.
+
+    ``LocalCluster(silence_logs=...)`` lowers its log handlers only until the
+    cluster closes, and restores them before the last messages of its shutdown
+    (workers removed, plugins registered by a worker still starting): after a
+    Ctrl-C those would follow tabnas' one line. The logger's own level holds
+    until :meth:`DaskExecutor.close` has stopped everything; after a start that
+    was interrupted (the process is ending) it stays. Returns the level to restore.
+    """
+    logger = logging.getLogger("distributed")
+    old = logger.level
+    logger.setLevel(logging.ERROR)
+    return old
 
 
 def _stop_local_cluster(cluster: Any, workers: set[tuple[int, int | None]] = frozenset()) -> None:

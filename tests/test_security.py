@@ -8,6 +8,7 @@ without the marker appearing.
 from __future__ import annotations
 
 import bz2
+import gc
 import json
 import os
 import pickle
@@ -126,8 +127,13 @@ def test_local_dask_cluster_refuses_clients_without_its_credentials():
                     dict(address="tcp://" + address.removeprefix("tls://")),  # plain TCP
                     dict(address=address, security=Security.temporary())]  # another CA
         for kwargs in attempts:
-            with pytest.raises(Exception):  # noqa: B017 - each refusal has its own type
+            with pytest.raises(Exception) as refused:  # noqa: B017 - each has its own type
                 Client(timeout=3, **kwargs).close()
+            # A Client that failed to start closes itself in __del__. Collected here,
+            # not whenever a later allocation triggers the collector: inside the next
+            # Client's start that close waits on the lock the start holds, for ever.
+            del refused
+            gc.collect()
         # No dashboard or HTTP API: the scheduler's HTTP port serves no route.
         ports = [s.getsockname()[1] for s in ex._cluster.scheduler.http_server._sockets.values()]
         assert ports and 8787 not in ports
