@@ -171,8 +171,14 @@ def _wait_for_group_to_end(pgid: int, limit_s: float = 60) -> list[str]:
 
 
 def _start_dask_study(tmp_path) -> subprocess.Popen:
-    """``tabnas run`` on a local Dask cluster in its own process group, as in a terminal."""
-    code = ("import sys, tests.faulty_strategies; from tabnas.cli import main; "
+    """``tabnas run`` on a local Dask cluster in its own process group, as in a terminal.
+
+    A terminal's foreground job takes Ctrl-C; a test runner started in the
+    background (``cmd &`` in a script) ignores SIGINT, and a child inherits that,
+    so the child puts Python's own Ctrl-C handler back first.
+    """
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "import tests.faulty_strategies; from tabnas.cli import main; "
             "raise SystemExit(main(sys.argv[1:]))")
     env = dict(os.environ, PYTHONPATH=str(REPO))
     return subprocess.Popen(
