@@ -48,3 +48,15 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Comple
         full_env.update(env)
     return subprocess.run([sys.executable, "-m", "tabnas", *args], cwd=cwd, env=full_env,
                           capture_output=True, text=True, timeout=600)
+
+
+def one_line_error(capsys, argv: list[str]) -> str:
+    """Run ``tabnas ARGV`` in this process; it must fail with one error line and exit 2."""
+    from tabnas.cli import main
+
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tabnas: error: "), err
+    return lines[0]

@@ -15,17 +15,7 @@ import pytest
 
 from tabnas import RESULTS_FORMAT
 from tabnas.cli import main
-from tests.conftest import REPO, run_cli
-
-
-def _one_line(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1, err
-    assert lines[0].startswith("tabnas: error: ")
-    return lines[0]
+from tests.conftest import REPO, one_line_error, run_cli
 
 
 @pytest.fixture
@@ -50,16 +40,16 @@ def toy_experiment(tmp_path, capsys):
     ],
 )
 def test_run_arguments(tmp_path, capsys, args, needle):
-    line = _one_line(capsys, ["run", "--seeds", "1", "--budget-evals", "2", "--no-report",
+    line = one_line_error(capsys, ["run", "--seeds", "1", "--budget-evals", "2", "--no-report",
                               "--results-dir", str(tmp_path / "r"), *args])
     assert needle in line
     assert not (tmp_path / "r").exists()
 
 
 def test_usage_error_names_the_subcommand_once(capsys):
-    assert _one_line(capsys, ["run", "--seeds", "0"]) == \
+    assert one_line_error(capsys, ["run", "--seeds", "0"]) == \
         "tabnas: error: run: argument --seeds: must be > 0, got 0"
-    assert _one_line(capsys, ["list", "extra"]) == "tabnas: error: unrecognized arguments: extra"
+    assert one_line_error(capsys, ["list", "extra"]) == "tabnas: error: unrecognized arguments: extra"
 
 
 def test_analog_data_that_is_not_the_table(tmp_path, capsys):
@@ -70,19 +60,19 @@ def test_analog_data_that_is_not_the_table(tmp_path, capsys):
     for data, needle in ((tmp_path / "missing.anb", "is not a file; omit --data"),
                          (folder, "is not a file; omit --data"),
                          (wrong, "it is not analog-nasbench's data.anb")):
-        line = _one_line(capsys, ["info", "nb201-analog", "--data", str(data)])
+        line = one_line_error(capsys, ["info", "nb201-analog", "--data", str(data)])
         assert needle in line and str(data) in line
 
 
 def test_nb101_data_folder(tmp_path, capsys):
-    line = _one_line(capsys, ["info", "nb101", "--data", str(tmp_path)])
+    line = one_line_error(capsys, ["info", "nb101", "--data", str(tmp_path)])
     assert "is a folder, not a .tfrecord file" in line
 
 
 def test_live_options_beyond_memory(capsys):
-    assert "epochs=1000000000.0: at most 10,000" in _one_line(
+    assert "epochs=1000000000.0: at most 10,000" in one_line_error(
         capsys, ["info", "mnist-mlp", "--option", "epochs=1e9"])
-    assert "seeds=5000: at most 1,000" in _one_line(
+    assert "seeds=5000: at most 1,000" in one_line_error(
         capsys, ["info", "mnist-mlp-shared", "--option", "seeds=5000"])
 
 
@@ -92,7 +82,7 @@ def test_damaged_manifest(toy_experiment, capsys, text):
     manifest.write_bytes(text.encode("latin-1"))
     for argv in (["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
                   "--budget-evals", "4", "--experiment", "e"], ["stats", "e"], ["status", "e"]):
-        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        line = one_line_error(capsys, [*argv, "--results-dir", str(toy_experiment)])
         assert str(manifest) in line and "move the folder aside" in line
     assert manifest.read_bytes() == text.encode("latin-1")
 
@@ -102,7 +92,7 @@ def test_damaged_run_file_is_named(toy_experiment, tmp_path, capsys):
     run.write_bytes(run.read_bytes()[:100])
     out = tmp_path / "rows.csv"
     for argv in (["stats", "e"], ["export", "e", "-o", str(out)]):
-        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        line = one_line_error(capsys, [*argv, "--results-dir", str(toy_experiment)])
         assert f"run file {run} is damaged" in line and "--redo-damaged" in line
     assert not out.exists()
     # Doing what the line says repairs the experiment (the damaged file is kept aside).
@@ -121,7 +111,7 @@ def test_output_under_a_file(toy_experiment, tmp_path, capsys):
     blocker.write_text("keep")
     for argv in (["export", "e", "-o", str(blocker / "rows.csv")],
                  ["report", "e", "-o", str(blocker / "report.html")]):
-        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        line = one_line_error(capsys, [*argv, "--results-dir", str(toy_experiment)])
         assert f"{blocker} is a file, not a folder" in line
     assert blocker.read_text() == "keep"
 
@@ -130,7 +120,7 @@ def test_table_value_not_among_choices_is_shown_plainly(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("w,v\n1,0.5\n2,0.7\n3,0.9\n")
     (tmp_path / "spec.toml").write_text('name = "t"\ntable = "t.csv"\nvalue = "v"\n'
                                         "[variables]\nw = [1, 2]\n")
-    line = _one_line(capsys, ["info", f"table:{tmp_path}"])
+    line = one_line_error(capsys, ["info", f"table:{tmp_path}"])
     assert "column 'w' holds 3, which is not among its choices [1, 2]" in line
 
 
@@ -238,5 +228,5 @@ def test_manifest_without_study_settings(toy_experiment, capsys):
     manifest.write_text(f'{{"format": {RESULTS_FORMAT}, "config": {{"benchmarks": ["toy"]}}}}')
     for argv in (["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
                   "--budget-evals", "4", "--experiment", "e"], ["status", "e"]):
-        line = _one_line(capsys, [*argv, "--results-dir", str(toy_experiment)])
+        line = one_line_error(capsys, [*argv, "--results-dir", str(toy_experiment)])
         assert "is damaged (its configuration lacks strategies, seeds, budget" in line

@@ -10,18 +10,10 @@ import pytest
 
 from tabnas import locks
 from tabnas.cli import main
+from tests.conftest import one_line_error
 
 RUN = ["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
        "--budget-evals", "4", "--experiment", "e", "--no-report"]
-
-
-def _one_line(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tabnas: error: "), err
-    return lines[0]
 
 
 def _table(tmp_path, rows: str, spec_extra: str = "", variables: str = "w = [1, 2]") -> str:
@@ -38,14 +30,14 @@ def _table(tmp_path, rows: str, spec_extra: str = "", variables: str = "w = [1, 
     ("w,v,c\n1,0.5,1\n2,0.6,-2\n", 'cost = "c"\n', "column 'c' has negative costs"),
 ])
 def test_user_tables_refuse_infinite_values_and_bad_costs(tmp_path, capsys, rows, extra, needle):
-    assert needle in _one_line(capsys, ["info", _table(tmp_path, rows, extra)])
+    assert needle in one_line_error(capsys, ["info", _table(tmp_path, rows, extra)])
 
 
 def test_zero_costs_need_an_evaluation_cap(tmp_path, capsys):
     bench = _table(tmp_path, "w,v,c\n1,0.5,1\n2,0.6,0\n", 'cost = "c"\n')
     base = ["run", "--benchmark", bench, "--strategy", "rea", "--seeds", "1", "--no-report",
             "--budget-cost", "5", "--results-dir", str(tmp_path / "r")]
-    line = _one_line(capsys, base)
+    line = one_line_error(capsys, base)
     assert "cost 0" in line and "--budget-evals" in line
     assert not (tmp_path / "r").exists()
     assert main([*base, "--budget-evals", "6"]) == 0  # capped: it ends
@@ -55,11 +47,11 @@ def test_a_space_beyond_int64_is_refused_before_any_allocation(tmp_path, capsys)
     variables = "\n".join(f"x{i} = {list(range(256))}" for i in range(8))  # 2^64 cells
     header = ",".join(f"x{i}" for i in range(8))
     bench = _table(tmp_path, f"{header},v\n{','.join(['0'] * 8)},1\n", variables=variables)
-    assert "more than the 4.61e+18 (2^62)" in _one_line(capsys, ["info", bench])
+    assert "more than the 4.61e+18 (2^62)" in one_line_error(capsys, ["info", bench])
     variables = "\n".join(f"x{i} = [0, 1]" for i in range(40))  # fits, but 2^40 rows missing
     header = ",".join(f"x{i}" for i in range(40))
     bench = _table(tmp_path, f"{header},v\n{','.join(['0'] * 40)},1\n", variables=variables)
-    assert "has 1,099,511,627,776 cells but the table has 1 rows" in _one_line(
+    assert "has 1,099,511,627,776 cells but the table has 1 rows" in one_line_error(
         capsys, ["info", bench])
 
 
@@ -73,7 +65,7 @@ def test_a_space_beyond_int64_is_refused_before_any_allocation(tmp_path, capsys)
     (["--option", "a=1", "--option", "a=2"], "--option a is given twice"),
 ])
 def test_counts_and_names_have_bounds(tmp_path, capsys, args, needle):
-    line = _one_line(capsys, ["run", "--benchmark", "toy", "--seeds", "1", *args,
+    line = one_line_error(capsys, ["run", "--benchmark", "toy", "--seeds", "1", *args,
                               "--results-dir", str(tmp_path / "r")])
     assert needle in line
     assert not (tmp_path / "r").exists()
@@ -83,7 +75,7 @@ def test_nul_in_a_spec_file(tmp_path, capsys):
     (tmp_path / "t.csv").write_text("w,v\n1,0.5\n2,0.6\n")
     (tmp_path / "spec.toml").write_text('table = "t\\u0000.csv"\nvalue = "v"\n'
                                         "[variables]\nw = [1, 2]\n")
-    assert "'table' holds a NUL character" in _one_line(capsys, ["info", f"table:{tmp_path}"])
+    assert "'table' holds a NUL character" in one_line_error(capsys, ["info", f"table:{tmp_path}"])
 
 
 @pytest.mark.parametrize("change", [{"seeds": "0-9"}, {"benchmarks": [1, 2]},
@@ -97,7 +89,7 @@ def test_manifest_with_wrong_types(tmp_path, capsys, change):
     path.write_text(json.dumps(manifest))
     capsys.readouterr()
     for argv in (RUN, ["status", "e"], ["stats", "e"]):
-        line = _one_line(capsys, [*argv, "--results-dir", str(results)])
+        line = one_line_error(capsys, [*argv, "--results-dir", str(results)])
         assert "of the wrong type" in line and "move the folder aside" in line
 
 
@@ -120,7 +112,7 @@ def test_a_held_lock_is_named_instead_of_blocking_forever(tmp_path, capsys, monk
     fd = os.open(results / "e" / ".lock", os.O_RDWR)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # as a stuck process (or a crafted lock) would
-        line = _one_line(capsys, [*RUN, "--seeds", "3", "--results-dir", str(results)])
+        line = one_line_error(capsys, [*RUN, "--seeds", "3", "--results-dir", str(results)])
     finally:
         os.close(fd)
     assert f"the experiment lock {results / 'e' / '.lock'} has been held" in line

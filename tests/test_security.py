@@ -21,6 +21,7 @@ import pytest
 from tabnas.benchmarks import load_benchmark
 from tabnas.cli import main
 from tabnas.errors import UserError
+from tests.conftest import one_line_error
 from tests.official_fixtures import build_nats
 
 RUN = ["run", "--benchmark", "toy", "--strategy", "random", "--seeds", "2",
@@ -44,15 +45,6 @@ def _crafted(obj, path, marker) -> None:
     assert marker.exists()
     marker.unlink()
     path.write_bytes(bz2.compress(data))
-
-
-def _one_line(capsys, argv) -> str:
-    code = main(argv)
-    err = capsys.readouterr().err
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("tabnas: error: "), err
-    return lines[0]
 
 
 def test_crafted_nats_single_file_runs_no_code(tmp_path):
@@ -153,13 +145,13 @@ def test_planted_symlinks_are_not_followed(tmp_path, capsys):
     capsys.readouterr()
     for name in ("stats.csv", "stats.md"):
         (exp / name).symlink_to(victim)
-    line = _one_line(capsys, ["stats", "e", "--results-dir", str(results)])
+    line = one_line_error(capsys, ["stats", "e", "--results-dir", str(results)])
     assert "is a symbolic link" in line
     (exp / "stats.csv").unlink()
     (exp / "stats.md").unlink()
     (exp / ".lock").unlink()
     (exp / ".lock").symlink_to(victim)
-    line = _one_line(capsys, [*RUN, "--seeds", "3", "--results-dir", str(results)])
+    line = one_line_error(capsys, [*RUN, "--seeds", "3", "--results-dir", str(results)])
     assert f"{exp / '.lock'}: it is a symbolic link" in line
     assert victim.read_text() == "precious" and (exp / ".lock").is_symlink()
 
@@ -170,7 +162,7 @@ def test_report_onto_a_fifo_is_refused_before_anything_is_written(tmp_path, caps
     capsys.readouterr()
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    line = _one_line(capsys, ["report", "e", "-o", str(fifo), "--results-dir", str(results)])
+    line = one_line_error(capsys, ["report", "e", "-o", str(fifo), "--results-dir", str(results)])
     assert f"{fifo} is not a regular file" in line
     assert not (results / "e" / "figures").exists() and not (results / "e" / "tables").exists()
     assert fifo.is_fifo()
