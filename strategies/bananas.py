@@ -14,7 +14,7 @@ registered under its own name so that both run in one experiment (the
   architectures as candidates; independent Thompson sampling; 10 proposals
   per fit after 10 uniform samples. Cost: a fit is ``O(150 * N / 32)``
   minibatch steps, so the cost per evaluation grows linearly with the number
-  of evaluations ``N`` (about 30 ms per evaluation at 200 on one core). A
+  of evaluations ``N`` (about 22 ms per evaluation at 200, on shared cores). A
   paper that reports "BANANAS" from tabnas runs this variant.
 - ``bananas`` (``variant=light``, its default): a variant of the method, not the method itself.
   ``ensemble`` two-layer networks of ``hidden`` units, warm-started: each fit

@@ -208,6 +208,14 @@ def test_published_bananas_runs_beside_the_light_variant(tmp_path):
     hp = run_search(bench, STRATEGIES.get("bananas"), 1, Budget(evals=30),
                     hyperparameters={"variant": "published"}).columns
     assert named["arch"] == hp["arch"] and named["regret_test"] == hp["regret_test"]
+    # The manifest records what ran: variant=published on `bananas` runs naszilla's 10
+    # proposals per fit, not the light variant's default of 4.
+    from tabnas.api import run
+
+    run("toy", "bananas", seeds=1, budget=12, experiment="hp", results_dir=tmp_path / "api",
+        hyperparameters={"bananas": {"variant": "published"}}, progress=False)
+    ran = json.loads((tmp_path / "api/hp/manifest.json").read_text())
+    assert ran["config"]["hyperparameters"]["bananas"]["refit_every"] == 10
     bad = run_cli("run", "--benchmark", "toy", "--strategy", "bananas-published", "--hp",
                   "bananas-published.hidden=8", "--seeds", "1", "--budget-evals", "5",
                   cwd=tmp_path)
