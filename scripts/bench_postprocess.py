@@ -184,6 +184,7 @@ def in_process(results: Path, name: str, repeat: int, formats: tuple[str, ...]) 
     steps: dict[str, list[tuple[float, float]]] = {}
     takes_data = "data" in inspect.signature(report.compute_report).parameters
     takes_formats = "formats" in inspect.signature(report.write_report).parameters
+    takes_figures = "figures" in inspect.signature(report.compute_report).parameters
 
     def timed(label, fn):
         w, c = time.perf_counter(), time.process_time()
@@ -195,14 +196,17 @@ def in_process(results: Path, name: str, repeat: int, formats: tuple[str, ...]) 
         with contextlib.redirect_stdout(io.StringIO()):
             loaded = timed("load", lambda: load_for_statistics(exp))
             timed("stats", lambda loaded=loaded: cli._stats(exp, *loaded))
-            timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))
+            drawn = timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))
             kw = {"data": loaded} if takes_data else {}
+            if takes_figures:  # as 'tabnas run --html': the plot's regret figures embedded
+                kw["figures"] = drawn
             rep = timed("report: compute", lambda kw=kw: report.compute_report(exp, **kw))
             kw = {"formats": formats} if takes_formats else {}
             timed("report: write", lambda rep=rep, kw=kw: report.write_report(rep, exp, **kw))
     shown = ",".join(formats) if takes_formats else "png,pdf,svg (this revision's only choice)"
     print(f"\nstudy {name!r} in one process (libraries imported), {sys.executable}, report "
           f"figure files {shown}, data {'read once' if takes_data else 'read again by the report'}"
+          f", regret figures {'drawn once' if takes_figures else 'drawn again by the report'}"
           f", median of {repeat}:")
     print("| step | wall s | CPU s |")
     print("|---|---:|---:|")
