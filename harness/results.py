@@ -696,7 +696,7 @@ def _system_memory_pool():
 
     Arrow's default (mimalloc) hands freed pages back to the OS soon after a read and
     faults them in again on the next one; on a VM that reports free pages to its host
-    each fault costs tens of microseconds, and reading 400,000 rows took 0.35-0.5 s of
+    each fault costs tens of microseconds, and reading 400,000 rows took 0.35-1.3 s of
     system time instead of 0.1 s. The pool is put back afterwards: a program that
     imports tabnas keeps its own choice for its own Arrow work.
     """
@@ -708,7 +708,6 @@ def _system_memory_pool():
         yield pa.system_memory_pool()
     finally:
         pa.set_memory_pool(before)
-
 
 
 def load_experiment(exp_dir: Path, columns: list[str] | None = None):
