@@ -222,6 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "--option report_schedule=E reports another schedule's final accuracy")
     _option_arg(p)
     p.add_argument("--no-report", action="store_true", help="skip the stats table and plots")
+    p.add_argument("--html", action="store_true",
+                   help="also write the HTML report (as 'tabnas report' does), from the same "
+                        "read of the results and the regret figures already drawn")
     p.add_argument("--redo-damaged", action="store_true",
                    help="move damaged or foreign run files to the experiment's damaged/ "
                         "folder and compute those runs again (without it, such a file stops "
@@ -329,6 +332,9 @@ _STUDY_FLAGS = ("benchmark", "strategy", "seeds", "budget_evals", "budget_cost",
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.html and args.no_report:
+        raise UserError("--html cannot be combined with --no-report: the report is made "
+                        "with the stats table and plots; drop one of them")
     if args.config is not None:
         given = [f for f in _STUDY_FLAGS if getattr(args, f) not in (None, [])]
         if given:
@@ -358,8 +364,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         loaded = load_for_statistics(where)  # read once for both
         benches = _mo_benchmarks(*loaded)
         _stats(where, *loaded, benches=benches)
-        _plot(where, *loaded, benches=benches)
+        figures = _plot(where, *loaded, benches=benches)
+        if args.html:
+            from tabnas.report import REPORT_FORMATS, compute_report, write_report
+
+            path = write_report(compute_report(where, data=loaded, figures=figures), where)
+            _report_written(path, where, REPORT_FORMATS)
     return 0
+
+
+def _report_written(path: Path, exp_dir: Path, formats: tuple[str, ...]) -> None:
+    from tabnas.report import formats_note
+
+    print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
+    print(f"note: {formats_note(formats)}")
 
 
 def _shown(path: Path) -> Path:
@@ -515,7 +533,8 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
 
 
 def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None,
-          benches: list | None = None) -> None:
+          benches: list | None = None) -> dict:
+    """Draw and write ``tabnas plot``'s figures; returns them (written and closed)."""
     from tabnas import plots
 
     opts = {}
@@ -533,6 +552,7 @@ def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = N
     for note in notes:
         print(f"note: {note}")
     print("plots: " + ", ".join(str(p) for p in written))
+    return figures
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -635,7 +655,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from tabnas.report import build_report, formats_note
+    from tabnas.report import build_report
     from tabnas.results import experiment_dir
 
     _check_stats_args(args)
@@ -645,8 +665,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     path = build_report(exp_dir, evals=args.at_evals, cost=args.at_cost, alpha=args.alpha,
                         output=args.output, seeds=args.seeds, method=args.wilcoxon,
                         blocks=args.blocks, rope=args.rope, formats=args.format)
-    print(f"report: {path} (figures in {exp_dir / 'figures'}, tables in {exp_dir / 'tables'})")
-    print(f"note: {formats_note(args.format)}")
+    _report_written(path, exp_dir, args.format)
     return 0
 
 

@@ -13,6 +13,7 @@ is saved, not to matplotlib at large.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -550,6 +551,30 @@ def cost_axis_labels(df: pd.DataFrame, cost_labels: dict[str, str] | None,
             for b in df["benchmark"].unique()}
 
 
+#: What each regret figure of :func:`experiment_figures` was drawn from: the frame and
+#: its options (metric, axis, band, log, style, strategies, benchmarks).
+_DRAWN: weakref.WeakKeyDictionary[Figure, tuple] = weakref.WeakKeyDictionary()
+
+
+def default_regret_figures(figures: dict[str, Figure], df: pd.DataFrame) -> dict[str, Figure]:
+    """Those of ``figures`` that :func:`regret_figures` would draw from ``df`` as they are.
+
+    ``figures`` come from :func:`plot_figures`; a regret figure it drew from this very
+    frame with the default options (test regret, mean ± s.e., log axes, default size,
+    every strategy and benchmark) is the figure the report shows, so the report embeds
+    it rather than drawing it again. Figures of other options or frames are left out.
+    """
+    default = get_style("default")
+    out = {}
+    for stem in ("regret_evals", "regret_cost"):
+        fig = figures.get(stem)
+        source, options = _DRAWN.get(fig, (None, None)) if fig is not None else (None, None)
+        if source is not None and source() is df and options == (
+                "regret_test", stem.removeprefix("regret_"), "se", True, default, None, None):
+            out[stem] = fig
+    return out
+
+
 def regret_figures(df: pd.DataFrame, colours: dict[str, str],
                    cost_labels: dict[str, str] | None = None, *,
                    by_evals: pd.DataFrame | None = None, units: dict[str, str] | None = None,
@@ -664,8 +689,9 @@ def experiment_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test"
             units = regret_units(manifest, m)
             ylabel = {b: f"{regret_name([b], m)} ({units.get(b, regret_unit(None))})"
                       for b in sub["benchmark"].unique()}
-            figures[f"{prefix}regret_{axis}"] = curves_figure(cv[m], colours, xlabel=xlabel,
-                                                              ylabel=ylabel, **kw)
+            fig = curves_figure(cv[m], colours, xlabel=xlabel, ylabel=ylabel, **kw)
+            _DRAWN[fig] = (weakref.ref(df), (m, axis, band, log, st, strategies, benchmarks))
+            figures[f"{prefix}regret_{axis}"] = fig
     if sub["benchmark"].nunique() >= 2:
         if "evals" not in axes:
             notes.append("the pooled figure is over evaluations: cost units differ between "
@@ -746,13 +772,26 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     return out
 
 
+#: The files each figure was rendered to, by format: a figure is final once rendered,
+#: and one drawn for ``tabnas plot`` and embedded in the report is drawn once.
+_RENDERED: weakref.WeakKeyDictionary[Figure, dict[str, bytes]] = weakref.WeakKeyDictionary()
+
+
 def render_figure(fig: Figure, fmt: str) -> bytes:
     """``fig`` as the bytes of one file format, at its own resolution, TrueType in PDF.
 
     The layout is solved once, before the first format: it depends on the figure's
     size in inches, not on the format, and a figure that keeps its layout engine is
-    drawn twice per file (once to lay it out, once to render).
+    drawn twice per file (once to lay it out, once to render). Each format is drawn
+    once per figure; a figure must not be changed after it is first rendered.
     """
+    done = _RENDERED.setdefault(fig, {})
+    if fmt not in done:
+        done[fmt] = _render(fig, fmt)
+    return done[fmt]
+
+
+def _render(fig: Figure, fmt: str) -> bytes:
     import io
 
     fix_layout(fig)

@@ -94,7 +94,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                    alpha: float = 0.05, seeds: list[int] | None = None,
                    method: str = "auto", blocks: str = "auto",
                    rope: float | None = None,
-                   data: tuple[pd.DataFrame, dict] | None = None) -> Report:
+                   data: tuple[pd.DataFrame, dict] | None = None,
+                   figures: dict | None = None) -> Report:
     """Everything in the report, computed in memory (validates the input first).
 
     Every frame is built once: the rows at the budget, the paired tests of each
@@ -102,6 +103,9 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     ``data``: the experiment's rows and manifest as
     :func:`tabnas.statistics.load_for_statistics` returned them (with these ``seeds``),
     when the caller has read them already (stats and plots in the same process).
+    ``figures``: what :func:`tabnas.plots.plot_figures` drew from that ``data``; its
+    regret figures of the default options are embedded as they are, not drawn again
+    (:func:`tabnas.plots.default_regret_figures`).
     """
     from tabnas import plots, statistics, tables
     from tabnas.pvalue_figure import pvalue_heatmap
@@ -123,7 +127,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                  budget_text=budget_text,
                  notes=[*manifest.get("notes", []), *statistics.pairing_notes(long)])
     colours = plots.strategy_colours(df["strategy"].unique())
-    _add_curve_figures(rep, df, long, colours)
+    _add_curve_figures(rep, df, long, colours, plots.default_regret_figures(figures or {}, df))
 
     used = sorted({m for c in comps.values() for m in c.pairs["method"]})
     rep.test_text = (f"paired Wilcoxon signed-rank tests, alpha = {alpha:g}, p-values "
@@ -254,11 +258,12 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
 
 
 def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
-                       colours: dict[str, str]) -> None:
+                       colours: dict[str, str], drawn: dict) -> None:
     """The regret, rank, ECDF, validation-beside-test and pooled figures, with captions.
 
     Every regret axis carries the regret's unit (from the manifest's metric labels);
     the curves by evaluations are aggregated once and shared by the figures that use them.
+    ``drawn``: regret figures already drawn from ``df`` as these are (by ``tabnas plot``).
     """
     from tabnas import plots, statistics
     from tabnas.figure_layout import FLOOR_NOTE
@@ -276,7 +281,9 @@ def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
     by_evals = statistics.curves(df, "evals")
     figures = plots.regret_figures(df, colours, manifest.get("cost_labels", {}),
                                    by_evals=by_evals, units=units,
-                                   config=manifest.get("config"))
+                                   axes=tuple(a for a in ("evals", "cost")
+                                              if f"regret_{a}" not in drawn),
+                                   config=manifest.get("config")) | drawn
     rep.figures["regret_evals"] = figures["regret_evals"]
     rep.captions["regret_evals"] = (f"{_first_up(regret)} of {incumbent} (chosen on the "
                                     "searched values) vs evaluations: mean ± standard error "
@@ -363,7 +370,8 @@ def write_report(rep: Report, exp_dir: Path, output: Path | None = None,
     pngs: dict[str, bytes] = {}
     for stem, fig in rep.figures.items():
         try:
-            files = {fmt: render_figure(fig, fmt) for fmt in ("png", *formats)}
+            # Each format drawn once: the page's PNG is also a file when png is asked.
+            files = {fmt: render_figure(fig, fmt) for fmt in dict.fromkeys(("png", *formats))}
         finally:
             pyplot().close(fig)
         pngs[stem] = files["png"]

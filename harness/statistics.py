@@ -293,6 +293,10 @@ def curves(df: pd.DataFrame, axis: str, grid: np.ndarray | None = None,
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
+#: Bootstrap resamples drawn (and jackknife rows made) at a time by :func:`bootstrap_ci`.
+BOOTSTRAP_BATCH = 256
+
+
 def bootstrap_ci(x, statistic=np.mean, *, level: float = 0.95, n_resamples: int = 2000,
                  rng: np.random.Generator | None = None,
                  method: str = "BCa") -> tuple[float, float]:
@@ -300,7 +304,10 @@ def bootstrap_ci(x, statistic=np.mean, *, level: float = 0.95, n_resamples: int 
 
     BCa by default (second-order accurate); samples that are constant or too small for
     an interval give a degenerate interval (the value itself) or NaN, never an error.
-    ``rng`` defaults to a fixed generator so a report is reproducible.
+    ``rng`` defaults to a fixed generator so a report is reproducible. Resamples are
+    drawn in scipy's batches of :data:`BOOTSTRAP_BATCH`: the same interval as one draw
+    of all of them (the tests check it), without a resample matrix of 2000 x runs
+    (16 MB at 1000 seeds, whose first touch alone cost more than the arithmetic).
     """
     import warnings
 
@@ -317,7 +324,8 @@ def bootstrap_ci(x, statistic=np.mean, *, level: float = 0.95, n_resamples: int 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = bootstrap((x,), statistic, confidence_level=level, n_resamples=n_resamples,
-                        method=method, random_state=rng, vectorized=True, axis=-1)
+                        method=method, random_state=rng, vectorized=True, axis=-1,
+                        batch=BOOTSTRAP_BATCH)
     lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
     if not (np.isfinite(lo) and np.isfinite(hi)) and method != "percentile":
         return bootstrap_ci(x, statistic, level=level, n_resamples=n_resamples, rng=rng,

@@ -25,6 +25,10 @@ run``'s whole-process cost per added evaluation, report included: ``random`` on
 nb201-analog, 50 seeds, at 200 and at 2000 evaluations (fresh experiments),
 ``(T(2000) - T(200)) / (50 x 1800)``.
 
+``run --html`` is the finished study run again with ``--html``: every run is
+skipped, so it is stats, plots and the report in one process, the study read once,
+the regret figures drawn once.
+
 ``--in-process`` times the work itself, after the libraries are imported, in one
 process that loads the study once as ``tabnas run`` does: load, the stats
 table, the plots, and the report (computed, then written), each the median of
@@ -57,6 +61,8 @@ LOAD = ("import sys; from pathlib import Path; from tabnas.results import load_e
         "load_experiment(Path(sys.argv[1]))")
 #: The report writing every figure format, as it did by default before ``--format``.
 ALL_FORMATS = "report --format png,pdf,svg"
+#: Stats, plots and the report in one process: the finished study run again.
+RUN_HTML = "run --html (finished study)"
 #: The libraries post-processing imports, and nothing read: the floor of every figure.
 IMPORTS = "import matplotlib.pyplot, pandas, pyarrow.parquet, scipy.stats, tabnas.results"
 
@@ -101,6 +107,10 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
     # this revision writing all three is the like-for-like row against the baseline's.
     cmds[(ALL_FORMATS, "this")] = tabnas("report", name, "--results-dir", str(results),
                                          "--format", "png,pdf,svg")
+    # The finished study run again with --html: every run is skipped, so this is stats,
+    # plots and the report in one process, the study read once (this revision only).
+    cmds[(RUN_HTML, "this")] = tabnas("run", "--experiment", name, "--results-dir",
+                                      str(results), *STUDIES[name], "--html")
     cmds[("imports", "this")] = [sys.executable, "-c", IMPORTS]
     got: dict[tuple[str, str], list[tuple[float, float, float]]] = {k: [] for k in cmds}
     for _ in range(repeat):
@@ -109,8 +119,9 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
     med = {k: tuple(statistics.median(m[i] for m in v) for i in range(3))
            for k, v in got.items()}
     floor = med[("imports", "this")][1]
-    print(f"\nstudy {name!r} ({' '.join(STUDIES[name])}), median of {repeat}; peak RSS "
-          f"of a process that only imports the libraries: {floor:.0f} MiB")
+    print(f"\nstudy {name!r} ({' '.join(STUDIES[name])}), median of {repeat}; a process "
+          f"that only imports the libraries: {med[('imports', 'this')][0]:.2f} s wall, "
+          f"{med[('imports', 'this')][2]:.2f} CPU s, peak RSS {floor:.0f} MiB")
     labels = list(pythons)
     head = " | ".join(f"{lab} wall s | {lab} CPU s | {lab} peak MiB | {lab} beyond imports MiB"
                       for lab in labels)
@@ -118,7 +129,7 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
     print(f"| command | {head}{ratio} |")
     print("|---|" + "---:|" * (4 * len(labels) + (1 if baseline else 0)))
     totals = {lab: [0.0, 0.0] for lab in labels}
-    for what in ("stats", "plot", "report", ALL_FORMATS, "load"):
+    for what in ("stats", "plot", "report", ALL_FORMATS, RUN_HTML, "load"):
         cells = []
         for lab in labels:
             if (what, lab) not in med:  # the baseline's report already wrote all three
@@ -131,7 +142,7 @@ def post_process(results: Path, name: str, repeat: int, baseline: str | None) ->
             cells.append(f"{wall:.2f} | {cpu:.2f} | {rss:.0f} | {rss - floor:.0f}")
         against = "report" if what == ALL_FORMATS else what
         r = (f" | {med[(what, 'this')][2] / med[(against, 'baseline')][2]:.2f}"
-             if baseline else "")
+             if baseline and (against, "baseline") in med else " |" if baseline else "")
         print(f"| {what} | {' | '.join(cells)}{r} |")
     cells = " | ".join(f"{totals[lab][0]:.2f} | {totals[lab][1]:.2f} | |" for lab in labels)
     r = f" | {totals['this'][1] / totals['baseline'][1]:.2f}" if baseline else ""
@@ -184,6 +195,7 @@ def in_process(results: Path, name: str, repeat: int, formats: tuple[str, ...]) 
     steps: dict[str, list[tuple[float, float]]] = {}
     takes_data = "data" in inspect.signature(report.compute_report).parameters
     takes_formats = "formats" in inspect.signature(report.write_report).parameters
+    takes_figures = "figures" in inspect.signature(report.compute_report).parameters
 
     def timed(label, fn):
         w, c = time.perf_counter(), time.process_time()
@@ -195,14 +207,17 @@ def in_process(results: Path, name: str, repeat: int, formats: tuple[str, ...]) 
         with contextlib.redirect_stdout(io.StringIO()):
             loaded = timed("load", lambda: load_for_statistics(exp))
             timed("stats", lambda loaded=loaded: cli._stats(exp, *loaded))
-            timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))
+            drawn = timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))
             kw = {"data": loaded} if takes_data else {}
+            if takes_figures:  # as 'tabnas run --html': the plot's regret figures embedded
+                kw["figures"] = drawn
             rep = timed("report: compute", lambda kw=kw: report.compute_report(exp, **kw))
             kw = {"formats": formats} if takes_formats else {}
             timed("report: write", lambda rep=rep, kw=kw: report.write_report(rep, exp, **kw))
     shown = ",".join(formats) if takes_formats else "png,pdf,svg (this revision's only choice)"
     print(f"\nstudy {name!r} in one process (libraries imported), {sys.executable}, report "
           f"figure files {shown}, data {'read once' if takes_data else 'read again by the report'}"
+          f", regret figures {'drawn once' if takes_figures else 'drawn again by the report'}"
           f", median of {repeat}:")
     print("| step | wall s | CPU s |")
     print("|---|---:|---:|")

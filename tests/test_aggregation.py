@@ -128,6 +128,12 @@ def test_bootstrap_ci_matches_scipy_and_handles_degenerate_samples():
     ref = bootstrap((x,), np.mean, confidence_level=0.9, n_resamples=999, method="BCa",
                     random_state=np.random.default_rng(7))
     assert (lo, hi) == pytest.approx((ref.confidence_interval.low, ref.confidence_interval.high))
+    # 1000 seeds: drawn in batches, the interval is scipy's of one unbatched draw, exactly.
+    x = np.random.default_rng(3).integers(0, 30, size=1000) / 7.0  # ties, as tables give
+    got = bootstrap_ci(x, n_resamples=2000, rng=np.random.default_rng(11))
+    ref = bootstrap((x,), np.mean, n_resamples=2000, method="BCa",
+                    random_state=np.random.default_rng(11)).confidence_interval
+    assert got == (ref.low, ref.high)
     assert bootstrap_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
     assert np.isnan(bootstrap_ci([np.nan])[0])
 

@@ -394,3 +394,56 @@ def test_simulated_workers_and_promotion_costs_are_named(tmp_path):
     # The one-seed line names the table's own unit where it is not a percentage.
     assert re.search(r"toy-fidelities asha best: \S+, validation [\d.]+ \(toy validation "
                      r"score\), test [\d.]+ \(toy test score\)", page)
+
+
+@pytest.fixture(scope="module")
+def run_with_html(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("run-html")
+    env = {"TABNAS_CACHE": str(tmp_path_factory.getbasetemp() / "tabnas-cache")}
+    proc = run_cli("run", "--experiment", "h", "--strategy", "random,rea", "--seeds", "3",
+                   "--budget-evals", "30", "--html", cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    return cwd, cwd / "results" / "h", env, proc.stdout
+
+
+def test_run_html_is_the_report_of_tabnas_report(run_with_html):
+    """``tabnas run --html`` embeds the regret figures ``tabnas plot`` drew in the same
+    process; the report is byte for byte the one ``tabnas report`` draws on its own."""
+    cwd, exp, env, out = run_with_html
+    assert f"report: {exp.relative_to(cwd) / 'report.html'}" in out
+    assert "plots: " in out and "saved " in out  # the stats table and plots, as before
+    files = sorted(p for p in exp.glob("figures/*") if p.suffix == ".png")
+    assert {"regret_evals.png", "regret_cost.png", "ecdf.png"} <= {p.name for p in files}
+
+    def made() -> dict[str, bytes]:  # the page without the time it was generated
+        page = re.sub(rb"Generated [0-9T:+-]+;", b"", (exp / "report.html").read_bytes())
+        return {"report.html": page, **{p.name: p.read_bytes() for p in files}}
+
+    first = made()
+    proc = run_cli("report", "h", cwd=cwd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    again = made()
+    assert [n for n in first if first[n] != again[n]] == []
+
+
+def test_only_figures_of_the_default_options_and_frame_are_reused(run_with_html):
+    from tabnas import plots
+    from tabnas.statistics import load_for_statistics
+
+    _, exp, _, _ = run_with_html
+    df, manifest = load_for_statistics(exp)
+    drawn, _ = plots.plot_figures(df, manifest)
+    assert set(plots.default_regret_figures(drawn, df)) == {"regret_evals", "regret_cost"}
+    assert plots.default_regret_figures(drawn, df.copy()) == {}  # another frame
+    for options in ({"log": False}, {"band": "iqr"}, {"style": "single"},
+                    {"strategies": ["rea"]}, {"metric": "value"}):
+        other, _ = plots.plot_figures(df, manifest, **options)
+        assert plots.default_regret_figures(other, df) == {}, options
+        for fig in [*other.values(), *drawn.values()]:
+            plots.pyplot().close(fig)
+
+
+def test_html_without_the_stats_and_plots_is_refused(tmp_path):
+    proc = run_cli("run", "--no-report", "--html", "--seeds", "1", cwd=tmp_path)
+    assert proc.returncode == 2 and "--html cannot be combined with --no-report" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not (tmp_path / "results").exists()

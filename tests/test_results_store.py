@@ -44,3 +44,29 @@ def test_cache_is_used_updated_and_never_trusted_blindly(tmp_path):
 
     cache.write_bytes(b"not parquet")
     assert load_results(s.exp_dir).equals(direct(s.exp_dir))
+
+
+def test_reading_leaves_the_callers_arrow_memory_pool_in_place(tmp_path):
+    """Results are read with the C allocator's pool, and the program's own pool is put
+    back afterwards, also when the read fails."""
+    import pyarrow as pa
+    import pytest
+
+    from tabnas.errors import UserError
+
+    s = study(tmp_path, 1)
+    run_study(s, executor=InProcessExecutor())
+    mine = pa.jemalloc_memory_pool() if "jemalloc" in pa.supported_memory_backends() \
+        else pa.mimalloc_memory_pool()
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(mine)
+    try:
+        assert load_results(s.exp_dir).equals(direct(s.exp_dir))
+        assert pa.default_memory_pool().backend_name == mine.backend_name != "system"
+        run_files(s.exp_dir)[0].write_bytes(b"not parquet")
+        (s.exp_dir / ".combined.parquet").unlink()
+        with pytest.raises(UserError):
+            load_results(s.exp_dir)
+        assert pa.default_memory_pool().backend_name == mine.backend_name
+    finally:
+        pa.set_memory_pool(before)
