@@ -18,8 +18,10 @@ included). Where the searched value differs from the test value
 *validation* regret of the same runs.
 
 Usage: ``python scripts/compare_strategies.py [--seeds 50] [--evals 200]
-[--benchmark nb201-analog] [--strategies bo,bananas,bananas-published]``
-(registered names, each with its declared defaults; a variant that is to run
+[--benchmark nb201-analog] [--strategies bo,bananas,bananas-published]
+[--hp bananas-published.perfect_score=1]``
+(registered names, each with its declared defaults unless ``--hp`` sets one, as
+``tabnas run --hp`` does; a variant that is to run
 beside its method is registered under its own name, as ``bananas-published``
 is; needs Optuna for the two Optuna rows: ``pip install optuna``). Another
 table (``--benchmark nbgraph-cora``) checks that a change made for one table
@@ -44,7 +46,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tabnas.benchmarks import load_benchmark  # noqa: E402
 from tabnas.errors import UserError  # noqa: E402
 from tabnas.runner import Budget, run_search  # noqa: E402
-from tabnas.strategy import STRATEGIES  # noqa: E402
+from tabnas.strategy import STRATEGIES, parse_hyperparameters  # noqa: E402
 
 OPTUNA = ("optuna:TPESampler", "optuna:RandomSampler")
 CHECKPOINTS = (25, 50, 100, 150, 200)
@@ -56,8 +58,16 @@ def main() -> None:
     parser.add_argument("--evals", type=int, default=200)
     parser.add_argument("--benchmark", default="nb201-analog")
     parser.add_argument("--strategies", default=",".join([*STRATEGIES.names(), *OPTUNA]))
+    parser.add_argument("--hp", action="append", default=[], metavar="STRATEGY.NAME=VALUE")
     args = parser.parse_args()
     bench = load_benchmark(args.benchmark)
+    hps: dict[str, dict[str, str]] = {}
+    for key, value in parse_hyperparameters(args.hp).items():
+        strat, _, name = key.rpartition(".")
+        hps.setdefault(strat, {})[name] = value
+    if unknown := sorted(set(hps) - set(args.strategies.split(","))):
+        parser.error(f"--hp for {', '.join(unknown) or '(no strategy)'}, not among --strategies; "
+                     "write STRATEGY.NAME=VALUE")
     names, skipped = [], []
     for name in args.strategies.split(","):
         cls = STRATEGIES.get(name)
@@ -74,14 +84,15 @@ def main() -> None:
     start = time.perf_counter()
     for seed in range(args.seeds):
         for name in names:
-            cols = run_search(bench, STRATEGIES.get(name), seed,
-                              Budget(evals=args.evals)).columns
+            cols = run_search(bench, STRATEGIES.get(name), seed, Budget(evals=args.evals),
+                              hyperparameters=hps.get(name)).columns
             regret[name][seed] = [cols["regret_test"][c - 1] for c in checkpoints]
             regret_value[name][seed] = [cols["regret_value"][c - 1] for c in checkpoints]
             overhead[name][seed] = sum(cols["overhead_s"]) / len(cols["overhead_s"])
     wall = time.perf_counter() - start
 
-    print(f"# {args.benchmark}, {args.seeds} seeds x {args.evals} evaluations; "
+    set_hps = "".join(f"; --hp {k}={v}" for k, v in parse_hyperparameters(args.hp).items())
+    print(f"# {args.benchmark}, {args.seeds} seeds x {args.evals} evaluations{set_hps}; "
           f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
           f"{wall:.0f} s in all")
     print_table("test regret", regret, checkpoints, overhead)

@@ -5,10 +5,13 @@ White, Neiswanger & Savani, "BANANAS", AAAI 2021, as its code runs it
 ``meta_neural_net.py``, ``nas_benchmarks.py`` ``get_candidates``,
 ``acquisition_functions.py``):
 
+- **encoding**: the truncated path encoding, ``bananas()``'s default
+  ``predictor_encoding='trunc_path'`` (:func:`truncated_path_encoding`);
 - **predictor**: an ensemble of 5 fully connected networks, each 10 hidden
   ReLU layers of 20 units and a linear output, Glorot-uniform weights and zero
   biases (Keras' defaults), trained from scratch at every fit on the mean
-  absolute error of the raw target, 150 epochs of shuffled minibatches of 32,
+  absolute error of the validation error in percent (``100 - accuracy``, naszilla's
+  ``val_loss``), 150 epochs of shuffled minibatches of 32,
   Adam with learning rate 0.01, betas 0.9 and 0.99, epsilon 1e-7. The members
   are stacked into batched tensors, each with its own initialisation and its
   own shuffle per epoch, as five separate Keras models would be;
@@ -34,12 +37,47 @@ from collections.abc import Container
 import numpy as np
 
 from tabnas.spaces.base import SearchSpace
+from tabnas.spaces.nb101 import NB101Space
+from tabnas.spaces.nb201 import OPS as NB201_OPS
+from tabnas.spaces.nb201 import NB201Space
 from tabnas.types import Arch
 
 #: naszilla's ``meta_neuralnet_params('standard')`` and ``bananas()`` defaults.
 PUBLISHED = {"members": 5, "layers": 10, "width": 20, "epochs": 150, "batch": 32,
              "learning_rate": 0.01, "beta1": 0.9, "beta2": 0.99, "eps": 1e-7,
              "initial": 10, "k": 10, "candidates": 100, "parents": 5}
+
+
+#: naszilla's ``Cell201.OPS``: the op order its NAS-Bench-201 path indices use.
+_NASZILLA_201_OPS = ("avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3", "none", "skip_connect")
+_TO_NASZILLA_201 = tuple(_NASZILLA_201_OPS.index(op) for op in NB201_OPS)
+#: ``trunc_path``'s default cutoffs: ``Cell101`` keeps the first 40 path bits (the
+#: paths through 0-3 ops), ``Cell201`` the first 30 (the routes of 1 and 2 edges).
+TRUNCATED_PATHS = {"nb101": 40, "nb201": 30}
+
+
+def truncated_path_encoding(space: SearchSpace, arch: Arch) -> np.ndarray:
+    """naszilla's ``trunc_path`` encoding, the one its ``bananas()`` trains on by default.
+
+    NAS-Bench-101: the first 40 bits of the path encoding, whose bits are
+    ordered by path length (naszilla's and :meth:`NB101Space.encode_path` alike),
+    so the paths through at most 3 ops. NAS-Bench-201 (``Cell201.encode_freq_paths``):
+    bit ``o`` for the op ``o`` on the edge 0-3, and bit ``5 + a + 5 b`` for each of
+    the routes 0-1-3 and 0-2-3 with ops ``a``, ``b`` (naszilla's op order, ``none``
+    included); the route 0-1-2-3 lies past the cutoff, so the edge 1-2 is not
+    encoded. Other spaces have no published truncation and get the full path
+    encoding, or :meth:`~SearchSpace.encode` where they have no paths.
+    """
+    if isinstance(space, NB201Space):
+        x = np.zeros(TRUNCATED_PATHS["nb201"])
+        op = _TO_NASZILLA_201
+        x[op[arch[3]]] = 1.0
+        for first, second in ((0, 4), (1, 5)):
+            x[5 + op[arch[first]] + 5 * op[arch[second]]] = 1.0
+        return x
+    if isinstance(space, NB101Space):
+        return space.encode_path(arch)[:TRUNCATED_PATHS["nb101"]]
+    return space.path_encode(arch) if space.supports("path_encode") else space.encode(arch)
 
 
 class DeepEnsemble:

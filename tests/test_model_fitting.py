@@ -14,7 +14,11 @@ import torch
 from tabnas.errors import UserError
 from tabnas.runner import Budget, run_search
 from tabnas.strategies._gp import ExactGP
-from tabnas.strategies._naszilla import DeepEnsemble, mutation_candidates
+from tabnas.strategies._naszilla import (
+    DeepEnsemble,
+    mutation_candidates,
+    truncated_path_encoding,
+)
 from tabnas.strategies._training_set import bounded_subset
 from tabnas.strategy import STRATEGIES
 from tabnas.testing import drive
@@ -95,7 +99,10 @@ def test_published_bananas_is_naszillas_recipe(analog):
     assert (strategy.initial, strategy.refit_every) == (10, 10)
     drive(strategy, analog, 11, lambda step, value: value)  # the 11th ask fits the model
     widths = [w.shape for w in strategy._deep.weights]  # a fresh 5 x (10 layers of 20)
-    assert widths[0] == (5, 84, 20) and widths[-1] == (5, 20, 1) and len(widths) == 11
+    assert widths[0] == (5, 30, 20) and widths[-1] == (5, 20, 1) and len(widths) == 11
+    observations = strategy.history.observations  # naszilla's target: 100 - accuracy (%)
+    np.testing.assert_array_equal(strategy.targets(observations),
+                                  [o.score - 100.0 for o in observations])
     ranked = [o.arch for o in strategy.history.observations]
     pool = mutation_candidates(analog.space, ranked, strategy.history,
                                np.random.default_rng(1))
@@ -107,6 +114,39 @@ def test_published_bananas_refuses_light_only_settings(analog):
         STRATEGIES.get("bananas")(analog.space, rng=np.random.default_rng(0),
                                   history=HistoryRecorder().history,
                                   variant="published", hidden=32)
+    with pytest.raises(UserError, match="perfect_score .*variant=published only"):
+        STRATEGIES.get("bananas")(analog.space, rng=np.random.default_rng(0),
+                                  history=HistoryRecorder().history, perfect_score=1.0)
+
+
+def _naszilla_trunc_path_201(arch_string: str) -> np.ndarray:
+    """naszilla's ``Cell201.encode_freq_paths(cutoff=30)``, transcribed from its op names."""
+    ops_order = ["avg_pool_3x3", "nor_conv_1x1", "nor_conv_3x3", "none", "skip_connect"]
+    tokens = arch_string.split("|")
+    ops = [t.split("~")[0] for i, t in enumerate(tokens) if i not in [0, 2, 5, 9]]
+    indices = []
+    for i, blueprint in enumerate([[3], [0, 4], [1, 5], [0, 2, 5]]):
+        index = 0 if i == 0 else (5 if i in [1, 2] else 5 + 25)
+        for j, node in enumerate(blueprint):
+            index += ops_order.index(ops[node]) * 5**j
+        indices.append(index)
+    return np.array([1.0 if i in indices else 0.0 for i in range(30)])
+
+
+def test_published_bananas_encodes_naszillas_truncated_paths(analog):
+    space = analog.space
+    rng = np.random.default_rng(4)
+    for _ in range(300):
+        arch = space.sample(rng)
+        np.testing.assert_array_equal(truncated_path_encoding(space, arch),
+                                      _naszilla_trunc_path_201(space.to_string(arch)))
+    # Past the cutoff: the edge 1-2 (only on the route 0-1-2-3) leaves no trace.
+    a = space.from_string("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|"
+                          "nor_conv_1x1~1|nor_conv_3x3~2|")
+    b = space.from_string("|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|avg_pool_3x3~0|"
+                          "nor_conv_1x1~1|nor_conv_3x3~2|")
+    assert np.array_equal(truncated_path_encoding(space, a), truncated_path_encoding(space, b))
+    assert not np.array_equal(space.path_encode(a), space.path_encode(b))
 
 
 def test_reinforce_step_matches_the_pytorch_reference(analog):
@@ -159,8 +199,8 @@ def test_published_bananas_runs_beside_the_light_variant(tmp_path):
     manifest = json.loads((tmp_path / "results/default/manifest.json").read_text())
     hps = manifest["config"]["hyperparameters"]
     assert hps["bananas"]["variant"] == "light"
-    assert hps["bananas-published"] == {"initial": 10, "refit_every": 10,
-                                        "variant": "published", "ensemble": 5}
+    assert hps["bananas-published"] == {"initial": 10, "refit_every": 10, "variant": "published",
+                                        "ensemble": 5, "perfect_score": 100.0}
     runs = tmp_path / "results/default/runs/toy"
     assert sorted(p.name for p in runs.iterdir()) == ["bananas", "bananas-published"]
     bench = load_benchmark("toy")
@@ -168,6 +208,14 @@ def test_published_bananas_runs_beside_the_light_variant(tmp_path):
     hp = run_search(bench, STRATEGIES.get("bananas"), 1, Budget(evals=30),
                     hyperparameters={"variant": "published"}).columns
     assert named["arch"] == hp["arch"] and named["regret_test"] == hp["regret_test"]
+    # The manifest records what ran: variant=published on `bananas` runs naszilla's 10
+    # proposals per fit, not the light variant's default of 4.
+    from tabnas.api import run
+
+    run("toy", "bananas", seeds=1, budget=12, experiment="hp", results_dir=tmp_path / "api",
+        hyperparameters={"bananas": {"variant": "published"}}, progress=False)
+    ran = json.loads((tmp_path / "api/hp/manifest.json").read_text())
+    assert ran["config"]["hyperparameters"]["bananas"]["refit_every"] == 10
     bad = run_cli("run", "--benchmark", "toy", "--strategy", "bananas-published", "--hp",
                   "bananas-published.hidden=8", "--seeds", "1", "--budget-evals", "5",
                   cwd=tmp_path)

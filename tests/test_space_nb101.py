@@ -112,7 +112,10 @@ def test_pad_keeps_the_cell():
 
 @pytest.fixture(scope="module")
 def space():
-    cells = fixture_cells()
+    return _space_of(fixture_cells())
+
+
+def _space_of(cells) -> NB101Space:
     keys = [cell_hash(m, o) for m, o in cells]
     order = np.argsort(keys)
     n = len(cells)
@@ -172,3 +175,19 @@ def test_encodings(space):
     path_space = NB101Space(space.hashes, space.matrices, space.ops, space.n_vertices,
                             encoding="path")
     assert np.array_equal(path_space.encode(readme), path)
+
+
+def test_truncated_path_encoding_is_naszillas_cutoff(space):
+    """BANANAS' ``trunc_path`` on NAS-Bench-101: the 1 + 3 + 9 + 27 paths through 0-3 ops."""
+    from tabnas.strategies._naszilla import truncated_path_encoding
+
+    chain = np.eye(7, k=1, dtype=np.uint8)  # input -> 5 ops in a row -> output
+    chain[0, 2] = 1  # and a shortcut past the first: paths through 5 and 4 ops
+    ops = ["input", *["conv3x3-bn-relu"] * 5, "output"]
+    with_chain = _space_of([*fixture_cells(), (chain, ops)])
+    for arch in with_chain.all_archs():
+        full, cut = with_chain.encode_path(arch), truncated_path_encoding(with_chain, arch)
+        assert cut.shape == (40,) and np.array_equal(cut, full[:40])
+    arch = with_chain.from_string(cell_hash(chain, ops))
+    full = with_chain.encode_path(arch)
+    assert full.sum() == 2 and not truncated_path_encoding(with_chain, arch).any()
