@@ -18,6 +18,7 @@ attributes, so a bad value is a one-line error naming the parameter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -56,6 +57,9 @@ class Hyperparameter:
             value = float(value)
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise BadConfiguration(f"hyperparameter {name}={value!r}: expected {self.describe()}")
+        if kind is float and not math.isfinite(value):  # nan passes every range check
+            raise BadConfiguration(f"hyperparameter {name}={value!r}: expected a finite "
+                                   f"number, {self.describe()}")
         if self.choices is not None and value not in self.choices:
             raise BadConfiguration(f"hyperparameter {name}={value!r}: expected {self.describe()}")
         if (self.low is not None and value < self.low) or (

@@ -51,6 +51,13 @@ def test_cli_out_of_range_and_wrong_type_name_the_range(tmp_path):
     line = _one_error_line(run_cli("run", "--benchmark", "toy", "--strategy", "bo",
                                    "--hp", "bo.initial=ten", *SMALL, cwd=tmp_path))
     assert "initial='ten'" in line and "int in [2" in line
+    for bad in ("nan", "inf", "-inf"):  # nan would pass every range check
+        line = _one_error_line(run_cli("run", "--benchmark", "nb201-analog", "--strategy",
+                                       "bananas-published", "--hp",
+                                       f"bananas-published.perfect_score={bad}", *SMALL,
+                                       cwd=tmp_path))
+        assert f"perfect_score={float(bad)!r}: expected a finite number" in line, line
+    assert not (tmp_path / "results").exists()
 
 
 @pytest.mark.parametrize("name", [n for n in STRATEGIES.names()
