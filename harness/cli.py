@@ -11,9 +11,12 @@ import argparse
 import sys
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tabnas.errors import UserError, os_error_line, os_reason
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DEFAULT_BENCHMARK = "nb201-analog"
 DEFAULT_STRATEGIES = "random,rea"
@@ -364,12 +367,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         loaded = load_for_statistics(where)  # read once for both
         benches = _mo_benchmarks(*loaded)
         _stats(where, *loaded, benches=benches)
-        figures = _plot(where, *loaded, benches=benches)
-        if args.html:
-            from tabnas.report import REPORT_FORMATS, compute_report, write_report
+        from tabnas.plots import rendered_once
 
-            path = write_report(compute_report(where, data=loaded, figures=figures), where)
-            _report_written(path, where, REPORT_FORMATS)
+        with rendered_once():  # the report's regret figures are the plots' own
+            figures = _plot(where, *loaded, benches=benches)
+            if args.html:
+                from tabnas.report import REPORT_FORMATS, compute_report, write_report
+
+                path = write_report(compute_report(where, data=loaded, figures=figures), where)
+                _report_written(path, where, REPORT_FORMATS)
     return 0
 
 
@@ -533,7 +539,7 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
 
 
 def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = None,
-          benches: list | None = None) -> dict:
+          benches: list | None = None) -> dict[str, Figure]:
     """Draw and write ``tabnas plot``'s figures; returns them (written and closed)."""
     from tabnas import plots
 

@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import math
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -772,9 +775,24 @@ def save_figure(fig: Figure, out_dir: Path, stem: str,
     return out
 
 
-#: The files each figure was rendered to, by format: a figure is final once rendered,
-#: and one drawn for ``tabnas plot`` and embedded in the report is drawn once.
-_RENDERED: weakref.WeakKeyDictionary[Figure, dict[str, bytes]] = weakref.WeakKeyDictionary()
+#: Inside :func:`rendered_once`: the files each figure was rendered to, by format.
+_RENDERED: ContextVar[weakref.WeakKeyDictionary | None] = ContextVar("tabnas_rendered",
+                                                                     default=None)
+
+
+@contextmanager
+def rendered_once() -> Iterator[None]:
+    """Within the block, each figure is rendered once per format and its bytes reused.
+
+    For figures no one changes between two renders: ``tabnas run --html`` writes the
+    regret figures for ``tabnas plot`` and embeds the same figures in its report.
+    Outside such a block every render draws the figure as it is then.
+    """
+    token = _RENDERED.set(weakref.WeakKeyDictionary())
+    try:
+        yield
+    finally:
+        _RENDERED.reset(token)
 
 
 def render_figure(fig: Figure, fmt: str) -> bytes:
@@ -782,10 +800,13 @@ def render_figure(fig: Figure, fmt: str) -> bytes:
 
     The layout is solved once, before the first format: it depends on the figure's
     size in inches, not on the format, and a figure that keeps its layout engine is
-    drawn twice per file (once to lay it out, once to render). Each format is drawn
-    once per figure; a figure must not be changed after it is first rendered.
+    drawn twice per file (once to lay it out, once to render). Inside
+    :func:`rendered_once` a figure already rendered to ``fmt`` is not drawn again.
     """
-    done = _RENDERED.setdefault(fig, {})
+    cache = _RENDERED.get()
+    if cache is None:
+        return _render(fig, fmt)
+    done = cache.setdefault(fig, {})
     if fmt not in done:
         done[fmt] = _render(fig, fmt)
     return done[fmt]

@@ -18,12 +18,16 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from tabnas.cache import atomic_write_bytes
 from tabnas.errors import BadConfiguration, UserError, os_reason
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: The figure files a report writes beside the page by default (the page embeds PNG).
 REPORT_FORMATS = ("png",)
@@ -95,7 +99,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                    method: str = "auto", blocks: str = "auto",
                    rope: float | None = None,
                    data: tuple[pd.DataFrame, dict] | None = None,
-                   figures: dict | None = None) -> Report:
+                   figures: dict[str, Figure] | None = None) -> Report:
     """Everything in the report, computed in memory (validates the input first).
 
     Every frame is built once: the rows at the budget, the paired tests of each
@@ -105,7 +109,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     when the caller has read them already (stats and plots in the same process).
     ``figures``: what :func:`tabnas.plots.plot_figures` drew from that ``data``; its
     regret figures of the default options are embedded as they are, not drawn again
-    (:func:`tabnas.plots.default_regret_figures`).
+    (:func:`tabnas.plots.default_regret_figures`; written inside
+    :func:`tabnas.plots.rendered_once`, their files are not drawn again either).
     """
     from tabnas import plots, statistics, tables
     from tabnas.pvalue_figure import pvalue_heatmap
@@ -258,7 +263,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
 
 
 def _add_curve_figures(rep: Report, df: pd.DataFrame, long: pd.DataFrame,
-                       colours: dict[str, str], drawn: dict) -> None:
+                       colours: dict[str, str], drawn: dict[str, Figure]) -> None:
     """The regret, rank, ECDF, validation-beside-test and pooled figures, with captions.
 
     Every regret axis carries the regret's unit (from the manifest's metric labels);

@@ -40,6 +40,8 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -686,28 +688,41 @@ def load_results(exp_dir: Path, columns: list[str] | None = None):
         raise DataMissing(f"experiment {exp_dir.name!r} has no finished runs yet; "
                           "run 'tabnas run' for it first")
     config = _typed_config(exp_dir, manifest["config"]) if manifest else None
-    with _system_memory_pool() as pool:
-        return _read_runs(exp_dir, files, config, columns).to_pandas(memory_pool=pool)
+    with _system_memory_pool():
+        return _read_runs(exp_dir, files, config, columns).to_pandas()
+
+
+#: Readers inside :func:`_system_memory_pool` now, and the pool to put back after the last.
+_POOL_LOCK = threading.Lock()
+_POOL_STATE: dict[str, Any] = {"readers": 0, "before": None}
 
 
 @contextmanager
-def _system_memory_pool():
+def _system_memory_pool() -> Iterator[None]:
     """Arrow allocates from the C library's allocator while the experiment is read.
 
     Arrow's default (mimalloc) hands freed pages back to the OS soon after a read and
     faults them in again on the next one; on a VM that reports free pages to its host
     each fault costs tens of microseconds, and reading 400,000 rows took 0.35-1.3 s of
-    system time instead of 0.1 s. The pool is put back afterwards: a program that
-    imports tabnas keeps its own choice for its own Arrow work.
+    system time instead of 0.1 s. The pool is put back after the last of concurrent
+    readers: a program that imports tabnas keeps its own choice for its own Arrow work.
     """
     import pyarrow as pa
 
-    before = pa.default_memory_pool()
-    pa.set_memory_pool(pa.system_memory_pool())
+    state = _POOL_STATE
+    with _POOL_LOCK:
+        if state["readers"] == 0:
+            state["before"] = pa.default_memory_pool()
+            pa.set_memory_pool(pa.system_memory_pool())
+        state["readers"] += 1
     try:
-        yield pa.system_memory_pool()
+        yield
     finally:
-        pa.set_memory_pool(before)
+        with _POOL_LOCK:
+            state["readers"] -= 1
+            if state["readers"] == 0:
+                pa.set_memory_pool(state["before"])
+                state["before"] = None
 
 
 def load_experiment(exp_dir: Path, columns: list[str] | None = None):

@@ -203,8 +203,12 @@ def in_process(results: Path, name: str, repeat: int, formats: tuple[str, ...]) 
         steps.setdefault(label, []).append((time.perf_counter() - w, time.process_time() - c))
         return out
 
+    from tabnas import plots
+
+    # As 'tabnas run --html': the plots' figures rendered once for both (where it can).
+    once = getattr(plots, "rendered_once", contextlib.nullcontext)
     for _ in range(repeat):
-        with contextlib.redirect_stdout(io.StringIO()):
+        with contextlib.redirect_stdout(io.StringIO()), once():
             loaded = timed("load", lambda: load_for_statistics(exp))
             timed("stats", lambda loaded=loaded: cli._stats(exp, *loaded))
             drawn = timed("plot", lambda loaded=loaded: cli._plot(exp, *loaded))

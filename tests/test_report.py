@@ -443,6 +443,32 @@ def test_only_figures_of_the_default_options_and_frame_are_reused(run_with_html)
             plots.pyplot().close(fig)
 
 
+def test_the_report_embeds_the_plots_figures_and_renders_them_once(run_with_html):
+    from tabnas import plots, report
+    from tabnas.statistics import load_for_statistics
+
+    _, exp, _, _ = run_with_html
+    loaded = load_for_statistics(exp)
+    drawn, _ = plots.plot_figures(*loaded)
+    rep = report.compute_report(exp, data=loaded, figures=drawn)
+    assert rep.figures["regret_evals"] is drawn["regret_evals"]
+    assert rep.figures["regret_cost"] is drawn["regret_cost"]
+    other, _ = plots.plot_figures(*loaded, log=False)
+    rep = report.compute_report(exp, data=loaded, figures=other)
+    assert rep.figures["regret_evals"] is not other["regret_evals"]
+
+    fig = drawn["regret_evals"]
+    draws = []
+    fig.canvas.mpl_connect("draw_event", lambda event: draws.append(event))
+    with plots.rendered_once():
+        first = plots.render_figure(fig, "png")
+        assert plots.render_figure(fig, "png") is first and len(draws) == 1
+    fig.suptitle("changed after rendering")  # outside the block: drawn as it is now
+    assert plots.render_figure(fig, "png") != first and len(draws) == 2
+    for f in [*drawn.values(), *other.values(), *rep.figures.values()]:
+        plots.pyplot().close(f)
+
+
 def test_html_without_the_stats_and_plots_is_refused(tmp_path):
     proc = run_cli("run", "--no-report", "--html", "--seeds", "1", cwd=tmp_path)
     assert proc.returncode == 2 and "--html cannot be combined with --no-report" in proc.stderr

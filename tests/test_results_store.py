@@ -70,3 +70,32 @@ def test_reading_leaves_the_callers_arrow_memory_pool_in_place(tmp_path):
         assert pa.default_memory_pool().backend_name == mine.backend_name
     finally:
         pa.set_memory_pool(before)
+
+
+def test_concurrent_reads_put_the_callers_pool_back_after_the_last(tmp_path):
+    import threading
+
+    import pyarrow as pa
+
+    s = study(tmp_path, 1)
+    run_study(s, executor=InProcessExecutor())
+    before = pa.default_memory_pool()
+    pa.set_memory_pool(pa.mimalloc_memory_pool())
+    try:
+        errors: list[BaseException] = []
+
+        def read() -> None:
+            try:
+                for _ in range(10):
+                    load_results(s.exp_dir)
+            except BaseException as exc:  # noqa: BLE001  (reported below)
+                errors.append(exc)
+
+        threads = [threading.Thread(target=read) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [] and pa.default_memory_pool().backend_name == "mimalloc"
+    finally:
+        pa.set_memory_pool(before)
