@@ -362,19 +362,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"experiment {exp.name!r}: {counts['ran']} runs done, "
           f"{counts['skipped']} already complete{failed}; results in {where}")
     if not args.no_report:
+        from tabnas.plots import rendered_once
         from tabnas.statistics import load_for_statistics
 
-        loaded = load_for_statistics(where)  # read once for both
+        loaded = load_for_statistics(where)  # read once for all
         benches = _mo_benchmarks(*loaded)
         _stats(where, *loaded, benches=benches)
-        from tabnas.plots import rendered_once
-
         with rendered_once():  # the report's regret figures are the plots' own
             figures = _plot(where, *loaded, benches=benches)
             if args.html:
                 from tabnas.report import REPORT_FORMATS, compute_report, write_report
 
-                path = write_report(compute_report(where, data=loaded, figures=figures), where)
+                path = write_report(compute_report(where, data=loaded, figures=figures,
+                                                   benches=benches), where)
                 _report_written(path, where, REPORT_FORMATS)
     return 0
 

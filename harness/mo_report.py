@@ -118,15 +118,18 @@ def front_figures(df: pd.DataFrame, benches: list, colours: dict[str, str]
 
 
 def add_multi_objective(rep: Report, df: pd.DataFrame, *, evals: int | None = None,
-                        cost: float | None = None, alpha: float = 0.05) -> list:
+                        cost: float | None = None, alpha: float = 0.05,
+                        benches: list | None = None) -> list:
     """Add the section to ``rep`` if the experiment has multi-objective benchmarks.
 
-    Returns those benchmarks, loaded (none: an empty list).
+    Returns those benchmarks, loaded (none: an empty list); ``benches``: the same,
+    when the caller has loaded them already (``tabnas run --html``).
     """
     from tabnas import plots, statistics
     from tabnas.tables import to_csv_text
 
-    benches = multi_objective_benchmarks(df, rep.manifest)
+    if benches is None:
+        benches = multi_objective_benchmarks(df, rep.manifest)
     if not benches:
         return benches
     names = [b.name for b in benches]

@@ -99,7 +99,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
                    method: str = "auto", blocks: str = "auto",
                    rope: float | None = None,
                    data: tuple[pd.DataFrame, dict] | None = None,
-                   figures: dict[str, Figure] | None = None) -> Report:
+                   figures: dict[str, Figure] | None = None,
+                   benches: list | None = None) -> Report:
     """Everything in the report, computed in memory (validates the input first).
 
     Every frame is built once: the rows at the budget, the paired tests of each
@@ -111,6 +112,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     regret figures of the default options are embedded as they are, not drawn again
     (:func:`tabnas.plots.default_regret_figures`; written inside
     :func:`tabnas.plots.rendered_once`, their files are not drawn again either).
+    ``benches``: the multi-objective benchmarks, when the caller has loaded them.
     """
     from tabnas import plots, statistics, tables
     from tabnas.pvalue_figure import pvalue_heatmap
@@ -255,7 +257,8 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     rep.hyperparameters = resolved_hyperparameters(manifest)
     from tabnas.mo_report import add_multi_objective
 
-    benches = add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha)
+    benches = add_multi_objective(rep, df, evals=evals, cost=cost, alpha=alpha,
+                                  benches=benches)
     if benches:  # the best fronts' extreme points need the loaded benchmarks
         rep.best_lines = tables.best_lines(archs, plots.value_units(manifest),
                                            {b.name: b for b in benches})

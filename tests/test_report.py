@@ -426,6 +426,20 @@ def test_run_html_is_the_report_of_tabnas_report(run_with_html):
     assert [n for n in first if first[n] != again[n]] == []
 
 
+def test_run_html_on_a_multi_objective_benchmark(tmp_path):
+    """The fronts' benchmarks `tabnas run` loaded are the report's too: same page."""
+    proc = run_cli("run", "--experiment", "mo", "--benchmark", "nb201-analog:baseline-analog",
+                   "--strategy", "random,mo-rea", "--seeds", "2", "--budget-evals", "20",
+                   "--html", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    page = tmp_path / "results" / "mo" / "report.html"
+    first = re.sub(rb"Generated [0-9T:+-]+;", b"", page.read_bytes())
+    assert b"Multi-objective" in first
+    proc = run_cli("report", "mo", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert re.sub(rb"Generated [0-9T:+-]+;", b"", page.read_bytes()) == first
+
+
 def test_only_figures_of_the_default_options_and_frame_are_reused(run_with_html):
     from tabnas import plots
     from tabnas.statistics import load_for_statistics
