@@ -69,13 +69,25 @@ def identity(experiment: str, benchmark: str, strategy: str, seed: int, settings
             "seed": int(seed), "settings": settings}
 
 
-def encode(table, metadata: dict[bytes, bytes] | None = None) -> bytes:
-    """``table`` as zstd Parquet bytes with ``metadata`` and the file's own SHA-256."""
+#: The columns of a run file worth a dictionary: a run's architectures are mostly
+#: distinct, and dictionary-encoding every column cost a quarter more writing time
+#: for files 20 % larger.
+RUN_DICTIONARY = ("experiment", "benchmark", "strategy", "incumbent_arch", "stop_reason")
+
+
+def encode(table, metadata: dict[bytes, bytes] | None = None,
+           dictionary: tuple[str, ...] | None = None) -> bytes:
+    """``table`` as zstd Parquet bytes with ``metadata`` and the file's own SHA-256.
+
+    ``dictionary``: the columns to dictionary-encode (None: every column, as Arrow does).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     sink = pa.BufferOutputStream()
-    with pq.ParquetWriter(sink, table.schema, compression="zstd") as writer:
+    with pq.ParquetWriter(sink, table.schema, compression="zstd",
+                          use_dictionary=True if dictionary is None else list(dictionary)
+                          ) as writer:
         writer.write_table(table)
         writer.add_key_value_metadata({**(metadata or {}), DIGEST_KEY: _PLACEHOLDER})
     data = sink.getvalue().to_pybytes()
@@ -85,7 +97,8 @@ def encode(table, metadata: dict[bytes, bytes] | None = None) -> bytes:
 
 
 def encode_run(table, ident: dict[str, Any]) -> bytes:
-    return encode(table, {IDENTITY_KEY: json.dumps(ident, sort_keys=True).encode()})
+    return encode(table, {IDENTITY_KEY: json.dumps(ident, sort_keys=True).encode()},
+                  RUN_DICTIONARY)
 
 
 def _digest_at(data: bytes, value: bytes) -> int:

@@ -122,3 +122,21 @@ def test_every_run_setting_is_in_the_settings_hash(tmp_path):
         assert key in SETTINGS_DEFAULTS
         assert settings_digest({**base, key: other}, {}) != settings_digest(base, {})
     assert settings_digest(base, {"x": 1}) != settings_digest(base, {})
+
+
+def test_run_files_dictionary_encode_only_the_columns_that_repeat(results):
+    """A run's architectures are mostly distinct: a dictionary would only cost time and
+    bytes there; the names and the incumbent, which repeat, keep theirs."""
+    import pyarrow.parquet as pq
+
+    from tabnas.records import arrow_schema
+    from tabnas.runfile import RUN_DICTIONARY
+
+    assert set(RUN_DICTIONARY) <= set(arrow_schema().names)
+    meta = pq.ParquetFile(run_files(results / "e")[0]).metadata.row_group(0)
+    encoded = {meta.column(i).path_in_schema: meta.column(i).encodings
+               for i in range(meta.num_columns)}
+    for name in RUN_DICTIONARY:
+        assert "RLE_DICTIONARY" in encoded[name], (name, encoded[name])
+    for name in ("arch", "step", "value"):
+        assert "RLE_DICTIONARY" not in encoded[name], (name, encoded[name])
