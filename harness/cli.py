@@ -531,6 +531,7 @@ def _plot_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--style", choices=("default", "single", "double"), default="default",
                    help="figure size: default (screen), single (3.5 in) or double (7.16 in) "
                         "column")
+    # plots.FORMATS and plots.PLOT_FORMATS, written out: the parser imports no plotting.
     p.add_argument("--format", type=_choices(("png", "pdf", "svg")), default=("png", "pdf"),
                    metavar="FORMATS",
                    help="output formats, comma-separated (default: png,pdf)")
@@ -544,7 +545,7 @@ def _plot(exp_dir: Path, df, manifest: dict, args: argparse.Namespace | None = N
     from tabnas import plots
 
     opts = {}
-    out_dir, formats = exp_dir / "figures", ("png", "pdf")
+    out_dir, formats = exp_dir / "figures", plots.PLOT_FORMATS
     if args is not None:
         opts = {"metric": args.metric, "axes": args.x, "log": args.scale == "log",
                 "band": args.band, "style": args.style,

@@ -112,7 +112,7 @@ class Experiment:
         for note in notes:
             warnings.warn(note, stacklevel=2)
         if formats is not None or output is not None:
-            chosen = ("png", "pdf") if formats is None else tuple(_names(formats))
+            chosen = plots.PLOT_FORMATS if formats is None else tuple(_names(formats))
             plots.write_figures(figures, Path(output) if output is not None
                                 else self.path / "figures", chosen)
         return figures

@@ -59,6 +59,8 @@ def strategy_colours(strategies) -> dict[str, str]:
 
 LINESTYLES = ("-", "--", "-.", ":")
 FORMATS = ("png", "pdf", "svg")
+#: The files ``tabnas plot`` writes by default: PNG for screens, PDF for papers.
+PLOT_FORMATS = ("png", "pdf")
 #: Figure-wide settings while saving: TrueType fonts in PDF/PS, stable SVG element ids.
 SAVE_RC = {"pdf.fonttype": 42, "ps.fonttype": 42, "svg.hashsalt": "tabnas"}
 
@@ -742,13 +744,18 @@ def plot_figures(df: pd.DataFrame, manifest: dict, *, metric: str = "test",
     return figures, notes
 
 
+def check_formats(formats: tuple[str, ...]) -> None:
+    """Refuse an empty list of figure file formats or one not in :data:`FORMATS`."""
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise BadConfiguration(f"unknown figure format {', '.join(bad) or '(none)'}; choose "
+                               f"from {', '.join(FORMATS)}")
+
+
 def write_figures(figures: dict[str, Figure], out_dir: Path,
                   formats: tuple[str, ...] = FORMATS) -> list[Path]:
     """Write every figure as ``out_dir/<stem>.<format>``; returns the paths written."""
-    bad = [f for f in formats if f not in ("png", "pdf", "svg")]
-    if bad or not formats:
-        raise BadConfiguration(f"unknown figure format {', '.join(bad) or '(none)'}; choose "
-                               "from png, pdf, svg")
+    check_formats(formats)
     written: list[Path] = []
     for stem, fig in figures.items():
         written += save_figure(fig, out_dir, stem, formats).values()

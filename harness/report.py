@@ -368,12 +368,9 @@ def write_report(rep: Report, exp_dir: Path, output: Path | None = None,
     under ``figures/`` (PDF and SVG for papers only when asked: drawing them was most
     of the time a report took).
     """
-    from tabnas.plots import FORMATS, pyplot, render_figure
+    from tabnas.plots import check_formats, pyplot, render_figure
 
-    bad = [f for f in formats if f not in FORMATS]
-    if bad or not formats:
-        raise UserError(f"unknown figure format {', '.join(bad) or '(none)'}; choose from "
-                        f"{', '.join(FORMATS)}")
+    check_formats(formats)
     rep.formats = tuple(formats)
     pngs: dict[str, bytes] = {}
     for stem, fig in rep.figures.items():
