@@ -128,8 +128,7 @@ def compute_report(exp_dir: Path, *, evals: int | None = None, cost: float | Non
     long = rows[["benchmark", "strategy", "seed"]].assign(value=rows["regret_test"])
     comps = tables.comparisons(long, alpha, method)  # checks every benchmark has paired seeds
 
-    budget_text = (f"after {evals} evaluations" if evals is not None else
-                   f"at cumulative cost {cost:g}" if cost is not None else "at the end of each run")
+    budget_text = tables.budget_text(evals, cost)
     rep = Report(title=f"tabnas report: {exp_dir.name}", manifest=manifest,
                  budget_text=budget_text,
                  notes=[*manifest.get("notes", []), *statistics.pairing_notes(long)])

@@ -74,6 +74,13 @@ def stat_choices(comps: dict[str, Comparisons] | list[dict[str, Comparisons]],
             "note": "; ".join(lines)}
 
 
+def budget_text(evals: int | None, cost: float | None) -> str:
+    """The budget a table or report is at, in words: "after 50 evaluations", ..."""
+    if evals is not None:
+        return f"after {evals} evaluations"
+    return f"at cumulative cost {cost:g}" if cost is not None else "at the end of each run"
+
+
 def choices_text(attrs: dict) -> str:
     """The choices of :func:`stat_choices` in words, as every caption and the terminal say them."""
     return (f"{attrs['test']}, alpha = {attrs['alpha']:g}, {attrs['correction']}; "
@@ -88,7 +95,7 @@ def caption(table: pd.DataFrame, what: str | None = None) -> str:
     "Test regret <budget>, mean ± s.e. over seeds".
     """
     attrs = table.attrs
-    budget = attrs.get("budget", "at the end of each run")
+    budget = attrs.get("budget", budget_text(None, None))
     what = what or f"Test regret {budget}, mean ± s.e. over seeds"
     text = (f"{what}; bold: best mean, underlined: not significantly worse than the best "
             f"({choices_text(attrs)}).")
@@ -169,9 +176,7 @@ def final_results(df: pd.DataFrame, *, evals: int | None = None, cost: float | N
                 row.update(reported_mean=m, reported_sd=sd, reported_median=med)
             out.append(row)
     table = pd.DataFrame(out)
-    budget = (f"after {evals} evaluations" if evals is not None else
-              f"at cumulative cost {cost:g}" if cost is not None else "at the end of each run")
-    table.attrs = {**stat_choices(comps), "budget": budget}
+    table.attrs = {**stat_choices(comps), "budget": budget_text(evals, cost)}
     return table
 
 
