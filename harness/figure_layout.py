@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import textwrap
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -163,12 +164,9 @@ def _labelled_minor_locator(shown):
     return LabelledMinorLocator()
 
 
-_MINOR_MARKS: list = []  # the MinorMarks class, made on first use (matplotlib loads lazily)
-
-
+@cache
 def _minor_marks_class():
-    if _MINOR_MARKS:
-        return _MINOR_MARKS[0]
+    """The :class:`MinorMarks` artist class, made on first use (matplotlib loads lazily)."""
     from matplotlib.artist import Artist, allow_rasterization
     from matplotlib.collections import LineCollection
     from matplotlib.transforms import IdentityTransform
@@ -230,15 +228,12 @@ def _minor_marks_class():
                 lines.set_clip_box(self.ax.bbox)
             return lines
 
-    _MINOR_MARKS.append(MinorMarks)
     return MinorMarks
 
 
 def minor_marks(ax: Axes) -> list:
     """The :class:`MinorMarks` artists :func:`log_axis` added to ``ax``."""
-    if not _MINOR_MARKS:
-        return []
-    return [a for a in ax.artists if isinstance(a, _MINOR_MARKS[0])]
+    return [a for a in ax.artists if isinstance(a, _minor_marks_class())]
 
 
 def log_axis(ax: Axes, which: str, floor: float | None = None, *,
